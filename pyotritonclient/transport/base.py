@@ -1,0 +1,117 @@
+"""The transport interface: the only place bytes cross the network.
+
+A transport sends one HTTP request whose body is given as a sequence of
+buffers (sent back to back, never joined by the caller) and returns the
+status, headers and the whole body as one buffer. ``stream`` is the variant
+for server-sent events: the body arrives chunk by chunk as the server sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Mapping, Optional, Protocol, Sequence, Union
+
+Buffer = Union[bytes, bytearray, memoryview]
+BodyParts = Sequence[Buffer]
+
+
+class Headers(dict):
+    """A dict of response headers with case-insensitive lookups (keys stored lower-case)."""
+
+    def __init__(self, items: Optional[Mapping[str, str]] = None) -> None:
+        super().__init__()
+        for key, value in (items or {}).items():
+            self[key] = value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key.lower(), value)
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key: str, default=None):  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
+@dataclass
+class Response:
+    """A complete HTTP response. ``body`` is one contiguous buffer."""
+
+    status: int
+    headers: Headers
+    body: Buffer = b""
+    url: str = ""
+
+
+@dataclass
+class StreamResponse:
+    """An HTTP response whose body is read incrementally with ``chunks()``."""
+
+    status: int
+    headers: Headers
+    url: str = ""
+    _chunks: Optional[AsyncIterator[bytes]] = field(default=None, repr=False)
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """Body chunks in arrival order (each as soon as the network delivers it)."""
+        if self._chunks is None:
+            raise RuntimeError("this stream has no body")
+        return self._chunks
+
+    async def read(self) -> bytes:
+        """The rest of the body, joined (for error responses, which are small)."""
+        parts = [chunk async for chunk in self.chunks()]
+        return b"".join(parts)
+
+
+class TransportError(Exception):
+    """The request never got an HTTP answer (connection refused, reset, DNS, CORS, timeout)."""
+
+    def __init__(self, message: str, url: str = "", timeout: bool = False) -> None:
+        super().__init__(message)
+        self.url = url
+        self.timeout = timeout
+
+
+class Transport(Protocol):
+    """What a client needs from the network. Implementations: aiohttp (CPython), fetch (Pyodide)."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: BodyParts = (),
+        timeout: Optional[float] = None,
+    ) -> Response:
+        """Send one request and read the whole response body."""
+        ...
+
+    def stream(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: BodyParts = (),
+        timeout: Optional[float] = None,
+    ) -> "StreamContext":
+        """``async with transport.stream(...) as response`` — the body read chunk by chunk."""
+        ...
+
+    async def close(self) -> None:
+        """Release pooled connections; the transport is unusable afterwards."""
+        ...
+
+
+class StreamContext(Protocol):
+    async def __aenter__(self) -> StreamResponse: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+
+def body_length(body: BodyParts) -> int:
+    """Total number of bytes in ``body`` without joining it."""
+    return sum(memoryview(part).nbytes for part in body)
