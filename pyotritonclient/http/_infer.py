@@ -1,0 +1,298 @@
+"""InferInput, InferRequestedOutput and InferResult: the tensors of one inference call.
+
+numpy is imported only inside the numpy methods: the buffer/list methods work without it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+
+from ..errors import InferenceServerException
+from ..protocol import inference as wire
+from ..protocol.dtypes import get_dtype
+from ..protocol.tensors import Buffer, check_shape, element_count, pack_values, unpack_values
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+
+class InferInput:
+    """An input tensor: name, shape, datatype and its data (binary or JSON)."""
+
+    def __init__(self, name: str, shape: Sequence[int], datatype: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise InferenceServerException(f"input name must be a non-empty str, got {name!r}")
+        self._name = name
+        self._shape = self._checked_shape(shape)
+        try:
+            self._datatype = get_dtype(datatype, f"datatype of input {name!r}").name
+        except ValueError as exc:
+            raise InferenceServerException(str(exc)) from None
+        self._binary: Optional[Buffer] = None
+        self._json: Optional[List[Any]] = None
+        self._parameters: Dict[str, Any] = {}
+
+    def _checked_shape(self, shape: Sequence[int]) -> List[int]:
+        try:
+            return check_shape(shape, getattr(self, "_name", "?"))
+        except ValueError as exc:
+            raise InferenceServerException(str(exc)) from None
+
+    def name(self) -> str:
+        return self._name
+
+    def datatype(self) -> str:
+        return self._datatype
+
+    def shape(self) -> List[int]:
+        return list(self._shape)
+
+    def set_shape(self, shape: Sequence[int]) -> "InferInput":
+        self._shape = self._checked_shape(shape)
+        return self
+
+    def _clear(self) -> None:
+        self._binary, self._json = None, None
+        for key in ("shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"):
+            self._parameters.pop(key, None)
+
+    def set_data_from_numpy(self, input_tensor: "np.ndarray", binary_data: bool = True) -> "InferInput":
+        """Take the data from a numpy array whose dtype and shape match this input.
+
+        Binary data is a zero-copy view of a C-contiguous array: do not modify the array before
+        the request is sent.
+        """
+        import numpy as np
+
+        from ..utils import np_to_triton_dtype, serialize_bf16_tensor, serialize_byte_tensor
+
+        if not isinstance(input_tensor, np.ndarray):
+            raise InferenceServerException(
+                f"input {self._name!r}: set_data_from_numpy needs a numpy.ndarray, got {type(input_tensor).__name__}"
+            )
+        given = np_to_triton_dtype(input_tensor.dtype)
+        expected_ok = given == self._datatype or (self._datatype == "BF16" and input_tensor.dtype == np.float32)
+        if not expected_ok:
+            raise InferenceServerException(
+                f"input {self._name!r}: got a {input_tensor.dtype} array ({given}), expected {self._datatype}"
+            )
+        if list(input_tensor.shape) != self._shape:
+            raise InferenceServerException(
+                f"input {self._name!r}: got shape {list(input_tensor.shape)}, expected {self._shape}"
+            )
+        self._clear()
+        if binary_data:
+            if self._datatype == "BYTES":
+                self._binary = memoryview(serialize_byte_tensor(input_tensor))
+            elif self._datatype == "BF16":
+                self._binary = memoryview(serialize_bf16_tensor(input_tensor))
+            else:
+                array = np.ascontiguousarray(input_tensor)
+                if array.dtype.byteorder == ">":
+                    array = array.astype(array.dtype.newbyteorder("<"))
+                self._binary = memoryview(array.reshape(-1).view(np.uint8))
+        else:
+            if self._datatype == "BF16":
+                raise InferenceServerException(f"input {self._name!r}: BF16 can only be sent as binary data")
+            if self._datatype == "BYTES":
+                self._json = [self._json_text(item) for item in input_tensor.flat]
+            else:
+                self._json = input_tensor.reshape(-1).tolist()
+        return self
+
+    def _json_text(self, item: Any) -> str:
+        if isinstance(item, (bytes, bytearray)):
+            try:
+                return bytes(item).decode("utf-8")
+            except UnicodeDecodeError:
+                raise InferenceServerException(
+                    f"input {self._name!r}: BYTES element {bytes(item)[:20]!r} is not UTF-8; send it as binary data"
+                ) from None
+        return item if isinstance(item, str) else str(item)
+
+    def set_data_from_buffer(self, buffer: Buffer, binary_data: bool = True) -> "InferInput":
+        """Take raw wire-layout bytes (little-endian, row-major; BYTES length-prefixed). No numpy needed."""
+        if not isinstance(buffer, (bytes, bytearray, memoryview)):
+            raise InferenceServerException(
+                f"input {self._name!r}: set_data_from_buffer needs bytes, bytearray or memoryview, "
+                f"got {type(buffer).__name__}"
+            )
+        view = memoryview(buffer)
+        if view.ndim != 1 or view.format != "B":
+            view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
+        expected = wire.expected_nbytes(self._datatype, self._shape)
+        if expected is not None and view.nbytes != expected:
+            raise InferenceServerException(
+                f"input {self._name!r}: {view.nbytes} bytes of data but {self._datatype} with shape "
+                f"{self._shape} needs {expected}"
+            )
+        if not binary_data:
+            return self.set_data_from_list(unpack_values(self._datatype, view), binary_data=False)
+        self._clear()
+        self._binary = view
+        return self
+
+    def set_data_from_list(self, values: Sequence[Any], binary_data: bool = False) -> "InferInput":
+        """Take a flat list of Python values (bool/int/float; str or bytes for BYTES). No numpy needed."""
+        values = list(values)
+        count = element_count(self._shape)
+        if len(values) != count:
+            raise InferenceServerException(
+                f"input {self._name!r}: {len(values)} values but shape {self._shape} has {count} elements"
+            )
+        self._clear()
+        if binary_data or self._datatype == "BF16":
+            try:
+                self._binary = memoryview(pack_values(self._datatype, values))
+            except (ValueError, TypeError) as exc:
+                raise InferenceServerException(f"input {self._name!r}: {exc}") from None
+        elif self._datatype == "BYTES":
+            self._json = [self._json_text(v) for v in values]
+        else:
+            self._json = values
+        return self
+
+    def set_shared_memory(self, region_name: str, byte_size: int, offset: int = 0) -> "InferInput":
+        """Read this input from a registered shared-memory region instead of the request body."""
+        self._clear()
+        self._parameters["shared_memory_region"] = region_name
+        self._parameters["shared_memory_byte_size"] = int(byte_size)
+        if offset:
+            self._parameters["shared_memory_offset"] = int(offset)
+        return self
+
+    def _get_binary_data(self) -> Optional[Buffer]:
+        return self._binary
+
+    def _get_tensor(self) -> Dict[str, Any]:
+        return self.to_wire().header()
+
+    def to_wire(self) -> wire.TensorData:
+        if self._binary is None and self._json is None and "shared_memory_region" not in self._parameters:
+            raise InferenceServerException(
+                f"input {self._name!r} has no data: call set_data_from_numpy, set_data_from_buffer or "
+                "set_data_from_list first"
+            )
+        return wire.TensorData(
+            self._name, self._datatype, list(self._shape), self._binary, self._json, dict(self._parameters)
+        )
+
+
+class InferRequestedOutput:
+    """An output to return: binary or JSON, optionally as top-``class_count`` classification."""
+
+    def __init__(
+        self,
+        name: str,
+        binary_data: bool = True,
+        class_count: int = 0,
+        parameters: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        self._name = name
+        self._binary = binary_data
+        self._class_count = class_count
+        self._parameters = dict(parameters or {})
+
+    def name(self) -> str:
+        return self._name
+
+    def set_shared_memory(self, region_name: str, byte_size: int, offset: int = 0) -> "InferRequestedOutput":
+        self._parameters.update(shared_memory_region=region_name, shared_memory_byte_size=int(byte_size))
+        if offset:
+            self._parameters["shared_memory_offset"] = int(offset)
+        return self
+
+    def unset_shared_memory(self) -> "InferRequestedOutput":
+        for key in ("shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"):
+            self._parameters.pop(key, None)
+        return self
+
+    def _get_tensor(self) -> Dict[str, Any]:
+        return self.to_wire().header()
+
+    def to_wire(self) -> wire.RequestedOutput:
+        binary = self._binary and "shared_memory_region" not in self._parameters
+        return wire.RequestedOutput(self._name, binary, self._class_count, dict(self._parameters))
+
+
+class InferResult:
+    """The outputs of one inference. Binary outputs are views on the one response buffer."""
+
+    def __init__(self, response: wire.InferResponse) -> None:
+        self._response = response
+
+    @classmethod
+    def from_response_body(
+        cls, response_body: Buffer, verbose: bool = False, header_length: Optional[int] = None,
+        content_encoding: Optional[str] = None,
+    ) -> "InferResult":
+        body = wire.decompress(response_body, content_encoding)
+        result = cls(wire.parse_infer_response(body, header_length))
+        if verbose:
+            print(json.dumps(result.get_response()))
+        return result
+
+    def get_response(self) -> Dict[str, Any]:
+        """The response's JSON header (model_name, model_version, id, parameters, outputs)."""
+        return self._response.header
+
+    def get_output(self, name: str) -> Optional[Dict[str, Any]]:
+        for output in self._response.header.get("outputs", []):
+            if output.get("name") == name:
+                return output
+        return None
+
+    def output_names(self) -> List[str]:
+        return list(self._response.outputs)
+
+    def _tensor(self, name: str) -> Optional[wire.OutputTensor]:
+        return self._response.outputs.get(name)
+
+    def as_buffer(self, name: str) -> Optional[memoryview]:
+        """An output's raw wire bytes (BYTES still length-prefixed), without numpy; None if absent."""
+        tensor = self._tensor(name)
+        if tensor is None:
+            return None
+        if tensor.binary is not None:
+            return tensor.binary
+        if tensor.json is None:
+            return None  # e.g. written to shared memory
+        return memoryview(pack_values(tensor.datatype, tensor.json))
+
+    def as_list(self, name: str) -> Optional[List[Any]]:
+        """An output's values as a flat Python list (BYTES as bytes), without numpy."""
+        tensor = self._tensor(name)
+        if tensor is None:
+            return None
+        if tensor.binary is not None:
+            return unpack_values(tensor.datatype, tensor.binary)
+        if tensor.json is not None and tensor.datatype == "BYTES":
+            return [v.encode("utf-8") if isinstance(v, str) else v for v in tensor.json]
+        return None if tensor.json is None else list(tensor.json)
+
+    def as_numpy(self, name: str) -> Optional["np.ndarray"]:
+        """An output as a numpy array (a zero-copy view for binary fixed-size outputs); None if absent."""
+        import numpy as np
+
+        from ..utils import deserialize_bf16_tensor, deserialize_bytes_tensor
+
+        tensor = self._tensor(name)
+        if tensor is None:
+            return None
+        shape = tensor.shape
+        if tensor.binary is not None:
+            if tensor.datatype == "BYTES":
+                array = deserialize_bytes_tensor(tensor.binary)
+            elif tensor.datatype == "BF16":
+                array = deserialize_bf16_tensor(tensor.binary)
+            else:
+                array = np.frombuffer(tensor.binary, dtype=np.dtype(get_dtype(tensor.datatype).numpy).newbyteorder("<"))
+            return array.reshape(shape)
+        if tensor.json is None:
+            return None
+        if tensor.datatype == "BYTES":
+            array = np.empty(len(tensor.json), dtype=np.object_)
+            array[:] = [v.encode("utf-8") if isinstance(v, str) else v for v in tensor.json]
+            return array.reshape(shape)
+        return np.array(tensor.json, dtype=get_dtype(tensor.datatype).numpy).reshape(shape)

@@ -1,0 +1,60 @@
+"""The Triton tensor datatypes: wire name, element size and the matching numpy dtype name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+
+@dataclass(frozen=True)
+class DType:
+    name: str  # Triton's wire name, e.g. "FP32"
+    itemsize: int  # bytes per element; 0 for BYTES (variable length)
+    numpy: Optional[str]  # numpy dtype name used for as_numpy; None where numpy has no exact type
+    struct: Optional[str]  # struct/array format code (little-endian), None for BYTES/BF16
+
+    @property
+    def variable(self) -> bool:
+        return self.itemsize == 0
+
+
+DTYPES: Dict[str, DType] = {
+    d.name: d
+    for d in (
+        DType("BOOL", 1, "bool", "?"),
+        DType("UINT8", 1, "uint8", "B"),
+        DType("UINT16", 2, "uint16", "H"),
+        DType("UINT32", 4, "uint32", "I"),
+        DType("UINT64", 8, "uint64", "Q"),
+        DType("INT8", 1, "int8", "b"),
+        DType("INT16", 2, "int16", "h"),
+        DType("INT32", 4, "int32", "i"),
+        DType("INT64", 8, "int64", "q"),
+        DType("FP16", 2, "float16", "e"),
+        DType("FP32", 4, "float32", "f"),
+        DType("FP64", 8, "float64", "d"),
+        # numpy has no bfloat16: values travel as the upper 16 bits of float32 (see utils).
+        DType("BF16", 2, None, None),
+        DType("BYTES", 0, "object", None),
+    )
+}
+
+# Model configs spell datatypes "TYPE_FP32", "TYPE_STRING"; the wire uses "FP32", "BYTES".
+CONFIG_TO_WIRE: Dict[str, str] = {"TYPE_" + name: name for name in DTYPES}
+CONFIG_TO_WIRE["TYPE_STRING"] = "BYTES"
+
+
+def get_dtype(name: str, what: str = "datatype") -> DType:
+    """Look up a wire datatype (accepts the config spelling too); ValueError names the choices."""
+    key = CONFIG_TO_WIRE.get(name, name)
+    try:
+        return DTYPES[key]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown Triton {what} {name!r}; expected one of {', '.join(DTYPES)}"
+        ) from None
+
+
+def config_to_wire(name: str) -> str:
+    """'TYPE_STRING' -> 'BYTES', 'TYPE_FP32' -> 'FP32' (wire names pass through)."""
+    return get_dtype(name).name

@@ -1,0 +1,282 @@
+"""Inference request bodies out, response bodies in: pure functions over bytes.
+
+A request is a JSON header followed by the binary tensors back to back; the
+``Inference-Header-Content-Length`` header tells where the JSON ends. Responses
+use the same layout; when that header is missing (a browser whose CORS
+configuration does not expose it) the end of the JSON is found by scanning.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from .dtypes import get_dtype
+from .tensors import Buffer, ProtocolError, check_shape, element_count, expected_nbytes
+
+HEADER_LENGTH = "Inference-Header-Content-Length"
+RESERVED_PARAMETERS = frozenset(
+    {"sequence_id", "sequence_start", "sequence_end", "priority", "timeout", "binary_data_output"}
+)
+COMPRESSIONS = ("gzip", "deflate")
+
+
+@dataclass
+class TensorData:
+    """One input tensor as it goes on the wire: raw binary bytes or a flat JSON list."""
+
+    name: str
+    datatype: str
+    shape: List[int]
+    binary: Optional[Buffer] = None
+    json: Optional[List[Any]] = None
+    parameters: Dict[str, Any] = field(default_factory=dict)
+
+    def header(self) -> Dict[str, Any]:
+        tensor: Dict[str, Any] = {"name": self.name, "shape": list(self.shape), "datatype": self.datatype}
+        params = dict(self.parameters)
+        if self.binary is not None:
+            params["binary_data_size"] = memoryview(self.binary).nbytes
+        elif self.json is not None:
+            tensor["data"] = self.json
+        if params:
+            tensor["parameters"] = params
+        return tensor
+
+
+@dataclass
+class RequestedOutput:
+    name: str
+    binary: bool = True
+    class_count: int = 0
+    parameters: Dict[str, Any] = field(default_factory=dict)
+
+    def header(self) -> Dict[str, Any]:
+        params = dict(self.parameters)
+        params["binary_data"] = bool(self.binary)
+        if self.class_count:
+            params["classification"] = int(self.class_count)
+        return {"name": self.name, "parameters": params}
+
+
+@dataclass
+class EncodedRequest:
+    """The body as separate parts (JSON header first) and the headers that describe it."""
+
+    parts: List[Buffer]
+    header_length: Optional[int]
+
+    @property
+    def headers(self) -> Dict[str, str]:
+        if self.header_length is None:
+            return {"Content-Type": "application/json"}
+        return {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(self.header_length)}
+
+
+def validate_tensor(tensor: TensorData) -> None:
+    """Raise ValueError naming the input if its data cannot match its datatype and shape."""
+    get_dtype(tensor.datatype, f"datatype of input {tensor.name!r}")
+    tensor.shape = check_shape(tensor.shape, tensor.name)
+    if (tensor.binary is None) == (tensor.json is None):
+        raise ValueError(f"input {tensor.name!r} has no data (or both binary and JSON data)")
+    if tensor.binary is not None:
+        size = memoryview(tensor.binary).nbytes
+        expected = expected_nbytes(tensor.datatype, tensor.shape)
+        if expected is not None and size != expected:
+            raise ValueError(
+                f"input {tensor.name!r}: {size} bytes of data but {tensor.datatype} with shape "
+                f"{tensor.shape} needs {expected}"
+            )
+    else:
+        if tensor.datatype == "BF16":
+            raise ValueError(f"input {tensor.name!r}: BF16 can only be sent as binary data")
+        count = element_count(tensor.shape)
+        if len(tensor.json) != count:  # type: ignore[arg-type]
+            raise ValueError(
+                f"input {tensor.name!r}: {len(tensor.json)} JSON values but shape {tensor.shape} "  # type: ignore[arg-type]
+                f"has {count} elements"
+            )
+
+
+def request_parameters(
+    parameters: Optional[Mapping[str, Any]] = None,
+    *,
+    sequence_id: Union[int, str] = 0,
+    sequence_start: bool = False,
+    sequence_end: bool = False,
+    priority: int = 0,
+    timeout: Optional[int] = None,
+) -> Dict[str, Any]:
+    """The request-level ``parameters`` object; user keys may not shadow the reserved ones."""
+    params: Dict[str, Any] = {}
+    for key, value in (parameters or {}).items():
+        if key in RESERVED_PARAMETERS:
+            raise ValueError(f"parameter {key!r} is reserved; use the {key} argument instead")
+        params[key] = value
+    if not isinstance(sequence_id, (int, str)) or isinstance(sequence_id, bool):
+        raise TypeError(f"sequence_id must be an int or a str, got {type(sequence_id).__name__}")
+    if sequence_id not in (0, ""):
+        params["sequence_id"] = sequence_id
+        params["sequence_start"] = bool(sequence_start)
+        params["sequence_end"] = bool(sequence_end)
+    if priority:
+        params["priority"] = int(priority)
+    if timeout is not None:
+        params["timeout"] = int(timeout)
+    return params
+
+
+def build_infer_request(
+    inputs: Sequence[TensorData],
+    outputs: Optional[Sequence[RequestedOutput]] = None,
+    request_id: str = "",
+    parameters: Optional[Mapping[str, Any]] = None,
+) -> EncodedRequest:
+    """Encode an inference request. Binary tensors stay separate parts: nothing is joined or copied."""
+    names = set()
+    for tensor in inputs:
+        validate_tensor(tensor)
+        if tensor.name in names:
+            raise ValueError(f"input {tensor.name!r} is given twice")
+        names.add(tensor.name)
+    header: Dict[str, Any] = {}
+    if request_id:
+        header["id"] = str(request_id)
+    params = dict(parameters or {})
+    if outputs:
+        header["outputs"] = [output.header() for output in outputs]
+    else:
+        params["binary_data_output"] = True
+    if params:
+        header["parameters"] = params
+    header["inputs"] = [tensor.header() for tensor in inputs]
+    head = json.dumps(header, separators=(",", ":"), allow_nan=True).encode("utf-8")
+    binaries = [t.binary for t in inputs if t.binary is not None and memoryview(t.binary).nbytes]
+    if not binaries and not any(t.binary is not None for t in inputs):
+        return EncodedRequest([head], None)
+    return EncodedRequest([head, *binaries], len(head))
+
+
+@dataclass
+class OutputTensor:
+    """One output of a response: its raw binary bytes (a view on the body) or its JSON data."""
+
+    name: str
+    datatype: str
+    shape: List[int]
+    parameters: Dict[str, Any]
+    binary: Optional[memoryview] = None
+    json: Optional[List[Any]] = None
+
+
+@dataclass
+class InferResponse:
+    header: Dict[str, Any]
+    outputs: Dict[str, OutputTensor]
+
+    @property
+    def model_name(self) -> str:
+        return self.header.get("model_name", "")
+
+    @property
+    def model_version(self) -> str:
+        return self.header.get("model_version", "")
+
+
+_JSON_TOKENS = re.compile(rb'\\.|["{}]', re.DOTALL)
+
+
+def find_json_end(body: Buffer) -> int:
+    """Offset just past the JSON object that starts ``body`` (binary data may follow it)."""
+    view = memoryview(body).cast("B")
+    depth, in_string, started = 0, False, False
+    for match in _JSON_TOKENS.finditer(view):  # type: ignore[call-overload]
+        token = match.group()
+        if len(token) == 2:  # an escape: only meaningful inside strings
+            continue
+        if token == b'"':
+            in_string = not in_string
+        elif not in_string:
+            depth += 1 if token == b"{" else -1
+            started = True
+            if depth == 0:
+                return match.end()
+    if not started:
+        raise ProtocolError("response body does not start with a JSON object")
+    raise ProtocolError("response body ends inside its JSON header")
+
+
+def parse_infer_response(body: Buffer, header_length: Optional[int] = None) -> InferResponse:
+    """Parse a response body; binary outputs become zero-copy memoryviews into ``body``."""
+    view = memoryview(body).cast("B")
+    if header_length is None:
+        header_length = find_json_end(view)
+    if header_length > len(view):
+        raise ProtocolError(f"JSON header length {header_length} exceeds the {len(view)}-byte body")
+    try:
+        header = json.loads(bytes(view[:header_length]))
+    except ValueError as exc:
+        raise ProtocolError(f"response JSON header is not valid JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("response JSON header is not an object")
+    outputs: Dict[str, OutputTensor] = {}
+    offset = header_length
+    for raw in header.get("outputs", []):
+        params = raw.get("parameters") or {}
+        tensor = OutputTensor(raw["name"], raw["datatype"], list(raw.get("shape", [])), params)
+        size = params.get("binary_data_size")
+        if size is not None:
+            if offset + size > len(view):
+                raise ProtocolError(
+                    f"output {tensor.name!r} needs {size} bytes at offset {offset} but the body has "
+                    f"{len(view)} (truncated response?)"
+                )
+            tensor.binary = view[offset : offset + size]
+            offset += size
+        else:
+            tensor.json = raw.get("data")
+        outputs[tensor.name] = tensor
+    if offset != len(view):
+        raise ProtocolError(f"{len(view) - offset} unexpected byte(s) after the last output")
+    return InferResponse(header, outputs)
+
+
+def error_message(body: Buffer, status: int) -> str:
+    """Triton's own error text from an error body (``{"error": ...}``), else the body or status."""
+    data = bytes(body)
+    try:
+        parsed = json.loads(data)
+        if isinstance(parsed, dict) and "error" in parsed:
+            return str(parsed["error"])
+    except ValueError:
+        pass
+    text = data.decode("utf-8", "replace").strip()
+    return text or f"HTTP {status}"
+
+
+def compress(parts: Sequence[Buffer], algorithm: str) -> bytes:
+    """Compress a request body (this one does join the parts: compression needs the whole)."""
+    if algorithm == "gzip":
+        packer = zlib.compressobj(wbits=31)
+    elif algorithm == "deflate":
+        packer = zlib.compressobj()
+    else:
+        raise ValueError(f"unsupported compression {algorithm!r}; expected one of {COMPRESSIONS}")
+    chunks = [packer.compress(part) for part in parts]
+    chunks.append(packer.flush())
+    return b"".join(chunks)
+
+
+def decompress(body: Buffer, encoding: Optional[str]) -> Buffer:
+    """Undo a Content-Encoding the transport left in place (gzip, deflate or identity)."""
+    if not encoding or encoding == "identity":
+        return body
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "deflate":
+        return zlib.decompress(body)
+    raise ProtocolError(f"unsupported Content-Encoding {encoding!r}")

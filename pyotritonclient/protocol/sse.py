@@ -1,0 +1,80 @@
+"""Incremental server-sent-events parser (what /generate_stream answers with).
+
+Feed it bytes as they arrive; it returns each complete event as soon as its
+terminating blank line has been seen. Handles \\n, \\r\\n and \\r line endings,
+multi-line data fields, comments and events split across any chunk boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import List, Optional
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+@dataclass
+class Event:
+    data: str
+    event: str = "message"
+    id: Optional[str] = None
+    retry: Optional[int] = None
+
+
+class SSEParser:
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: List[str] = []
+        self._event = ""
+        self._id: Optional[str] = None
+        self._retry: Optional[int] = None
+
+    def feed(self, chunk: bytes) -> List[Event]:
+        """Add bytes; return the events completed by them."""
+        self._buffer += chunk
+        events: List[Event] = []
+        while True:
+            line, rest = self._split_line(self._buffer)
+            if line is None:
+                return events
+            self._buffer = rest
+            event = self._line(line.decode("utf-8", "replace"))
+            if event is not None:
+                events.append(event)
+
+    def close(self) -> List[Event]:
+        """End of stream: a last event without its blank line is still delivered."""
+        events = self.feed(b"\n\n") if self._buffer else []
+        if self._data:
+            events += self.feed(b"\n")
+        return events
+
+    @staticmethod
+    def _split_line(buffer: bytes):
+        match = _EOL.search(buffer)
+        if match is None or (match.group() == b"\r" and match.end() == len(buffer)):
+            return None, buffer  # no full line yet (a final \r may be the start of \r\n)
+        return buffer[: match.start()], buffer[match.end() :]
+
+    def _line(self, line: str) -> Optional[Event]:
+        if line == "":
+            if not self._data and not self._event:
+                return None
+            event = Event("\n".join(self._data), self._event or "message", self._id, self._retry)
+            self._data, self._event = [], ""
+            return event
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            self._id = value
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
+        return None

@@ -1,0 +1,194 @@
+"""CPython transport on aiohttp: one pooled session, keep-alive, a concurrency limit, timeouts, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as _ssl
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Dict, Mapping, Optional, Union
+
+import aiohttp
+from aiohttp.payload import Payload
+
+from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length
+
+
+class _PartsPayload(Payload):
+    """A request body made of several buffers, written one after the other without joining them."""
+
+    def __init__(self, parts: BodyParts, content_type: str = "application/octet-stream") -> None:
+        super().__init__(parts, content_type=content_type)
+        self._parts = [memoryview(p).cast("B") if isinstance(p, memoryview) else p for p in parts]
+        self._size = body_length(self._parts)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return b"".join(self._parts).decode(encoding, errors)
+
+    async def write(self, writer: Any) -> None:
+        for part in self._parts:
+            if len(part):
+                await writer.write(part)
+
+    async def write_with_length(self, writer: Any, content_length: Optional[int]) -> None:
+        if content_length is None:
+            return await self.write(writer)
+        for part in self._parts:
+            if content_length <= 0:
+                return
+            await writer.write(part[:content_length])
+            content_length -= len(part)
+
+
+def make_ssl_context(
+    ssl_context: Optional[_ssl.SSLContext] = None,
+    insecure: bool = False,
+    ca_certs: Optional[str] = None,
+    certfile: Optional[str] = None,
+    keyfile: Optional[str] = None,
+) -> Union[_ssl.SSLContext, bool]:
+    """The SSL argument for aiohttp from the client's TLS options."""
+    if ssl_context is not None:
+        return ssl_context
+    if not (insecure or ca_certs or certfile):
+        return True  # default verification against the system store
+    context = _ssl.create_default_context(cafile=ca_certs)
+    if certfile:
+        context.load_cert_chain(certfile, keyfile)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = _ssl.CERT_NONE
+    return context
+
+
+class AiohttpTransport:
+    """Pooled aiohttp transport. Counters in ``stats`` make connection reuse observable."""
+
+    def __init__(
+        self,
+        concurrency: int = 100,
+        connection_timeout: float = 60.0,
+        network_timeout: float = 60.0,
+        ssl_context: Optional[_ssl.SSLContext] = None,
+        insecure: bool = False,
+        ca_certs: Optional[str] = None,
+        certfile: Optional[str] = None,
+        keyfile: Optional[str] = None,
+        keepalive_timeout: float = 30.0,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self.concurrency = concurrency
+        self.connection_timeout = connection_timeout
+        self.network_timeout = network_timeout
+        self.keepalive_timeout = keepalive_timeout
+        self._ssl = make_ssl_context(ssl_context, insecure, ca_certs, certfile, keyfile)
+        self._session: Optional[aiohttp.ClientSession] = None
+        self._closed = False
+        self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this client is closed")
+        if self._session is None or self._session.closed:
+            trace = aiohttp.TraceConfig()
+
+            async def on_connection(*_: Any) -> None:
+                self.stats["connections_created"] += 1
+
+            trace.on_connection_create_end.append(on_connection)
+            connector = aiohttp.TCPConnector(
+                limit=self.concurrency, ssl=self._ssl, keepalive_timeout=self.keepalive_timeout
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.connection_timeout, sock_read=self.network_timeout
+                ),
+                trace_configs=[trace],
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    def _timeout(self, timeout: Optional[float], streaming: bool) -> Any:
+        if timeout is None:
+            return aiohttp.helpers.sentinel
+        connect = min(timeout, self.connection_timeout)
+        if streaming:  # a stream may last long: the limit is on the silence between chunks
+            return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=timeout)
+        return aiohttp.ClientTimeout(total=timeout, sock_connect=connect)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: BodyParts,
+        timeout: Optional[float],
+        streaming: bool = False,
+    ) -> Any:
+        self.stats["requests"] += 1
+        data = _PartsPayload(body, headers.get("Content-Type", "application/octet-stream")) if body else None
+        return self._get_session().request(
+            method, url, headers=dict(headers), data=data, timeout=self._timeout(timeout, streaming), allow_redirects=False
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: BodyParts = (),
+        timeout: Optional[float] = None,
+    ) -> Response:
+        try:
+            async with self._send(method, url, headers, body, timeout) as resp:
+                data = await resp.read()
+                return Response(resp.status, Headers(resp.headers), data, url)
+        except Exception as exc:
+            raise _transport_error(exc, method, url, timeout) from exc
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: BodyParts = (),
+        timeout: Optional[float] = None,
+    ) -> AsyncIterator[StreamResponse]:
+        try:
+            resp = await self._send(method, url, headers, body, timeout, streaming=True).__aenter__()
+        except Exception as exc:
+            raise _transport_error(exc, method, url, timeout) from exc
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in resp.content.iter_any():
+                    yield chunk
+            except Exception as exc:
+                raise _transport_error(exc, method, url, timeout) from exc
+
+        try:
+            yield StreamResponse(resp.status, Headers(resp.headers), url, chunks())
+        finally:
+            resp.release()
+            resp.close()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _transport_error(exc: BaseException, method: str, url: str, timeout: Optional[float]) -> BaseException:
+    if isinstance(exc, TransportError) or isinstance(exc, RuntimeError):
+        return exc
+    if isinstance(exc, asyncio.TimeoutError):
+        limit = f" after {timeout} s" if timeout is not None else ""
+        return TransportError(f"{method} {url} timed out{limit}", url, timeout=True)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransportError(f"cannot connect to {url}: {exc.os_error or exc}", url)
+    if isinstance(exc, aiohttp.ClientError):
+        return TransportError(f"{method} {url} failed: {type(exc).__name__}: {exc}", url)
+    return exc

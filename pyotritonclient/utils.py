@@ -1,0 +1,77 @@
+"""numpy helpers with tritonclient.utils' names. numpy is imported here, never by the core."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from .errors import InferenceServerException
+from .protocol.dtypes import DTYPES, get_dtype
+from .protocol.tensors import Buffer, deserialize_bytes, serialize_bytes
+
+__all__ = [
+    "InferenceServerException",
+    "np_to_triton_dtype",
+    "triton_to_np_dtype",
+    "serialize_byte_tensor",
+    "deserialize_bytes_tensor",
+    "serialize_bf16_tensor",
+    "deserialize_bf16_tensor",
+]
+
+_NP_TO_TRITON = {np.dtype(d.numpy): d.name for d in DTYPES.values() if d.numpy and d.numpy != "object"}
+
+
+def np_to_triton_dtype(np_dtype: Any) -> Optional[str]:
+    """numpy dtype -> Triton datatype; str/bytes/object arrays are BYTES; None if there is none."""
+    dtype = np.dtype(np_dtype)
+    if dtype.kind in ("O", "S", "U"):
+        return "BYTES"
+    return _NP_TO_TRITON.get(dtype)
+
+
+def triton_to_np_dtype(dtype: str) -> Any:
+    """Triton datatype -> numpy dtype (BYTES -> object; BF16 -> float32, as tritonclient does)."""
+    info = get_dtype(dtype)
+    if info.name == "BF16":
+        return np.float32
+    return np.object_ if info.variable else np.dtype(info.numpy).type
+
+
+def serialize_byte_tensor(input_tensor: np.ndarray) -> np.ndarray:
+    """A str/bytes/object array -> its length-prefixed wire form, as a 1-D uint8 array (row-major)."""
+    array = np.asarray(input_tensor)
+    if array.size == 0:
+        return np.empty([0], dtype=np.uint8)
+    if array.dtype.kind not in ("O", "S", "U"):
+        raise InferenceServerException(f"cannot serialize a {array.dtype} array as BYTES")
+    items = []
+    for item in array.flat:
+        if isinstance(item, (bytes, bytearray, memoryview, str)):
+            items.append(item)
+        elif array.dtype.kind == "O":
+            items.append(str(item))  # numbers in object arrays travel as their text
+        else:
+            items.append(bytes(item))
+    return np.frombuffer(serialize_bytes(items), dtype=np.uint8)
+
+
+def deserialize_bytes_tensor(encoded_tensor: Buffer) -> np.ndarray:
+    """The length-prefixed wire form -> a 1-D object array of bytes."""
+    items = deserialize_bytes(encoded_tensor)
+    out = np.empty(len(items), dtype=np.object_)
+    out[:] = items
+    return out
+
+
+def serialize_bf16_tensor(input_tensor: np.ndarray) -> np.ndarray:
+    """float32 array -> BF16 wire bytes (upper half of each float32, truncated), as a uint8 array."""
+    array = np.ascontiguousarray(input_tensor, dtype=np.float32)
+    return np.ascontiguousarray(array.view(np.uint32).__rshift__(16).astype("<u2")).view(np.uint8).ravel()
+
+
+def deserialize_bf16_tensor(encoded_tensor: Buffer) -> np.ndarray:
+    """BF16 wire bytes -> a 1-D float32 array."""
+    halves = np.frombuffer(encoded_tensor, dtype="<u2")
+    return (halves.astype("<u4") << 16).view(np.float32)
