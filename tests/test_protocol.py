@@ -117,6 +117,7 @@ def test_zero_element_tensor_is_valid():
         (TensorData("A", "INT32", [-1], json=[]), "negative dimension"),
         (TensorData("A", "INT32", [1]), "input 'A' has no data"),
         (TensorData("A", "BF16", [1], json=[1.0]), "BF16 can only be sent as binary"),
+        (TensorData("A", "FP16", [1], json=[1.0]), "FP16 can only be sent as binary"),
     ],
 )
 def test_bad_tensors_are_named_in_the_error(tensor, message):

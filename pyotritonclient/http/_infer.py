@@ -93,8 +93,10 @@ class InferInput:
                     array = array.astype(array.dtype.newbyteorder("<"))
                 self._binary = memoryview(array.reshape(-1).view(np.uint8))
         else:
-            if self._datatype == "BF16":
-                raise InferenceServerException(f"input {self._name!r}: BF16 can only be sent as binary data")
+            if self._datatype in wire.BINARY_ONLY:
+                raise InferenceServerException(
+                    f"input {self._name!r}: {self._datatype} can only be sent as binary data (binary_data=True)"
+                )
             if self._datatype == "BYTES":
                 self._json = [self._json_text(item) for item in input_tensor.flat]
             else:
@@ -142,7 +144,7 @@ class InferInput:
                 f"input {self._name!r}: {len(values)} values but shape {self._shape} has {count} elements"
             )
         self._clear()
-        if binary_data or self._datatype == "BF16":
+        if binary_data or self._datatype in wire.BINARY_ONLY:
             try:
                 self._binary = memoryview(pack_values(self._datatype, values))
             except (ValueError, TypeError) as exc:

@@ -23,6 +23,7 @@ RESERVED_PARAMETERS = frozenset(
     {"sequence_id", "sequence_start", "sequence_end", "priority", "timeout", "binary_data_output"}
 )
 COMPRESSIONS = ("gzip", "deflate")
+BINARY_ONLY = ("FP16", "BF16")  # Triton's JSON tensor format has no representation for these
 
 
 @dataclass
@@ -92,8 +93,8 @@ def validate_tensor(tensor: TensorData) -> None:
                 f"{tensor.shape} needs {expected}"
             )
     else:
-        if tensor.datatype == "BF16":
-            raise ValueError(f"input {tensor.name!r}: BF16 can only be sent as binary data")
+        if tensor.datatype in BINARY_ONLY:
+            raise ValueError(f"input {tensor.name!r}: {tensor.datatype} can only be sent as binary data")
         count = element_count(tensor.shape)
         if len(tensor.json) != count:  # type: ignore[arg-type]
             raise ValueError(
