@@ -18,7 +18,7 @@ class _PartsPayload(Payload):
 
     def __init__(self, parts: BodyParts, content_type: str = "application/octet-stream") -> None:
         super().__init__(parts, content_type=content_type)
-        self._parts = [memoryview(p).cast("B") if isinstance(p, memoryview) else p for p in parts]
+        self._parts = _coalesce_small(parts)
         self._size = body_length(self._parts)
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
@@ -37,6 +37,27 @@ class _PartsPayload(Payload):
                 return
             await writer.write(part[:content_length])
             content_length -= len(part)
+
+
+SMALL_PART = 64 * 1024
+
+
+def _coalesce_small(parts: BodyParts) -> list:
+    """Join runs of small parts (one send instead of several); large parts stay as they are."""
+    out: list = []
+    pending: list = []
+    for part in parts:
+        view = memoryview(part).cast("B") if isinstance(part, memoryview) else part
+        if len(view) <= SMALL_PART:
+            pending.append(view)
+            continue
+        if pending:
+            out.append(b"".join(pending))
+            pending = []
+        out.append(view)
+    if pending:
+        out.append(b"".join(pending))
+    return out
 
 
 def make_ssl_context(
