@@ -15,7 +15,7 @@ def test_wheel_builds_and_installs_into_a_fresh_venv(tmp_path, triton):
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT)],
-        check=True, capture_output=True,
+        check=True,
     )
     (wheel,) = dist.glob("pyotritonclient-*.whl")
     assert wheel.name.endswith("-py3-none-any.whl")
@@ -32,10 +32,10 @@ def test_wheel_builds_and_installs_into_a_fresh_venv(tmp_path, triton):
         "from pyotritonclient.http import InferenceServerClient, InferInput\n"
         "async def main():\n"
         f"    async with InferenceServerClient({triton.url!r}) as c:\n"
-        "        x = InferInput('INPUT0', [2, 2], 'FP32').set_data_from_numpy(np.eye(2, dtype=np.float32))\n"
+        "        x = InferInput('INPUT0', [1, 2, 2], 'FP32').set_data_from_numpy(np.eye(2, dtype=np.float32)[None])\n"
         "        r = await c.infer('identity_fp32', [x])\n"
         "        print(await c.is_server_ready(), r.as_numpy('OUTPUT0').tolist())\n"
         "asyncio.run(main())\n"
     )
     out = subprocess.run([str(python), "-c", script], check=True, capture_output=True, text=True, cwd=tmp_path)
-    assert out.stdout.strip() == "True [[1.0, 0.0], [0.0, 1.0]]"
+    assert out.stdout.strip() == "True [[[1.0, 0.0], [0.0, 1.0]]]"

@@ -82,6 +82,10 @@ def validate_tensor(tensor: TensorData) -> None:
     """Raise ValueError naming the input if its data cannot match its datatype and shape."""
     get_dtype(tensor.datatype, f"datatype of input {tensor.name!r}")
     tensor.shape = check_shape(tensor.shape, tensor.name)
+    if "shared_memory_region" in tensor.parameters:
+        if tensor.binary is not None or tensor.json is not None:
+            raise ValueError(f"input {tensor.name!r} has both shared-memory and inline data")
+        return
     if (tensor.binary is None) == (tensor.json is None):
         raise ValueError(f"input {tensor.name!r} has no data (or both binary and JSON data)")
     if tensor.binary is not None:

@@ -1,0 +1,559 @@
+"""The low-level client against the real Triton server that the suite starts (see conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import textwrap
+import time
+from multiprocessing import shared_memory
+
+import numpy as np
+import pytest
+
+from pyotritonclient.http import (
+    InferenceServerClient,
+    InferenceServerException,
+    InferenceServerTimeout,
+    InferInput,
+    InferRequestedOutput,
+)
+
+DTYPES = {
+    "BOOL": np.bool_, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
+    "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
+    "FP16": np.float16, "FP32": np.float32, "FP64": np.float64,
+}
+
+
+@pytest.fixture
+async def client(triton):
+    async with InferenceServerClient(triton.url) as client:
+        yield client
+
+
+def add_sub_inputs(binary=True, dtype=np.int32, datatype="INT32"):
+    a = np.arange(16, dtype=dtype)
+    b = np.full(16, 3, dtype=dtype)
+    inputs = [InferInput("INPUT0", [16], datatype), InferInput("INPUT1", [16], datatype)]
+    inputs[0].set_data_from_numpy(a, binary_data=binary)
+    inputs[1].set_data_from_numpy(b, binary_data=binary)
+    return inputs, a, b
+
+
+# -- health, metadata, config ---------------------------------------------------------------
+
+
+async def test_health(client):
+    assert await client.is_server_live() is True
+    assert await client.is_server_ready() is True
+    assert await client.is_model_ready("add_sub") is True
+    assert await client.is_model_ready("add_sub", "1") is True
+    assert await client.is_model_ready("no_such_model") is False
+
+
+async def test_server_metadata(client):
+    meta = await client.get_server_metadata()
+    assert meta["name"] == "triton"
+    assert meta["version"].startswith("2.")
+    assert {"binary_tensor_data", "classification", "sequence", "statistics"} <= set(meta["extensions"])
+
+
+async def test_model_metadata_and_config(client):
+    meta = await client.get_model_metadata("add_sub")
+    assert meta["name"] == "add_sub" and meta["versions"] == ["1"]
+    assert [(i["name"], i["datatype"], i["shape"]) for i in meta["inputs"]] == [
+        ("INPUT0", "INT32", [16]), ("INPUT1", "INT32", [16]),
+    ]
+    config = await client.get_model_config("add_sub", "1")
+    assert config["name"] == "add_sub" and config["backend"] == "python"
+    assert [o["name"] for o in config["output"]] == ["OUTPUT0", "OUTPUT1"]
+
+
+async def test_unknown_model_is_a_server_error_with_its_message(client):
+    with pytest.raises(InferenceServerException) as info:
+        await client.get_model_metadata("no_such_model")
+    assert info.value.status() == "404"
+    assert "no_such_model" in info.value.message()
+    assert info.value.url.endswith("/v2/models/no_such_model")
+
+
+# -- model repository -----------------------------------------------------------------------
+
+
+async def test_repository_index_and_ready_filter(client, models_dir):
+    index = await client.get_model_repository_index()
+    names = {m["name"] for m in index}
+    expected = {p.name for p in models_dir.iterdir() if (p / "config.pbtxt").exists()}
+    assert names == expected
+    assert all(m["state"] == "READY" for m in index)
+    await client.unload_model("identity_fp32")
+    try:
+        # Unloading finishes in the background: UNLOADING first, then UNAVAILABLE.
+        deadline = time.monotonic() + 20
+        while (await client.is_model_ready("identity_fp32")) or await _state(client, "identity_fp32") == "UNLOADING":
+            assert time.monotonic() < deadline, "identity_fp32 never finished unloading"
+            await asyncio.sleep(0.1)
+        ready = {m["name"] for m in await client.get_model_repository_index(ready=True)}
+        assert "identity_fp32" not in ready and "add_sub" in ready
+        everything = {m["name"]: m for m in await client.get_model_repository_index()}
+        assert everything["identity_fp32"]["state"] == "UNAVAILABLE"
+        assert await client.is_model_ready("identity_fp32") is False
+    finally:
+        await client.load_model("identity_fp32")
+    assert await client.is_model_ready("identity_fp32") is True
+
+
+async def _state(client, name):
+    return {m["name"]: m for m in await client.get_model_repository_index()}[name]["state"]
+
+
+DOUBLER = textwrap.dedent(
+    """
+    import numpy as np
+    import triton_python_backend_utils as pb_utils
+
+    class TritonPythonModel:
+        def execute(self, requests):
+            out = []
+            for request in requests:
+                x = pb_utils.get_input_tensor_by_name(request, "X").as_numpy()
+                out.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (x * 2).astype(np.float32))]))
+            return out
+    """
+).encode()
+
+
+async def test_load_model_with_config_override_and_files(client):
+    config = {
+        "name": "uploaded_doubler",
+        "backend": "python",
+        "max_batch_size": 0,
+        "input": [{"name": "X", "data_type": "TYPE_FP32", "dims": [3]}],
+        "output": [{"name": "Y", "data_type": "TYPE_FP32", "dims": [3]}],
+    }
+    with pytest.raises(InferenceServerException, match="'files' needs 'config'"):
+        await client.load_model("uploaded_doubler", files={"file:1/model.py": DOUBLER})
+    await client.load_model("uploaded_doubler", config=json.dumps(config), files={"file:1/model.py": DOUBLER})
+    try:
+        x = InferInput("X", [3], "FP32").set_data_from_numpy(np.array([1, 2, 3], np.float32))
+        result = await client.infer("uploaded_doubler", [x])
+        np.testing.assert_array_equal(result.as_numpy("Y"), [2, 4, 6])
+    finally:
+        await client.unload_model("uploaded_doubler", unload_dependents=True)
+    assert await client.is_model_ready("uploaded_doubler") is False
+
+
+# -- statistics, trace and log settings -----------------------------------------------------
+
+
+async def test_inference_statistics(client):
+    before = await client.get_inference_statistics("add_sub")
+    count = before["model_stats"][0]["inference_stats"]["success"]["count"]
+    await client.infer("add_sub", add_sub_inputs()[0])
+    after = await client.get_inference_statistics("add_sub", "1")
+    assert after["model_stats"][0]["inference_stats"]["success"]["count"] == count + 1
+    everything = await client.get_inference_statistics()
+    assert {"add_sub", "echo_all"} <= {m["name"] for m in everything["model_stats"]}
+
+
+async def test_trace_settings(client):
+    settings = await client.get_trace_settings()
+    assert "trace_level" in settings and "trace_rate" in settings
+    updated = await client.update_trace_settings(model_name="add_sub", settings={"trace_rate": "7"})
+    assert updated["trace_rate"] == "7"
+    assert (await client.get_trace_settings("add_sub"))["trace_rate"] == "7"
+    assert (await client.get_trace_settings())["trace_rate"] == settings["trace_rate"]
+    await client.update_trace_settings(model_name="add_sub", settings={"trace_rate": None})
+    assert (await client.get_trace_settings("add_sub"))["trace_rate"] == settings["trace_rate"]
+
+
+async def test_log_settings(client):
+    settings = await client.get_log_settings()
+    assert "log_verbose_level" in settings
+    updated = await client.update_log_settings({"log_verbose_level": 1})
+    assert updated["log_verbose_level"] == 1
+    await client.update_log_settings({"log_verbose_level": settings["log_verbose_level"]})
+    assert (await client.get_log_settings())["log_verbose_level"] == settings["log_verbose_level"]
+
+
+# -- shared memory --------------------------------------------------------------------------
+
+
+async def test_system_shared_memory_inputs_and_outputs(client):
+    region = shared_memory.SharedMemory(create=True, size=4 * 16 * 4)
+    try:
+        data = np.ndarray([4, 16], dtype=np.int32, buffer=region.buf)
+        data[0] = np.arange(16)
+        data[1] = 5
+        await client.register_system_shared_memory("regionA", "/" + region.name, 4 * 16 * 4)
+        status = await client.get_system_shared_memory_status()
+        assert [(s["name"], s["byte_size"]) for s in status] == [("regionA", 256)]
+        assert (await client.get_system_shared_memory_status("regionA"))[0]["key"] == "/" + region.name
+        inputs = [
+            InferInput("INPUT0", [16], "INT32").set_shared_memory("regionA", 64),
+            InferInput("INPUT1", [16], "INT32").set_shared_memory("regionA", 64, offset=64),
+        ]
+        outputs = [
+            InferRequestedOutput("OUTPUT0").set_shared_memory("regionA", 64, offset=128),
+            InferRequestedOutput("OUTPUT1").set_shared_memory("regionA", 64, offset=192),
+        ]
+        result = await client.infer("add_sub", inputs, outputs=outputs)
+        descriptor = result.get_output("OUTPUT0")
+        assert descriptor["shape"] == [16] and "data" not in descriptor
+        assert "binary_data_size" not in descriptor.get("parameters", {})
+        assert result.as_numpy("OUTPUT0") is None  # the data is in the region, not in the body
+        np.testing.assert_array_equal(data[2], np.arange(16) + 5)
+        np.testing.assert_array_equal(data[3], np.arange(16) - 5)
+        await client.unregister_system_shared_memory("regionA")
+        assert await client.get_system_shared_memory_status() == []
+        await client.register_system_shared_memory("regionB", "/" + region.name, 64)
+        await client.unregister_system_shared_memory()  # all regions
+        assert await client.get_system_shared_memory_status() == []
+        del data
+    finally:
+        region.close()
+        region.unlink()
+
+
+async def test_cuda_shared_memory_endpoints_answer_on_a_cpu_server(client):
+    status = await client.get_cuda_shared_memory_status()
+    assert status == []
+    with pytest.raises(InferenceServerException) as info:
+        await client.register_cuda_shared_memory("gpu0", b"\x00" * 64, device_id=0, byte_size=64)
+    assert info.value.status() in ("400", "500") and info.value.message()
+    await client.unregister_cuda_shared_memory()
+
+
+# -- inference ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("binary", [True, False])
+async def test_infer_add_sub(client, binary):
+    inputs, a, b = add_sub_inputs(binary)
+    outputs = [InferRequestedOutput("OUTPUT0", binary_data=binary), InferRequestedOutput("OUTPUT1", binary_data=binary)]
+    result = await client.infer("add_sub", inputs, outputs=outputs, request_id="req-7")
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), a + b)
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT1"), a - b)
+    assert result.as_numpy("OUTPUT0").dtype == np.int32
+    response = result.get_response()
+    assert response["model_name"] == "add_sub" and response["id"] == "req-7"
+    assert ("binary_data_size" in result.get_output("OUTPUT0").get("parameters", {})) is binary
+    assert result.as_list("OUTPUT0") == list(a + b)
+    assert result.as_numpy("NOPE") is None and result.get_output("NOPE") is None
+
+
+async def test_mixed_binary_and_json_inputs_and_default_binary_outputs(client):
+    inputs, a, b = add_sub_inputs()
+    inputs[1].set_data_from_numpy(b, binary_data=False)
+    result = await client.infer("add_sub", inputs)
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), a + b)
+    assert "binary_data_size" in result.get_output("OUTPUT1")["parameters"]
+
+
+async def test_numpy_free_inputs_and_outputs(client):
+    inputs = [
+        InferInput("INPUT0", [16], "INT32").set_data_from_list(list(range(16)), binary_data=True),
+        InferInput("INPUT1", [16], "INT32").set_data_from_buffer(np.full(16, 2, "<i4").tobytes()),
+    ]
+    result = await client.infer("add_sub", inputs)
+    assert result.as_list("OUTPUT0") == [i + 2 for i in range(16)]
+    assert bytes(result.as_buffer("OUTPUT1")) == np.arange(-2, 14, dtype="<i4").tobytes()
+
+
+async def test_add_sub_bytes(client):
+    a = np.array([str(i).encode() for i in range(16)], dtype=object)
+    b = np.array([b"1"] * 16, dtype=object)
+    for binary in (True, False):
+        inputs = [InferInput("INPUT0", [16], "BYTES"), InferInput("INPUT1", [16], "BYTES")]
+        inputs[0].set_data_from_numpy(a, binary_data=binary)
+        inputs[1].set_data_from_numpy(b, binary_data=binary)
+        result = await client.infer("add_sub_bytes", inputs)
+        assert [int(x) for x in result.as_numpy("OUTPUT0")] == [i + 1 for i in range(16)]
+        assert [int(x) for x in result.as_numpy("OUTPUT1")] == [i - 1 for i in range(16)]
+
+
+def sample(dtype, shape):
+    rng = np.random.default_rng(1)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(bool)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
+    return (rng.standard_normal(shape) * 100).astype(dtype)
+
+
+@pytest.mark.parametrize("datatype", list(DTYPES))
+@pytest.mark.parametrize("binary", [True, False])
+async def test_every_dtype_round_trips(client, datatype, binary):
+    data = sample(DTYPES[datatype], [7])
+    tensor = InferInput(f"IN_{datatype}", [7], datatype)
+    if datatype == "FP16" and not binary:
+        # Triton refuses FP16 in JSON ("receiving FP16 data via JSON is not supported"): say so before sending.
+        with pytest.raises(InferenceServerException, match="input 'IN_FP16': FP16 can only be sent as binary"):
+            tensor.set_data_from_numpy(data, binary_data=False)
+        return
+    tensor.set_data_from_numpy(data, binary_data=binary)
+    result = await client.infer("echo_all", [tensor], outputs=[InferRequestedOutput(f"OUT_{datatype}", binary)])
+    out = result.as_numpy(f"OUT_{datatype}")
+    assert out.dtype == data.dtype and out.shape == (7,)
+    np.testing.assert_array_equal(out, data)
+
+
+async def test_all_dtypes_in_one_request(client):
+    inputs, expected = [], {}
+    for datatype, dtype in DTYPES.items():
+        data = sample(dtype, [3])
+        inputs.append(InferInput(f"IN_{datatype}", [3], datatype).set_data_from_numpy(data))
+        expected[f"OUT_{datatype}"] = data
+    result = await client.infer("echo_all", inputs)
+    for name, data in expected.items():
+        np.testing.assert_array_equal(result.as_numpy(name), data)
+
+
+async def test_bf16_round_trip(client, models_dir):
+    if "BF16" not in (models_dir / "echo_all" / "config.pbtxt").read_text():
+        pytest.fail("echo_all has no BF16 input: see tests/models/README.md")
+    data = np.array([1.0, -2.5, 3.140625, 0.0], dtype=np.float32)  # exactly representable in bfloat16
+    tensor = InferInput("IN_BF16", [4], "BF16").set_data_from_numpy(data)
+    result = await client.infer("echo_all", [tensor], outputs=[InferRequestedOutput("OUT_BF16")])
+    out = result.as_numpy("OUT_BF16")
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, data)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+async def test_bytes_with_nul_and_empty_elements(client, binary):
+    values = [b"a\x00b", b"", b"\x00\x00", "h\u00e9llo".encode(), b"plain"]
+    if not binary:
+        values = [b"", "h\u00e9llo".encode(), b"plain"]  # JSON strings cannot carry every byte
+    data = np.array(values, dtype=object)
+    tensor = InferInput("IN_BYTES", [len(values)], "BYTES").set_data_from_numpy(data, binary_data=binary)
+    result = await client.infer("echo_all", [tensor], outputs=[InferRequestedOutput("OUT_BYTES", binary)])
+    assert list(result.as_numpy("OUT_BYTES")) == values
+
+
+async def test_non_utf8_bytes_cannot_go_as_json_and_say_why(client):
+    tensor = InferInput("IN_BYTES", [1], "BYTES")
+    with pytest.raises(InferenceServerException, match="input 'IN_BYTES'.*not UTF-8; send it as binary"):
+        tensor.set_data_from_numpy(np.array([b"\xff\xfe"], dtype=object), binary_data=False)
+
+
+async def test_zero_element_tensors(client):
+    empty = np.zeros([0], dtype=np.float32)
+    inputs = [
+        InferInput("IN_FP32", [0], "FP32").set_data_from_numpy(empty),
+        InferInput("IN_INT8", [2], "INT8").set_data_from_numpy(np.array([1, -1], np.int8)),
+    ]
+    result = await client.infer("echo_all", inputs, outputs=[InferRequestedOutput("OUT_FP32"), InferRequestedOutput("OUT_INT8")])
+    assert result.as_numpy("OUT_FP32").shape == (0,)
+    np.testing.assert_array_equal(result.as_numpy("OUT_INT8"), [1, -1])
+
+
+async def test_identity_keeps_shape(client):
+    data = np.random.default_rng(0).random([3, 5, 7]).astype(np.float32)
+    tensor = InferInput("INPUT0", list(data.shape), "FP32").set_data_from_numpy(data)
+    result = await client.infer("identity_fp32", [tensor])
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), data)
+
+
+async def test_classification_with_labels(client, models_dir):
+    labels = (models_dir / "classifier" / "labels.txt").read_text().split()
+    scores = np.array([0.1, 0.7, 0.05, 0.15], dtype=np.float32)
+    tensor = InferInput("INPUT0", [4], "FP32").set_data_from_numpy(scores)
+    for binary in (True, False):
+        output = InferRequestedOutput("OUTPUT0", binary_data=binary, class_count=2)
+        result = await client.infer("classifier", [tensor], outputs=[output])
+        top = [x.decode().split(":") for x in result.as_numpy("OUTPUT0")]
+        assert [(float(s), int(i), label) for s, i, label in top] == [
+            (pytest.approx(0.7), 1, labels[1]), (pytest.approx(0.15), 3, labels[3]),
+        ]
+
+
+async def test_sequences_with_int_ids(client):
+    async def step(seq_id, value, start=False, end=False):
+        tensor = InferInput("INPUT", [1, 1], "INT32").set_data_from_numpy(np.array([[value]], np.int32))
+        result = await client.infer(
+            "sequence_accumulate", [tensor], sequence_id=seq_id, sequence_start=start, sequence_end=end
+        )
+        return int(result.as_numpy("OUTPUT").reshape(-1)[0])
+
+    assert await step(1001, 5, start=True) == 5
+    assert await step(1002, 100, start=True) == 100
+    assert await step(1001, 2) == 7
+    assert await step(1002, 1) == 101
+    assert await step(1001, 3, end=True) == 10
+    assert await step(1001, 4, start=True) == 4  # a new sequence under the same id starts from zero
+    await step(1001, 0, end=True)
+    await step(1002, 0, end=True)
+
+
+async def test_sequences_with_str_ids(client):
+    # The server maps string ids to sequences of their own, independent of each other.
+    async def step(seq_id, value, start=False, end=False):
+        tensor = InferInput("INPUT", [1, 1], "INT32").set_data_from_numpy(np.array([[value]], np.int32))
+        result = await client.infer(
+            "sequence_accumulate", [tensor], sequence_id=seq_id, sequence_start=start, sequence_end=end
+        )
+        return int(result.as_numpy("OUTPUT").reshape(-1)[0])
+
+    assert await step("alpha", 5, start=True) == 5
+    assert await step("beta", 1, start=True) == 1
+    assert await step("alpha", 2) == 7
+    assert await step("beta", 1) == 2
+    assert await step("alpha", 3, end=True) == 10
+    assert await step("beta", 0, end=True) == 2
+
+
+async def test_sequence_step_without_start_is_the_servers_error(client):
+    tensor = InferInput("INPUT", [1, 1], "INT32").set_data_from_numpy(np.array([[1]], np.int32))
+    with pytest.raises(InferenceServerException) as info:
+        await client.infer("sequence_accumulate", [tensor], sequence_id=424242)
+    assert info.value.status() == "400" and "START" in info.value.message()
+
+
+@pytest.mark.parametrize("request_algo", [None, "gzip", "deflate"])
+@pytest.mark.parametrize("response_algo", [None, "gzip", "deflate"])
+async def test_compression_both_ways(triton, capsys, request_algo, response_algo):
+    async with InferenceServerClient(triton.url, verbose=True) as client:
+        inputs, a, b = add_sub_inputs()
+        result = await client.infer(
+            "add_sub", inputs, request_compression_algorithm=request_algo, response_compression_algorithm=response_algo
+        )
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), a + b)
+    log = capsys.readouterr().out
+    request_line = next(line for line in log.splitlines() if line.startswith("POST"))
+    response_line = next(line for line in log.splitlines() if line.startswith("-> 200"))
+    assert ("'Content-Encoding': '%s'" % request_algo in request_line) is bool(request_algo)
+    assert f"'Accept-Encoding': '{response_algo or 'identity'}'" in request_line
+    if response_algo:
+        assert f"'content-encoding': '{response_algo}'" in response_line
+    else:
+        assert "content-encoding" not in response_line
+
+
+async def test_bad_compression_names_are_refused(client):
+    inputs, _, _ = add_sub_inputs()
+    with pytest.raises(InferenceServerException, match="unsupported compression 'br'"):
+        await client.infer("add_sub", inputs, request_compression_algorithm="br")
+    with pytest.raises(InferenceServerException, match="response_compression_algorithm must be one of"):
+        await client.infer("add_sub", inputs, response_compression_algorithm="br")
+
+
+async def test_server_error_surfaces_with_status_and_message(client):
+    tensor = InferInput("INPUT0", [1], "FP32").set_data_from_numpy(np.ones(1, np.float32))
+    with pytest.raises(InferenceServerException) as info:
+        await client.infer("raise_error", [tensor])
+    assert "deliberate failure from raise_error" in info.value.message()
+    assert info.value.status() in ("400", "500")
+    with pytest.raises(InferenceServerException) as info:
+        await client.infer("add_sub", [tensor])
+    assert info.value.status() == "400" and "INPUT0" in info.value.message()
+
+
+async def test_client_timeout_on_a_slow_model(client):
+    tensor = InferInput("DELAY", [1], "FP32").set_data_from_numpy(np.array([3.0], np.float32))
+    started = time.monotonic()
+    with pytest.raises(InferenceServerTimeout) as info:
+        await client.infer("slow", [tensor], client_timeout=0.5)
+    assert time.monotonic() - started < 2.0
+    assert info.value.status() == "TIMEOUT" and "/v2/models/slow/infer" in str(info.value)
+    assert isinstance(info.value, asyncio.TimeoutError)
+    quick = InferInput("DELAY", [1], "FP32").set_data_from_numpy(np.array([0.1], np.float32))
+    result = await client.infer("slow", [quick], client_timeout=5)
+    assert result.as_numpy("OUTPUT0").tolist() == [pytest.approx(0.1)]
+
+
+async def test_cancellation_of_a_slow_request(client):
+    tensor = InferInput("DELAY", [1], "FP32").set_data_from_numpy(np.array([2.0], np.float32))
+    task = asyncio.ensure_future(client.infer("slow", [tensor]))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await client.is_server_live()  # the pool is still usable
+
+
+async def test_unreachable_server_names_the_url():
+    async with InferenceServerClient("127.0.0.1:9", conn_timeout=2) as client:
+        with pytest.raises(InferenceServerException) as info:
+            await client.is_server_live()
+    assert info.value.status() == "UNAVAILABLE" and "http://127.0.0.1:9/v2/health/live" in str(info.value)
+
+
+async def test_headers_are_not_mutated_and_secrets_not_logged(triton, capsys):
+    headers = {"Authorization": "Bearer top-secret", "X-Trace": "t1"}
+    copy = dict(headers)
+    async with InferenceServerClient(triton.url, verbose=True) as client:
+        inputs, _, _ = add_sub_inputs()
+        await client.infer("add_sub", inputs, headers=headers)
+        await client.get_server_metadata(headers=headers)
+    assert headers == copy
+    log = capsys.readouterr().out
+    assert "top-secret" not in log and "<redacted>" in log and "'X-Trace': 't1'" in log
+
+
+async def test_bad_inputs_fail_before_anything_is_sent(client):
+    before = client.transport.stats["requests"]
+    with pytest.raises(InferenceServerException, match="input 'INPUT0': got a float64 array \\(FP64\\), expected INT32"):
+        InferInput("INPUT0", [16], "INT32").set_data_from_numpy(np.zeros(16))
+    with pytest.raises(InferenceServerException, match="input 'INPUT0': got shape \\[8\\], expected \\[16\\]"):
+        InferInput("INPUT0", [16], "INT32").set_data_from_numpy(np.zeros(8, np.int32))
+    with pytest.raises(InferenceServerException, match="unknown Triton datatype of input 'X' 'FLOAT32'"):
+        InferInput("X", [1], "FLOAT32")
+    with pytest.raises(InferenceServerException, match="input 'INPUT0' has no data"):
+        await client.infer("add_sub", [InferInput("INPUT0", [16], "INT32")])
+    with pytest.raises(InferenceServerException, match="inputs must be InferInput"):
+        await client.infer("add_sub", [np.zeros(16)])
+    with pytest.raises(InferenceServerException, match="input 'INPUT0': 3 values but shape \\[16\\]"):
+        InferInput("INPUT0", [16], "INT32").set_data_from_list([1, 2, 3])
+    with pytest.raises(InferenceServerException, match="model_name must be a non-empty str"):
+        await client.infer("", [])
+    assert client.transport.stats["requests"] == before
+
+
+async def test_concurrent_requests_share_the_pool(triton):
+    async with InferenceServerClient(triton.url, conn_limit=4) as client:
+        inputs, a, b = add_sub_inputs()
+        results = await asyncio.gather(*[client.infer("add_sub", inputs) for _ in range(32)])
+        assert client.transport.stats["connections_created"] <= 4
+    for result in results:
+        np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), a + b)
+
+
+async def test_generate_stream_delivers_events_as_they_come(client):
+    started = time.monotonic()
+    arrivals, events = [], []
+    async for event in client.generate_stream("decoupled_stream", {"TEXT": "hi", "COUNT": 3, "DELAY": 0.6}):
+        arrivals.append(time.monotonic() - started)
+        events.append(event)
+    assert [e["TEXT"] for e in events] == ["hi 0", "hi 1", "hi 2"]
+    assert arrivals[0] < arrivals[-1] - 0.9, arrivals  # the first came long before the model finished
+
+
+async def test_generate_stream_server_error(client):
+    with pytest.raises(InferenceServerException) as info:
+        async for _ in client.generate_stream("no_such_model", {"TEXT": "hi"}):
+            pass
+    assert info.value.status() == "404" and "no_such_model" in info.value.message()
+
+
+async def test_generate_single_response(client):
+    result = await client.generate("decoupled_stream", {"TEXT": "one", "COUNT": 1, "DELAY": 0.0})
+    assert result["TEXT"] == "one 0"
+    assert result["model_name"] == "decoupled_stream"
+
+
+async def test_static_body_helpers_match_what_infer_sends(client):
+    inputs, a, b = add_sub_inputs()
+    body, length = InferenceServerClient.generate_request_body(inputs, request_id="x")
+    assert json.loads(body[:length])["id"] == "x"
+    response = await client.transport.request(
+        "POST", client.url + "v2/models/add_sub/infer",
+        {"Inference-Header-Content-Length": str(length), "Accept-Encoding": "gzip"}, [body],
+    )
+    assert response.status == 200
+    result = InferenceServerClient.parse_response_body(
+        response.body, header_length=int(response.headers["Inference-Header-Content-Length"])
+    )
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT1"), a - b)

@@ -1,0 +1,60 @@
+"""The embedded real Triton: install is idempotent, start/stop frees the ports, failures are loud."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from pyotritonclient.server import TritonServer, install
+
+
+def port_is_free(port: int) -> bool:
+    """Nobody listens on the port (a connection is refused)."""
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_install_is_idempotent_and_cached(triton_installation):
+    started = time.monotonic()
+    again = install()
+    assert time.monotonic() - started < 2.0
+    assert again.binary == triton_installation.binary and again.binary.exists()
+    assert (again.backends / "python" / "triton_python_backend_stub").exists()
+    out = subprocess.run([sys.executable, "-m", "pyotritonclient.server", "install"], capture_output=True, text=True)
+    assert out.returncode == 0 and str(again.binary) in out.stdout
+
+
+def test_start_and_stop_release_the_ports(tmp_path, models_dir, triton_installation):
+    shutil.copytree(models_dir / "add_sub", tmp_path / "add_sub")
+    with TritonServer(tmp_path, installation=triton_installation) as server:
+        port = server.http_port
+        with urllib.request.urlopen(server.http_url + "/v2/models/add_sub/ready", timeout=5) as response:
+            assert response.status == 200
+        assert not port_is_free(port)
+    assert server.process is None
+    assert port_is_free(port) and port_is_free(port + 1)
+    # The same ports can be used again at once.
+    with TritonServer(tmp_path, http_port=port, installation=triton_installation) as again:
+        assert again.url == f"127.0.0.1:{port}"
+
+
+def test_a_broken_repository_fails_loudly_with_the_server_log(tmp_path, triton_installation):
+    (tmp_path / "broken" / "1").mkdir(parents=True)
+    (tmp_path / "broken" / "config.pbtxt").write_text('name: "broken"\nplatform: "no_such_platform"\n')
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="tritonserver exited") as info:
+        TritonServer(tmp_path, installation=triton_installation).start()
+    assert "broken" in str(info.value)
+    assert time.monotonic() - started < 60
+
+
+def test_a_missing_repository_is_refused():
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        TritonServer("/no/such/repository")
