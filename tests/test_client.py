@@ -151,8 +151,15 @@ async def test_inference_statistics(client):
     before = await client.get_inference_statistics("add_sub")
     count = before["model_stats"][0]["inference_stats"]["success"]["count"]
     await client.infer("add_sub", add_sub_inputs()[0])
-    after = await client.get_inference_statistics("add_sub", "1")
+    # The server updates its statistics just after it has answered: allow it a moment.
+    deadline = time.monotonic() + 5
+    while True:
+        after = await client.get_inference_statistics("add_sub", "1")
+        if after["model_stats"][0]["inference_stats"]["success"]["count"] > count or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
     assert after["model_stats"][0]["inference_stats"]["success"]["count"] == count + 1
+    assert after["model_stats"][0]["version"] == "1"
     everything = await client.get_inference_statistics()
     assert {"add_sub", "echo_all"} <= {m["name"] for m in everything["model_stats"]}
 
