@@ -32,8 +32,11 @@ def np_to_triton_dtype(np_dtype: Any) -> Optional[str]:
 
 
 def triton_to_np_dtype(dtype: str) -> Any:
-    """Triton datatype -> numpy dtype (BYTES -> object; BF16 -> float32, as tritonclient does)."""
-    info = get_dtype(dtype)
+    """Triton datatype -> numpy dtype (BYTES -> object; BF16 -> float32; None if unknown, as tritonclient does)."""
+    try:
+        info = get_dtype(dtype)
+    except ValueError:
+        return None
     if info.name == "BF16":
         return np.float32
     return np.object_ if info.variable else np.dtype(info.numpy).type
