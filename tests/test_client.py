@@ -377,13 +377,15 @@ async def test_classification_with_labels(client, models_dir):
         ]
 
 
+async def sequence_step(client, seq_id, value, start=False, end=False):
+    tensor = InferInput("INPUT", [1, 1], "INT32").set_data_from_numpy(np.array([[value]], np.int32))
+    result = await client.infer("sequence_accumulate", [tensor], sequence_id=seq_id, sequence_start=start, sequence_end=end)
+    return int(result.as_numpy("OUTPUT").reshape(-1)[0])
+
+
 async def test_sequences_with_int_ids(client):
-    async def step(seq_id, value, start=False, end=False):
-        tensor = InferInput("INPUT", [1, 1], "INT32").set_data_from_numpy(np.array([[value]], np.int32))
-        result = await client.infer(
-            "sequence_accumulate", [tensor], sequence_id=seq_id, sequence_start=start, sequence_end=end
-        )
-        return int(result.as_numpy("OUTPUT").reshape(-1)[0])
+    def step(*args, **kwargs):
+        return sequence_step(client, *args, **kwargs)
 
     assert await step(1001, 5, start=True) == 5
     assert await step(1002, 100, start=True) == 100
@@ -397,12 +399,8 @@ async def test_sequences_with_int_ids(client):
 
 async def test_sequences_with_str_ids(client):
     # The server maps string ids to sequences of their own, independent of each other.
-    async def step(seq_id, value, start=False, end=False):
-        tensor = InferInput("INPUT", [1, 1], "INT32").set_data_from_numpy(np.array([[value]], np.int32))
-        result = await client.infer(
-            "sequence_accumulate", [tensor], sequence_id=seq_id, sequence_start=start, sequence_end=end
-        )
-        return int(result.as_numpy("OUTPUT").reshape(-1)[0])
+    def step(*args, **kwargs):
+        return sequence_step(client, *args, **kwargs)
 
     assert await step("alpha", 5, start=True) == 5
     assert await step("beta", 1, start=True) == 1
