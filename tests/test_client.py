@@ -562,3 +562,34 @@ async def test_static_body_helpers_match_what_infer_sends(client):
         response.body, header_length=int(response.headers["Inference-Header-Content-Length"])
     )
     np.testing.assert_array_equal(result.as_numpy("OUTPUT1"), a - b)
+
+
+async def test_request_parameters_priority_version_and_query_params_reach_the_server(triton, capsys):
+    tensor = InferInput("INPUT0", [3], "INT32").set_data_from_list([1, 2, 3])
+    async with InferenceServerClient(triton.url, verbose=True) as client:
+        result = await client.infer(
+            "echo_parameters", [tensor], model_version="1", priority=1, timeout=5_000_000,
+            parameters={"diameter": 30, "mode": "fast", "exact": True}, query_params={"trace": "x y"},
+        )
+        with pytest.raises(InferenceServerException) as info:
+            await client.infer("echo_parameters", [tensor], model_version="7")
+    received = json.loads(result.as_numpy("PARAMETERS")[0])
+    assert {k: received[k] for k in ("diameter", "mode", "exact")} == {"diameter": 30, "mode": "fast", "exact": True}
+    assert "priority" not in received  # the server consumes priority and timeout itself...
+    body, length = InferenceServerClient.generate_request_body([tensor], priority=1, timeout=5_000_000)
+    sent = json.loads(body[:length])["parameters"]
+    assert sent["priority"] == 1 and sent["timeout"] == 5_000_000  # ...which the client did send
+    assert result.as_list("OUTPUT0") == [1, 2, 3]
+    assert result.get_response()["model_version"] == "1"
+    assert "version" in info.value.message() and "7" in info.value.message()
+    assert "/v2/models/echo_parameters/versions/1/infer?trace=x+y" in capsys.readouterr().out
+
+
+async def test_network_timeout_of_the_client_applies_to_every_call(triton):
+    tensor = InferInput("DELAY", [1], "FP32").set_data_from_numpy(np.array([2.0], np.float32))
+    async with InferenceServerClient(triton.url, network_timeout=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(InferenceServerTimeout):
+            await client.infer("slow", [tensor])
+        assert time.monotonic() - started < 1.5
+        assert await client.is_server_live()
