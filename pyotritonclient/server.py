@@ -29,6 +29,8 @@ from typing import Optional, Sequence
 
 PYTRITON_VERSION = "0.7.0"
 SERVER_PYTHON = "3.11"  # the python backend stub must match the server venv's Python
+# What python-backend models may import besides numpy (msgpack: models written for serialization="imjoy").
+SERVER_PACKAGES = ("numpy<2", "msgpack>=1.0")
 
 
 def cache_dir() -> Path:
@@ -71,7 +73,12 @@ class Installation:
         return self.site_packages() / "nvidia_pytriton.libs"
 
     def installed(self) -> bool:
-        return self.stamp.exists() and self.binary.exists() and self.python.exists()
+        return (self.stamp.exists() and self.stamp.read_text() == _stamp_text()
+                and self.binary.exists() and self.python.exists())
+
+
+def _stamp_text() -> str:
+    return " ".join((PYTRITON_VERSION,) + SERVER_PACKAGES) + "\n"
 
 
 def _find_python() -> str:
@@ -96,7 +103,7 @@ def install(root: Optional[Path] = None, quiet: bool = True) -> Installation:
     if not inst.python.exists():
         subprocess.run([_find_python(), "-m", "venv", str(inst.venv)], check=True)
     pip = [str(inst.python), "-m", "pip", "install"] + (["-q"] if quiet else [])
-    result = subprocess.run(pip + ["--no-deps", f"nvidia-pytriton=={PYTRITON_VERSION}", "numpy<2"],
+    result = subprocess.run(pip + ["--no-deps", f"nvidia-pytriton=={PYTRITON_VERSION}", *SERVER_PACKAGES],
                             capture_output=quiet, text=True)
     if result.returncode != 0:
         raise ServerInstallError(f"pip could not install nvidia-pytriton=={PYTRITON_VERSION}:\n{result.stderr}")
@@ -110,7 +117,7 @@ def install(root: Optional[Path] = None, quiet: bool = True) -> Installation:
         if (source / part).exists():
             shutil.copytree(source / part, inst.tree / part, symlinks=True)
     shutil.copy2(stub, inst.backends / "python" / "triton_python_backend_stub")
-    inst.stamp.write_text(PYTRITON_VERSION + "\n")
+    inst.stamp.write_text(_stamp_text())
     return inst
 
 

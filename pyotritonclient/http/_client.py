@@ -103,8 +103,13 @@ class InferenceServerClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections; the client cannot be used afterwards."""
+        self._closed = True
         await self._transport.close()
+
+    @property
+    def closed(self) -> bool:
+        return getattr(self, "_closed", False)
 
     # -- plumbing --------------------------------------------------------------------------
 

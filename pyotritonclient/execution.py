@@ -1,0 +1,511 @@
+"""The high-level API: run a model on numpy arrays, strings and dicts, and get a dict of outputs back.
+
+    results = await execute([image, {"diameter": 30}], server_url=URL, model_name="cellpose-python")
+    results["mask"], results["info"], results["__info__"]
+
+Inputs are checked against the model's config (cached per server and model) before anything is sent.
+Calls share one pooled client per server and event loop (``shared_client``), or use the ``client`` given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import serialization as imjoy_codec
+from .errors import InferenceServerException
+from .http import InferenceServerClient, InferInput, InferRequestedOutput
+from .protocol.dtypes import config_to_wire, get_dtype
+
+INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, model_version, id, parameters, outputs)
+
+Inputs = Union[Sequence[Any], Mapping[str, Any]]
+
+# -- pooled clients -------------------------------------------------------------------------------
+
+_clients: Dict[Tuple[str, int], InferenceServerClient] = {}
+
+
+def server_base_url(server_url: str) -> str:
+    """``host:port`` or a full URL -> the normalised base URL that keys clients and configs."""
+    return InferenceServerClient._base_url(server_url, False)
+
+
+def shared_client(server_url: str) -> InferenceServerClient:
+    """The pooled client for ``server_url`` in the running event loop (created on first use)."""
+    loop = asyncio.get_running_loop()
+    key = (server_base_url(server_url), id(loop))
+    client = _clients.get(key)
+    if client is None or getattr(client, "_loop", loop) is not loop or client.closed:
+        client = InferenceServerClient(key[0])
+        client._loop = loop  # type: ignore[attr-defined]
+        _clients[key] = client
+    return client
+
+
+async def close_clients() -> None:
+    """Close the pooled clients of the running event loop (call before the loop ends, e.g. at exit)."""
+    loop_id = id(asyncio.get_running_loop())
+    for key in [k for k in _clients if k[1] == loop_id]:
+        await _clients.pop(key).close()
+
+
+# -- model configs --------------------------------------------------------------------------------
+
+_configs: Dict[Tuple[str, str, str], Dict[str, Any]] = {}
+
+
+def forget_config(server_url: str, model_name: Optional[str] = None) -> None:
+    """Drop cached configs of one model (all versions), or of every model of the server."""
+    base = server_base_url(server_url)
+    for key in [k for k in _configs if k[0] == base and (model_name is None or k[1] == model_name)]:
+        del _configs[key]
+
+
+async def get_config(
+    server_url: str,
+    model_name: str,
+    *,
+    model_version: str = "",
+    client: Optional[InferenceServerClient] = None,
+    refresh: bool = False,
+    headers: Optional[Mapping[str, str]] = None,
+) -> Dict[str, Any]:
+    """The model's config (cached per server, model and version; ``refresh=True`` asks the server again).
+
+    The dict is Triton's config plus ``server_url`` and ``model_name`` (as 0.2.x returned it).
+    """
+    key = (server_base_url(server_url), model_name, model_version)
+    if refresh or key not in _configs:
+        client = client or shared_client(server_url)
+        try:
+            config = await client.get_model_config(model_name, model_version, headers=headers)
+        except InferenceServerException:
+            _configs.pop(key, None)
+            raise
+        config["server_url"] = server_url
+        config["model_name"] = model_name
+        _configs[key] = config
+    return _configs[key]
+
+
+async def list_models(
+    server_url: str,
+    *,
+    ready: bool = False,
+    details: bool = False,
+    client: Optional[InferenceServerClient] = None,
+    headers: Optional[Mapping[str, str]] = None,
+) -> List[Dict[str, Any]]:
+    """The models in the server's repository: ``name``, ``versions``, ``state`` (and ``states`` by version).
+
+    ``ready=True`` lists only ready models; ``details=True`` adds ``inputs`` and ``outputs`` summaries
+    (name, datatype, shape, optional) read from each ready model's config.
+    """
+    client = client or shared_client(server_url)
+    index = await client.get_model_repository_index(headers=headers, ready=ready)
+    models: Dict[str, Dict[str, Any]] = {}
+    for entry in index:
+        model = models.setdefault(entry["name"], {"name": entry["name"], "versions": [], "states": {}})
+        version = entry.get("version")
+        if version:
+            model["versions"].append(version)
+            model["states"][version] = entry.get("state", "")
+        model.setdefault("state", entry.get("state", ""))
+        if entry.get("state") == "READY":
+            model["state"] = "READY"
+        if entry.get("reason"):
+            model["reason"] = entry["reason"]
+    result = sorted(models.values(), key=lambda m: m["name"])
+    if details:
+        for model in result:
+            if model["state"] != "READY":
+                continue
+            config = await get_config(server_url, model["name"], client=client, refresh=True, headers=headers)
+            model["inputs"] = [_summary(spec, config) for spec in config.get("input", [])]
+            model["outputs"] = [_summary(spec, config) for spec in config.get("output", [])]
+    return result
+
+
+def _summary(spec: Mapping[str, Any], config: Mapping[str, Any]) -> Dict[str, Any]:
+    out = {"name": spec["name"], "datatype": config_to_wire(spec["data_type"]), "shape": _full_shape(spec, config)}
+    if "optional" in spec:
+        out["optional"] = bool(spec["optional"])
+    return out
+
+
+def _full_shape(spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
+    dims = [int(d) for d in spec.get("dims", [])]
+    return ([-1] if config.get("max_batch_size", 0) else []) + dims
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+
+
+def _is_text_like(value: Any) -> bool:
+    return isinstance(value, (str, bytes, dict))
+
+
+def _text_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, dict):
+        value = json.dumps(value)
+    return str(value).encode("utf-8")
+
+
+def _to_array(value: Any, name: str, datatype: str, cast: bool) -> Any:
+    """One input value -> a numpy array of the model's dtype, or an error naming input and dtypes."""
+    import numpy as np
+
+    if datatype == "BYTES":
+        if _is_text_like(value):
+            return np.array([_text_bytes(value)], dtype=np.object_)
+        if isinstance(value, (list, tuple)):
+            array = np.empty(len(value), dtype=np.object_)
+            for i, item in enumerate(value):
+                if not _is_text_like(item):
+                    raise InferenceServerException(
+                        f"input {name!r}: expected BYTES (str, bytes, dict or a list of them), "
+                        f"got a list holding {type(item).__name__}"
+                    )
+                array[i] = _text_bytes(item)
+            return array
+        if isinstance(value, np.ndarray) and value.dtype.kind in "OSU":
+            return value
+        raise InferenceServerException(
+            f"input {name!r}: expected BYTES (str, bytes, dict or an object/bytes array), got {_describe(value)}"
+        )
+    if _is_text_like(value):
+        raise InferenceServerException(f"input {name!r}: expected {datatype} numbers, got {type(value).__name__}")
+    wanted = np.dtype(np.float32 if datatype == "BF16" else get_dtype(datatype).numpy)
+    if not isinstance(value, np.ndarray):
+        # Python numbers and (nested) lists take the model's dtype, if every value fits it exactly.
+        try:
+            array = np.asarray(value)
+        except ValueError as exc:
+            raise InferenceServerException(f"input {name!r}: cannot make an array of it ({exc})") from None
+        if array.dtype.kind not in "biuf":
+            raise InferenceServerException(f"input {name!r}: expected {datatype} numbers, got {_describe(value)}")
+        converted = array.astype(wanted)
+        if not np.array_equal(converted, array):
+            raise InferenceServerException(f"input {name!r}: the values do not fit {datatype} ({wanted})")
+        return converted
+    if value.dtype == wanted:
+        return value
+    if cast and np.can_cast(value.dtype, wanted, "safe"):
+        return value.astype(wanted)
+    hint = " (pass cast=True to convert it safely)" if np.can_cast(value.dtype, wanted, "safe") else ""
+    raise InferenceServerException(
+        f"input {name!r}: expected dtype {datatype} ({wanted}), got a {value.dtype} array{hint}"
+    )
+
+
+def _describe(value: Any) -> str:
+    dtype = getattr(value, "dtype", None)
+    return f"a {dtype} array" if dtype is not None else type(value).__name__
+
+
+def _check_shape(array: Any, name: str, spec: Mapping[str, Any], config: Mapping[str, Any]) -> Any:
+    expected = _full_shape(spec, config)
+    if config.get("max_batch_size", 0) and array.ndim == len(expected) - 1:
+        array = array[None]  # a single item of a batching model: add the batch dimension
+    shape = list(array.shape)
+    if len(shape) != len(expected) or any(e != -1 and e != s for e, s in zip(expected, shape)):
+        raise InferenceServerException(f"input {name!r}: expected shape {expected} (-1: any size), got {shape}")
+    return array
+
+
+def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mapping[str, Any], Any]]:
+    specs = list(config.get("input", []))
+    names = [spec["name"] for spec in specs]
+    model = config.get("name", config.get("model_name", "?"))
+    if isinstance(inputs, Mapping):
+        unknown = [key for key in inputs if key not in names]
+        if unknown:
+            raise InferenceServerException(f"model {model!r} has no input {unknown[0]!r}; its inputs are {names}")
+        values = [inputs.get(name) for name in names]
+    elif isinstance(inputs, (list, tuple)):
+        if len(inputs) > len(specs):
+            raise InferenceServerException(
+                f"model {model!r} takes {len(specs)} inputs {names}, got {len(inputs)}"
+            )
+        values = list(inputs) + [None] * (len(specs) - len(inputs))
+    else:
+        raise InferenceServerException(
+            f"inputs must be a list (in the order {names}) or a dict by input name, got {type(inputs).__name__}"
+        )
+    pairs = []
+    for spec, value in zip(specs, values):
+        if value is None:
+            if not spec.get("optional", False):
+                raise InferenceServerException(f"model {model!r}: input {spec['name']!r} is missing (required)")
+            continue
+        pairs.append((spec, value))
+    return pairs
+
+
+def prepare_inputs(
+    config: Mapping[str, Any], inputs: Inputs, *, cast: bool = False, serialization: Optional[str] = None
+) -> List[InferInput]:
+    """Check ``inputs`` against the model config and turn them into ``InferInput``s (nothing is sent)."""
+    if serialization not in (None, "triton", "imjoy"):
+        raise InferenceServerException(f"serialization must be None, 'triton' or 'imjoy', got {serialization!r}")
+    prepared = []
+    for spec, value in _named_inputs(config, inputs):
+        name = spec["name"]
+        datatype = config_to_wire(spec["data_type"])
+        if serialization == "imjoy":
+            if datatype != "BYTES":
+                raise InferenceServerException(
+                    f'input {name!r}: serialization="imjoy" needs BYTES (TYPE_STRING) inputs, the model has {datatype}'
+                )
+            import numpy as np
+
+            array = np.array([imjoy_codec.encode(value)], dtype=np.object_)
+        else:
+            array = _to_array(value, name, datatype, cast)
+        array = _check_shape(array, name, spec, config)
+        prepared.append(InferInput(name, list(array.shape), datatype).set_data_from_numpy(array))
+    return prepared
+
+
+# -- outputs --------------------------------------------------------------------------------------
+
+
+def _decode_item(item: Any, as_json: bool) -> Any:
+    if not isinstance(item, bytes):
+        return item
+    try:
+        text = item.decode("utf-8")
+    except UnicodeDecodeError:
+        return item
+    if as_json:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _decode_bytes_output(array: Any, as_json: bool) -> Any:
+    import numpy as np
+
+    out = np.empty(array.shape, dtype=np.object_)
+    for index, item in np.ndenumerate(array):
+        out[index] = _decode_item(item, as_json)
+    return out.tolist()
+
+
+# -- execute --------------------------------------------------------------------------------------
+
+
+async def execute(
+    inputs: Inputs,
+    server_url: Optional[str] = None,
+    model_name: Optional[str] = None,
+    *,
+    client: Optional[InferenceServerClient] = None,
+    model_version: str = "",
+    select_outputs: Optional[Sequence[str]] = None,
+    decode_bytes: bool = False,
+    decode_json: bool = False,
+    serialization: Optional[str] = None,
+    cast: bool = False,
+    request_id: str = "",
+    parameters: Optional[Mapping[str, Any]] = None,
+    headers: Optional[Mapping[str, str]] = None,
+    timeout: Optional[float] = None,
+    compression: Optional[str] = None,
+    verbose: bool = False,
+    sequence_id: Union[int, str] = 0,
+    sequence_start: bool = False,
+    sequence_end: bool = False,
+    cache_config: bool = True,
+    config: Optional[Mapping[str, Any]] = None,
+) -> Dict[str, Any]:
+    """Run ``model_name`` on ``inputs`` and return ``{output name: numpy array, "__info__": response}``.
+
+    - ``inputs``: a list in the config's input order, or a dict by input name; optional inputs may be left
+      out. ``str``, ``bytes``, ``dict`` and lists of them become BYTES (dicts as JSON).
+    - dtypes and shapes are checked against the config before sending; ``cast=True`` converts arrays whose
+      dtype casts safely to the model's. A batching model gets the batch dimension added to a single item.
+    - ``decode_bytes`` / ``decode_json``: BYTES outputs become (nested) lists of ``str`` / parsed JSON.
+    - ``serialization="imjoy"``: every input is any Python object, sent msgpack-encoded as one BYTES
+      element, and BYTES outputs are decoded back the same way (0.2.x compatible).
+    - ``timeout`` in seconds for the whole call; ``compression`` ("gzip" or "deflate") both ways.
+    - ``client``: an existing ``InferenceServerClient`` (its URL is used); otherwise a pooled one.
+    """
+    if config is not None and server_url is None:
+        server_url = config.get("server_url")
+        model_name = model_name or config.get("model_name")
+    if client is not None and server_url is None:
+        server_url = client.url
+    if not server_url or not model_name or not isinstance(model_name, str):
+        raise InferenceServerException("execute needs server_url (or client) and model_name")
+    if serialization == "imjoy" and (decode_bytes or decode_json):
+        raise InferenceServerException('decode_bytes and decode_json do not apply to serialization="imjoy"')
+    if compression not in (None, "gzip", "deflate"):
+        raise InferenceServerException(f"compression must be None, 'gzip' or 'deflate', got {compression!r}")
+    own_client = None
+    if client is None:
+        if verbose:
+            client = own_client = InferenceServerClient(server_url, verbose=True)
+        else:
+            client = shared_client(server_url)
+    try:
+        cached = config is None and cache_config and (server_base_url(server_url), model_name, model_version) in _configs
+        if config is None:
+            config = await get_config(
+                server_url, model_name, model_version=model_version, client=client,
+                refresh=not cache_config, headers=headers,
+            )
+        call = dict(
+            model_version=model_version, select_outputs=select_outputs, decode_bytes=decode_bytes,
+            decode_json=decode_json, serialization=serialization, cast=cast, request_id=request_id,
+            parameters=parameters, headers=headers, timeout=timeout, compression=compression,
+            sequence_id=sequence_id, sequence_start=sequence_start, sequence_end=sequence_end,
+        )
+        try:
+            return await _run(client, model_name, config, inputs, **call)
+        except InferenceServerException as exc:
+            # Refused (by the checks here, or by the server) with a cached config: the model may have
+            # changed since it was cached. Ask for the config again; if it did change, try once more.
+            # (A request the server refused was not run, so sending it again is safe.)
+            if not cached or exc.status() not in (None, "400", "404"):
+                raise
+            forget_config(server_url, model_name)
+            try:
+                fresh = await get_config(server_url, model_name, model_version=model_version, client=client,
+                                         headers=headers)
+            except InferenceServerException:
+                raise exc from None
+            if _shape_of_config(fresh) == _shape_of_config(config):
+                raise
+            return await _run(client, model_name, fresh, inputs, **call)
+    finally:
+        if own_client is not None:
+            await own_client.close()
+
+
+def _shape_of_config(config: Mapping[str, Any]) -> Any:
+    return json.dumps([config.get("input"), config.get("output"), config.get("max_batch_size")], sort_keys=True)
+
+
+async def _run(
+    client: InferenceServerClient,
+    model_name: str,
+    config: Mapping[str, Any],
+    inputs: Inputs,
+    *,
+    model_version: str,
+    select_outputs: Optional[Sequence[str]],
+    decode_bytes: bool,
+    decode_json: bool,
+    serialization: Optional[str],
+    cast: bool,
+    request_id: str,
+    parameters: Optional[Mapping[str, Any]],
+    headers: Optional[Mapping[str, str]],
+    timeout: Optional[float],
+    compression: Optional[str],
+    sequence_id: Union[int, str],
+    sequence_start: bool,
+    sequence_end: bool,
+) -> Dict[str, Any]:
+    infer_inputs = prepare_inputs(config, inputs, cast=cast, serialization=serialization)
+    output_names = [spec["name"] for spec in config.get("output", [])]
+    outputs = None
+    if select_outputs is not None:
+        if isinstance(select_outputs, str):
+            select_outputs = [select_outputs]
+        for name in select_outputs:
+            if name not in output_names:
+                raise InferenceServerException(
+                    f"model {model_name!r} has no output {name!r}; its outputs are {output_names}"
+                )
+        outputs = [InferRequestedOutput(name) for name in select_outputs]
+    result = await client.infer(
+        model_name, infer_inputs, model_version=model_version, outputs=outputs, request_id=request_id,
+        sequence_id=sequence_id, sequence_start=sequence_start, sequence_end=sequence_end,
+        headers=headers, parameters=parameters, client_timeout=timeout,
+        request_compression_algorithm=compression, response_compression_algorithm=compression,
+    )
+    info = result.get_response()
+    results: Dict[str, Any] = {}
+    for output in info.get("outputs", []):
+        name = output["name"]
+        array = result.as_numpy(name)
+        if output.get("datatype") == "BYTES" and array is not None:
+            if serialization == "imjoy":
+                decoded = [imjoy_codec.decode(item) for item in array.reshape(-1)]
+                array = decoded[0] if len(decoded) == 1 else decoded
+            elif decode_bytes or decode_json:
+                array = _decode_bytes_output(array, decode_json)
+        results[name] = array
+    results[INFO_KEY] = info
+    return results
+
+
+# -- execute_batch --------------------------------------------------------------------------------
+
+
+async def execute_batch(
+    batches: Sequence[Inputs],
+    batch_size: Optional[int] = None,
+    on_batch_end: Optional[Callable[[int, List[Any]], Any]] = None,
+    *,
+    concurrency: int = 4,
+    on_progress: Optional[Callable[[int, int, int, Any], Any]] = None,
+    raise_errors: bool = False,
+    **options: Any,
+) -> List[Any]:
+    """Run ``execute`` on every item of ``batches``, at most ``concurrency`` at a time, results in order.
+
+    A failing item does not stop the others: its slot holds the ``InferenceServerException`` (or other
+    exception) instead of a result dict, unless ``raise_errors=True`` (then the first error is raised after
+    every item has finished). ``on_progress(done, total, index, result)`` is called as items finish.
+    The 0.2.x arguments still work: ``batch_size`` items run together, then ``on_batch_end(start, results)``.
+    """
+    if concurrency < 1:
+        raise InferenceServerException(f"concurrency must be at least 1, got {concurrency}")
+    items = list(batches)
+    results: List[Any] = [None] * len(items)
+    done = 0
+
+    async def run(index: int) -> None:
+        nonlocal done
+        try:
+            results[index] = await execute(items[index], **options)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # reported in its slot, the other items go on
+            results[index] = exc
+        done += 1
+        if on_progress is not None:
+            outcome = on_progress(done, len(items), index, results[index])
+            if asyncio.iscoroutine(outcome):
+                await outcome
+
+    if batch_size:
+        for start in range(0, len(items), batch_size):
+            group = range(start, min(start + batch_size, len(items)))
+            await asyncio.gather(*(run(i) for i in group))
+            if on_batch_end is not None:
+                outcome = on_batch_end(start, [results[i] for i in group])
+                if asyncio.iscoroutine(outcome):
+                    await outcome
+    else:
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def bounded(index: int) -> None:
+            async with semaphore:
+                await run(index)
+
+        await asyncio.gather(*(bounded(i) for i in range(len(items))))
+    if raise_errors:
+        for outcome in results:
+            if isinstance(outcome, BaseException):
+                raise outcome
+    return results
