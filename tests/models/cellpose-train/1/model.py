@@ -2,8 +2,10 @@
 
 Each step adds param["steps"] (default 1) to steps_done and the image mean to image_sum, and answers
 info = {"steps_done", "samples", "image_sum", "start", "end", "corrid"} and loss = 1 / (1 + steps_done).
+param["sleep"] delays the answer (seconds).
 """
 import json
+import time
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
@@ -25,6 +27,7 @@ class TritonPythonModel:
             param = json.loads(pb_utils.get_input_tensor_by_name(request, "param").as_numpy().reshape(-1)[0])
             state = {"steps_done": 0, "samples": 0, "image_sum": 0.0} if start else self.state.get(
                 corrid, {"steps_done": 0, "samples": 0, "image_sum": 0.0})
+            time.sleep(float(param.get("sleep", 0)))  # for timeout and cancellation tests
             state = dict(state)
             state["steps_done"] += int(param.get("steps", 1))
             state["samples"] += 1
