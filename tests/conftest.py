@@ -32,3 +32,39 @@ def triton(triton_installation):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def cache_dir() -> Path:
+    from pyotritonclient.server import cache_dir as cache
+
+    return cache()
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory) -> Path:
+    """This checkout built into a pure wheel, once per session (what users install, also with micropip)."""
+    import subprocess
+    import sys
+
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
+         str(MODELS_DIR.parent.parent)],
+        check=True,
+    )
+    (wheel,) = dist.glob("pyotritonclient-*-py3-none-any.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def nginx(triton, tmp_path_factory):
+    """nginx with the docs' CORS proxy, a proxy without CORS, and one hiding the header-length header."""
+    from browser.nginx import Nginx
+
+    server = Nginx(tmp_path_factory.mktemp("nginx"), triton.url, static_root=tmp_path_factory.mktemp("static"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

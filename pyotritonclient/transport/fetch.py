@@ -1,0 +1,169 @@
+"""Browser transport (Pyodide): the JavaScript ``fetch`` API behind the same interface as aiohttp's.
+
+- The request body is copied once, part by part, into one ``Uint8Array`` that fetch sends.
+- The response body is read with ``arrayBuffer()`` and copied once into Python ``bytes``.
+- ``stream`` reads ``response.body`` with a ReadableStream reader, chunk by chunk as it arrives.
+- Timeouts abort the request with an ``AbortController``.
+- The browser owns TLS, connection pooling and response decompression; forbidden headers
+  (``Accept-Encoding``...) are left to it. Only CORS-safe behaviour: a server behind a CORS proxy works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Dict, Mapping, Optional
+
+from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length
+
+# Headers a browser refuses to let scripts set (fetch drops them or fails); the browser sets its own.
+_FORBIDDEN = {"content-length", "connection", "host", "accept-encoding", "keep-alive", "transfer-encoding"}
+
+CORS_HINT = (
+    "the browser blocked the request or could not reach the server; if the server is up, the likely cause "
+    "is a missing CORS configuration on it (Triton sends no CORS headers: put it behind a proxy that adds "
+    "them, see docs/browser.md)"
+)
+
+
+def _js() -> Any:
+    import js  # available only under Pyodide
+
+    return js
+
+
+class FetchTransport:
+    """fetch-based transport. Options of the CPython transport are accepted; TLS ones are ignored."""
+
+    def __init__(
+        self,
+        concurrency: int = 100,
+        connection_timeout: float = 60.0,
+        network_timeout: float = 60.0,
+        **_ignored: Any,
+    ) -> None:
+        self.concurrency = concurrency
+        self.connection_timeout = connection_timeout
+        self.network_timeout = network_timeout
+        self._limit = asyncio.Semaphore(concurrency) if concurrency else None
+        self._closed = False
+        self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
+
+    def _options(self, method: str, headers: Mapping[str, str], body: BodyParts, controller: Any) -> Any:
+        from pyodide.ffi import to_js
+
+        js = _js()
+        options: Dict[str, Any] = {
+            "method": method,
+            "headers": {k: v for k, v in headers.items() if k.lower() not in _FORBIDDEN},
+            "signal": controller.signal,
+        }
+        if body:
+            buffer = js.Uint8Array.new(body_length(body))
+            offset = 0
+            for part in body:
+                view = memoryview(part).cast("B")
+                if view.nbytes:
+                    buffer.subarray(offset, offset + view.nbytes).assign(view)  # the one copy
+                    offset += view.nbytes
+            options["body"] = buffer
+        return to_js(options, dict_converter=js.Object.fromEntries)
+
+    async def _fetch(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts, controller: Any) -> Any:
+        from pyodide.ffi import JsException
+
+        if self._closed:
+            raise RuntimeError("this client is closed")
+        self.stats["requests"] += 1
+        try:
+            return await _js().fetch(url, self._options(method, headers, body, controller))
+        except JsException as exc:
+            raise _error(exc, method, url) from None
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: BodyParts = (),
+        timeout: Optional[float] = None,
+    ) -> Response:
+        from pyodide.ffi import JsException
+
+        controller = _js().AbortController.new()
+        limit = timeout if timeout is not None else self.network_timeout
+
+        async def run() -> Response:
+            response = await self._fetch(method, url, headers, body, controller)
+            try:
+                data = (await response.arrayBuffer()).to_bytes()  # the one copy
+            except JsException as exc:
+                raise _error(exc, method, url) from None
+            return Response(int(response.status), _headers(response), data, url)
+
+        try:
+            if self._limit is None:
+                return await asyncio.wait_for(run(), limit)
+            async with self._limit:
+                return await asyncio.wait_for(run(), limit)
+        except asyncio.TimeoutError:
+            controller.abort()
+            raise TransportError(f"{method} {url} timed out after {limit} s", url, timeout=True) from None
+        except asyncio.CancelledError:
+            controller.abort()
+            raise
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: BodyParts = (),
+        timeout: Optional[float] = None,
+    ) -> AsyncIterator[StreamResponse]:
+        from pyodide.ffi import JsException
+
+        controller = _js().AbortController.new()
+        limit = timeout if timeout is not None else self.network_timeout
+        try:
+            response = await asyncio.wait_for(self._fetch(method, url, headers, body, controller), limit)
+        except asyncio.TimeoutError:
+            controller.abort()
+            raise TransportError(f"{method} {url} timed out after {limit} s", url, timeout=True) from None
+        reader = response.body.getReader() if response.body else None
+
+        async def chunks() -> AsyncIterator[bytes]:
+            if reader is None:
+                return
+            while True:
+                try:
+                    item = await asyncio.wait_for(reader.read(), limit)  # at most `limit` s of silence
+                except asyncio.TimeoutError:
+                    controller.abort()
+                    raise TransportError(f"{method} {url}: no data for {limit} s", url, timeout=True) from None
+                except JsException as exc:
+                    raise _error(exc, method, url) from None
+                if item.done:
+                    return
+                yield item.value.to_bytes()
+
+        try:
+            yield StreamResponse(int(response.status), _headers(response), url, chunks())
+        finally:
+            controller.abort()  # frees the connection if the body was not read to the end
+
+    async def close(self) -> None:
+        self._closed = True
+
+
+def _headers(response: Any) -> Headers:
+    js = _js()
+    return Headers(js.Object.fromEntries(response.headers.entries()).to_py())
+
+
+def _error(exc: BaseException, method: str, url: str) -> TransportError:
+    text = str(exc)
+    if "AbortError" in text:
+        return TransportError(f"{method} {url} was aborted", url, timeout=True)
+    return TransportError(f"{method} {url} failed ({text}): {CORS_HINT}", url)

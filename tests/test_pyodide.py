@@ -1,0 +1,75 @@
+"""The built wheel inside real Pyodide under Node.js, against the real Triton (no numpy, Node's own fetch)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def pyodide_dir(cache_dir: Path) -> Path:
+    path = cache_dir / "npm" / "node_modules" / "pyodide"
+    if not (path / "pyodide.mjs").exists():
+        pytest.fail(f"Pyodide is not installed at {path}: run scripts/ensure-extras (./dev test does)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def pyodide_run(cache_dir, built_wheel, triton, nginx):
+    config = {"url": triton.http_url, "hidden_url": nginx.url("hidden")}
+    out = subprocess.run(
+        ["node", str(HERE / "browser" / "run_pyodide.mjs"), str(pyodide_dir(cache_dir)), str(built_wheel),
+         str(HERE / "browser" / "pyodide_checks.py"), json.dumps(config)],
+        capture_output=True, text=True, timeout=180,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    assert out.returncode == 0 and lines, f"Pyodide run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def test_runs_in_pyodide_on_the_fetch_transport_without_numpy(pyodide_run):
+    assert pyodide_run["platform"] == "emscripten" and pyodide_run["in_browser"] is True
+    assert pyodide_run["transport"] == "FetchTransport"
+    assert pyodide_run["numpy_loaded"] is False and pyodide_run["numpy_loaded_after"] is False
+
+
+def test_health_metadata_config_and_index(pyodide_run):
+    assert pyodide_run["live"] is True and pyodide_run["ready"] is True
+    assert pyodide_run["server_name"] == "triton"
+    assert pyodide_run["metadata_inputs"] == ["INPUT0", "INPUT1"]
+    assert pyodide_run["config_backend"] == "python"
+    assert pyodide_run["index_has_add_sub"] is True
+
+
+def test_infer_binary_and_json_tensors_from_raw_buffers(pyodide_run):
+    assert pyodide_run["sum"] == [i + 3 for i in range(16)]
+    assert pyodide_run["diff_bytes_ok"] is True
+    assert pyodide_run["json_output"] == [i + 3 for i in range(16)]
+    assert pyodide_run["gzip_request_sum"] == [i + 3 for i in range(16)]
+
+
+def test_bytes_with_nul_and_empty_elements(pyodide_run):
+    assert pyodide_run["bytes_ok"] is True
+
+
+def test_server_errors_and_timeouts(pyodide_run):
+    status, message = pyodide_run["server_error"]
+    assert status in ("400", "500") and "deliberate failure from raise_error" in message
+    assert pyodide_run["timeout_status"] == "TIMEOUT"
+    status, text = pyodide_run["unreachable"]
+    assert status == "UNAVAILABLE" and "http://127.0.0.1:9/v2/health/live" in text and "CORS" in text
+
+
+def test_generate_stream_arrives_incrementally(pyodide_run):
+    assert pyodide_run["stream_texts"] == ["hi 0", "hi 1", "hi 2"]
+    arrivals = pyodide_run["stream_arrivals"]
+    assert arrivals[0] < arrivals[-1] - 0.9, arrivals
+
+
+def test_missing_header_length_falls_back_to_finding_the_json_end(pyodide_run):
+    assert pyodide_run["hidden_header_absent"] is True
+    assert pyodide_run["fallback_sum"] == [i + 3 for i in range(16)]
