@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -52,7 +53,10 @@ class Nginx:
         root {self.static_root};
         location / {{ add_header Cache-Control no-store; }}
     }}"""
+        # As root, workers would run as "nobody" and could not read the test's files: keep them as we are.
+        user = "user root;" if os.geteuid() == 0 else ""
         return f"""
+{user}
 worker_processes 1;
 pid {w}/nginx.pid;
 error_log {w}/error.log warn;

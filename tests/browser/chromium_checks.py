@@ -1,0 +1,51 @@
+# Runs INSIDE Pyodide in Chromium (see page.html): cross-origin calls to Triton through nginx.
+import struct
+import sys
+import time
+
+from pyotritonclient.http import InferenceServerClient, InferenceServerException, InferInput
+
+out = {"platform": sys.platform, "numpy_loaded": "numpy" in sys.modules, "origin": str(__import__("js").location.origin)}
+
+
+def add_sub_inputs():
+    a = InferInput("INPUT0", [16], "INT32").set_data_from_buffer(struct.pack("<16i", *range(16)))
+    b = InferInput("INPUT1", [16], "INT32").set_data_from_list([3] * 16, binary_data=False)
+    return [a, b]
+
+
+async with InferenceServerClient(CONFIG["cors_url"]) as client:
+    out["transport"] = type(client.transport).__name__
+    out["ready"] = await client.is_server_ready()
+    out["config_inputs"] = [i["name"] for i in (await client.get_model_config("add_sub"))["input"]]
+    result = await client.infer("add_sub", add_sub_inputs())
+    out["sum"] = result.as_list("OUTPUT0")
+    out["gzip_both_ways"] = (await client.infer(
+        "add_sub", add_sub_inputs(), request_compression_algorithm="gzip", response_compression_algorithm="gzip"
+    )).as_list("OUTPUT1")
+    values = [b"a\x00b", b"", "h\u00e9".encode()]
+    echoed = await client.infer("echo_all", [InferInput("IN_BYTES", [3], "BYTES").set_data_from_list(values)])
+    out["bytes_ok"] = echoed.as_list("OUT_BYTES") == values
+    try:
+        await client.infer("raise_error", [InferInput("INPUT0", [1], "FP32").set_data_from_list([1.0])])
+    except InferenceServerException as exc:
+        out["server_error"] = [exc.status(), exc.message()]
+    started = time.monotonic()
+    arrivals, texts = [], []
+    async for event in client.generate_stream("decoupled_stream", {"TEXT": "hi", "COUNT": 3, "DELAY": 0.6}):
+        arrivals.append(time.monotonic() - started)
+        texts.append(event["TEXT"])
+    out["stream_texts"], out["stream_arrivals"] = texts, arrivals
+
+async with InferenceServerClient(CONFIG["hidden_url"]) as client:
+    result = await client.infer("add_sub", add_sub_inputs())
+    out["fallback_sum"] = result.as_list("OUTPUT0")
+
+async with InferenceServerClient(CONFIG["plain_url"]) as client:
+    try:
+        await client.infer("add_sub", add_sub_inputs())
+        out["no_cors"] = "no error"
+    except InferenceServerException as exc:
+        out["no_cors"] = [exc.status(), str(exc)]
+
+RESULT = out

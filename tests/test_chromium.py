@@ -1,0 +1,98 @@
+"""The wheel in Pyodide in headless Debian Chromium: page on one origin (nginx), Triton on others.
+
+The page installs the wheel with micropip and calls Triton through the docs' CORS proxy; the same call to
+an origin without CORS headers must give the clear CORS error; a proxy that does not expose
+Inference-Header-Content-Length must still work (the client finds the end of the JSON header itself).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+_outcome: dict = {}
+
+
+@pytest.fixture(scope="module")
+def chromium_run(cache_dir, built_wheel, nginx):
+    """One browser session for all tests of this module (a failure is reported once, not re-run)."""
+    if "error" in _outcome:
+        pytest.fail(_outcome["error"])
+    if "result" not in _outcome:
+        try:
+            _outcome["result"] = _run_page(cache_dir, built_wheel, nginx)
+        except BaseException as exc:
+            _outcome["error"] = str(exc)
+            raise
+    return _outcome["result"]
+
+
+def _run_page(cache_dir, built_wheel, nginx):
+    pyodide = cache_dir / "npm" / "node_modules" / "pyodide"
+    playwright = cache_dir / "npm" / "node_modules" / "playwright-core"
+    micropip = sorted((cache_dir / "wheels").glob("micropip-*.whl"))
+    for needed in (pyodide / "pyodide.mjs", playwright / "index.mjs", Path("/usr/bin/chromium")):
+        if not needed.exists():
+            pytest.fail(f"{needed} is missing: run scripts/ensure-extras (./dev test does)")
+    if not micropip:
+        pytest.fail("the micropip wheel is missing: run scripts/ensure-extras (./dev test does)")
+    root = nginx.static_root
+    if not (root / "pyodide").exists():
+        os.symlink(pyodide, root / "pyodide")
+    (root / "wheels").mkdir(exist_ok=True)
+    shutil.copy(built_wheel, root / "wheels" / built_wheel.name)
+    shutil.copy(micropip[-1], root / "wheels" / micropip[-1].name)
+    shutil.copy(HERE / "browser" / "page.html", root / "index.html")
+    shutil.copy(HERE / "browser" / "chromium_checks.py", root / "checks.py")
+    query = urllib.parse.urlencode({
+        "wheel": built_wheel.name, "micropip": micropip[-1].name,
+        "cors_url": nginx.url("cors"), "plain_url": nginx.url("plain"), "hidden_url": nginx.url("hidden"),
+    })
+    out = subprocess.run(
+        ["node", str(HERE / "browser" / "run_chromium.mjs"), str(playwright), f"{nginx.url('static')}/index.html?{query}", "90000"],
+        capture_output=True, text=True, timeout=240,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if out.returncode != 0 or not lines:
+        pytest.fail(f"Chromium run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def test_the_page_runs_the_wheel_from_micropip_cross_origin(chromium_run, nginx):
+    assert chromium_run["platform"] == "emscripten" and chromium_run["transport"] == "FetchTransport"
+    assert chromium_run["origin"] == nginx.url("static") != nginx.url("cors")
+    assert chromium_run["numpy_loaded"] is False
+    assert chromium_run["ready"] is True and chromium_run["config_inputs"] == ["INPUT0", "INPUT1"]
+
+
+def test_inference_through_the_documented_cors_proxy(chromium_run):
+    assert chromium_run["sum"] == [i + 3 for i in range(16)]
+    assert chromium_run["gzip_both_ways"] == [i - 3 for i in range(16)]
+    assert chromium_run["bytes_ok"] is True
+    status, message = chromium_run["server_error"]
+    assert status in ("400", "500") and "deliberate failure from raise_error" in message
+
+
+def test_generate_stream_is_incremental_in_the_browser(chromium_run):
+    assert chromium_run["stream_texts"] == ["hi 0", "hi 1", "hi 2"]
+    arrivals = chromium_run["stream_arrivals"]
+    assert arrivals[0] < arrivals[-1] - 0.9, arrivals
+
+
+def test_a_hidden_header_length_is_not_a_problem(chromium_run):
+    assert chromium_run["fallback_sum"] == [i + 3 for i in range(16)]
+
+
+def test_an_origin_without_cors_gives_the_clear_error(chromium_run, nginx):
+    status, text = chromium_run["no_cors"]
+    assert status == "UNAVAILABLE"
+    assert f"{nginx.url('plain')}/v2/models/add_sub/infer" in text and "CORS" in text
