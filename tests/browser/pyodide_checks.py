@@ -71,5 +71,12 @@ async def checks():
 
 
 await checks()
+try:
+    from pyotritonclient.sync import InferenceServerClient as SyncClient
+
+    SyncClient(CONFIG["url"])
+    out["sync_refusal"] = "constructed"
+except InferenceServerException as exc:
+    out["sync_refusal"] = str(exc)
 out["numpy_loaded_after"] = "numpy" in sys.modules
 RESULT = out

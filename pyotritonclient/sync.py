@@ -1,0 +1,117 @@
+"""A blocking facade over the async client, for scripts and REPLs where ``await`` is not at hand (CPython).
+
+    from pyotritonclient.sync import InferenceServerClient
+    client = InferenceServerClient("localhost:8000")
+    client.infer("add_sub", inputs).as_numpy("OUTPUT0")
+    for event in client.generate_stream("llm", {"text_input": "hi"}): ...
+    client.close()
+
+Every method of the async client is here with the same arguments, run on a private event loop in a
+background thread (so it also works where another event loop is running, e.g. in Jupyter). Not offered in
+the browser: Pyodide has no threads to block on, and top-level ``await`` works in JupyterLite, Pyodide
+consoles and web workers (docs/browser.md says more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from typing import Any, Callable, Iterator, Optional
+
+from .errors import InferenceServerException
+from .http import InferenceServerClient as AsyncInferenceServerClient
+from .transport import IN_BROWSER
+
+
+class _LoopThread:
+    """One event loop in a daemon thread; ``run(coro)`` blocks until the coroutine is done."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="pyotritonclient-sync", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: Optional[float] = None) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except BaseException:
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+class InferenceServerClient:
+    """The blocking twin of ``pyotritonclient.http.InferenceServerClient`` (same constructor arguments)."""
+
+    def __init__(self, url: str, *args: Any, **kwargs: Any) -> None:
+        if IN_BROWSER:
+            raise InferenceServerException(
+                "the synchronous client is not offered in the browser: use pyotritonclient.http with await "
+                "(top-level await works in JupyterLite, Pyodide consoles and web workers; see docs/browser.md)"
+            )
+        self._runner = _LoopThread()
+        self._client: AsyncInferenceServerClient = self._runner.run(self._make(url, args, kwargs))
+        self._closed = False
+
+    @staticmethod
+    async def _make(url: str, args: Any, kwargs: Any) -> AsyncInferenceServerClient:
+        return AsyncInferenceServerClient(url, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # (also while __init__ has not finished)
+            raise AttributeError(name)
+        attribute = getattr(self._client, name)
+        if name == "generate_stream":
+            return self._stream
+        if inspect.iscoroutinefunction(attribute):
+            return self._blocking(attribute)
+        return attribute
+
+    def _blocking(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._closed:
+                raise InferenceServerException("this client is closed")
+            return self._runner.run(method(*args, **kwargs))
+
+        call.__name__ = method.__name__
+        call.__doc__ = method.__doc__
+        return call
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """``generate_stream`` as a plain iterator: each event is yielded as soon as it arrives."""
+        agen = self._client.generate_stream(*args, **kwargs)
+        try:
+            while True:
+                try:
+                    yield self._runner.run(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._runner.run(agen.aclose())
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self._runner.run(self._client.close())
+            finally:
+                self._runner.stop()
+
+    def __enter__(self) -> "InferenceServerClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            try:
+                self.close()
+            except Exception:
+                pass
