@@ -1,0 +1,43 @@
+"""python -m pyotritonclient.service --hypha-url URL --triton-url URL [options]: serve Triton over hypha."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Optional, Sequence
+
+from .core import ServiceConfig, TritonService
+from .hypha import serve
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pyotritonclient.service", description=__doc__.split(":")[1].strip())
+    parser.add_argument("--hypha-url", required=True, help="hypha server, e.g. https://hypha.aicell.io")
+    parser.add_argument("--triton-url", required=True, help="the default Triton server, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--allow-url", action="append", default=[], help="another Triton URL callers may choose")
+    parser.add_argument("--workspace")
+    parser.add_argument("--token")
+    parser.add_argument("--service-id", default="triton-client")
+    parser.add_argument("--client-id")
+    parser.add_argument("--visibility", default="public", choices=["public", "protected"])
+    parser.add_argument("--max-request-mb", type=float, default=256.0)
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per Triton call")
+    parser.add_argument("--sequence-idle-timeout", type=float, default=600.0)
+    args = parser.parse_args(argv)
+    config = ServiceConfig(
+        triton_url=args.triton_url, allowed_urls=args.allow_url,
+        max_request_bytes=int(args.max_request_mb * 1024 * 1024), timeout=args.timeout,
+        sequence_idle_timeout=args.sequence_idle_timeout,
+    )
+    service = TritonService(config)
+    try:
+        asyncio.run(serve(service, args.hypha_url, workspace=args.workspace, token=args.token,
+                          service_id=args.service_id, client_id=args.client_id, visibility=args.visibility))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""TritonService: the functions an RPC caller gets, with the policy that keeps the service safe to share.
+
+- Only Triton URLs on the allowlist are used (a caller cannot make the service fetch arbitrary URLs).
+- Requests larger than ``max_request_bytes`` are refused before anything is sent.
+- Every call has a timeout.
+- A sequence belongs to the caller that opened it (hypha's ``context["from"]``); others cannot step or end
+  it. A sequence idle for ``sequence_idle_timeout`` seconds is ended on the server and freed;
+  ``release_caller`` ends all of a caller's sequences (when it disconnects) and ``close`` ends them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from ..errors import InferenceServerException
+from ..execution import execute, get_config, list_models, server_base_url
+from ..sequence import SequenceExecutor
+from .schemas import SCHEMAS
+
+SequenceId = Union[int, str]
+LOCAL_CALLER = "local"
+
+
+class ServiceError(Exception):
+    """An error for the RPC caller: its message says what was wrong and what is expected."""
+
+
+@dataclass
+class ServiceConfig:
+    """Policy of one service instance."""
+
+    triton_url: str
+    allowed_urls: Sequence[str] = ()  # besides triton_url
+    max_request_bytes: int = 256 * 1024 * 1024
+    timeout: float = 120.0  # seconds, per Triton call
+    sequence_idle_timeout: float = 600.0  # seconds without a step before a sequence is ended
+    max_sequences_per_caller: int = 64
+
+    def allowed(self) -> List[str]:
+        return sorted({server_base_url(u) for u in [self.triton_url, *self.allowed_urls]})
+
+
+@dataclass
+class _Sequence:
+    owner: str
+    model_name: str
+    server_url: str
+    executor: SequenceExecutor
+    last_used: float = field(default_factory=time.monotonic)
+
+
+def caller_of(context: Optional[Mapping[str, Any]]) -> str:
+    """Who is calling: hypha's client id (``context["from"]``), else the user id, else "local"."""
+    if not context:
+        return LOCAL_CALLER
+    if context.get("from"):
+        return str(context["from"])
+    user = context.get("user") or {}
+    return str(user.get("id") or LOCAL_CALLER)
+
+
+def payload_size(value: Any) -> int:
+    """Bytes an input occupies: arrays by nbytes, strings and bytes by length, containers summed."""
+    if hasattr(value, "nbytes"):
+        return int(value.nbytes)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return len(value)
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, Mapping):
+        return sum(payload_size(k) + payload_size(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return sum(payload_size(v) for v in value)
+    return 8
+
+
+class TritonService:
+    """The service. Its public coroutine functions are what gets exported over RPC (see ``api()``)."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self._sequences: Dict[str, _Sequence] = {}
+        self._reaper: Optional["asyncio.Task[None]"] = None
+
+    # -- policy -------------------------------------------------------------------------------
+
+    def _url(self, server_url: Optional[str]) -> str:
+        if not server_url:
+            return self.config.triton_url
+        try:
+            base = server_base_url(server_url)
+        except InferenceServerException as exc:
+            raise ServiceError(str(exc)) from None
+        if base not in self.config.allowed():
+            raise ServiceError(
+                f"Triton URL {server_url!r} is not allowed by this service; allowed: {self.config.allowed()}"
+            )
+        return server_url
+
+    def _check_size(self, inputs: Any) -> None:
+        size = payload_size(inputs)
+        if size > self.config.max_request_bytes:
+            raise ServiceError(
+                f"the inputs are {size} bytes, more than this service accepts ({self.config.max_request_bytes} bytes)"
+            )
+
+    @staticmethod
+    def _plain(results: Dict[str, Any]) -> Dict[str, Any]:
+        """Outputs as RPC-friendly values: arrays stay arrays (writable copies), the rest is plain."""
+        out: Dict[str, Any] = {}
+        for name, value in results.items():
+            if hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "O":
+                value = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value.reshape(-1).tolist()]
+            out[name] = value
+        return out
+
+    async def _call(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except InferenceServerException as exc:
+            raise ServiceError(str(exc)) from None
+
+    # -- the functions ------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        model_name: str,
+        inputs: Any,
+        server_url: Optional[str] = None,
+        model_version: str = "",
+        select_outputs: Optional[List[str]] = None,
+        parameters: Optional[Dict[str, Any]] = None,
+        decode_json: bool = True,
+        serialization: Optional[str] = None,
+        context: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        url = self._url(server_url)
+        self._check_size(inputs)
+        results = await self._call(execute(
+            inputs, url, model_name, model_version=model_version, select_outputs=select_outputs,
+            parameters=parameters, decode_json=decode_json and serialization != "imjoy",
+            serialization=serialization, timeout=self.config.timeout,
+        ))
+        return self._plain(results)
+
+    async def list_models(
+        self,
+        server_url: Optional[str] = None,
+        ready: bool = False,
+        details: bool = False,
+        context: Optional[Dict[str, Any]] = None,
+    ) -> List[Dict[str, Any]]:
+        return await self._call(list_models(self._url(server_url), ready=ready, details=details))
+
+    async def get_config(
+        self,
+        model_name: str,
+        server_url: Optional[str] = None,
+        refresh: bool = False,
+        context: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        url = self._url(server_url)
+        return dict(await self._call(get_config(url, model_name, refresh=refresh)))
+
+    async def sequence_start(
+        self,
+        model_name: str,
+        server_url: Optional[str] = None,
+        sequence_id: Optional[SequenceId] = None,
+        context: Optional[Dict[str, Any]] = None,
+    ) -> SequenceId:
+        owner = caller_of(context)
+        url = self._url(server_url)
+        if sum(1 for s in self._sequences.values() if s.owner == owner) >= self.config.max_sequences_per_caller:
+            raise ServiceError(f"too many open sequences (limit {self.config.max_sequences_per_caller}); end some first")
+        if sequence_id is not None and str(sequence_id) in self._sequences:
+            raise ServiceError(f"sequence {sequence_id!r} is already open")
+        try:
+            executor = SequenceExecutor(url, model_name, sequence_id, decode_json=True, timeout=self.config.timeout)
+        except InferenceServerException as exc:
+            raise ServiceError(str(exc)) from None
+        self._sequences[str(executor.sequence_id)] = _Sequence(owner, model_name, url, executor)
+        self._ensure_reaper()
+        return executor.sequence_id
+
+    def _owned(self, sequence_id: SequenceId, context: Optional[Mapping[str, Any]]) -> _Sequence:
+        entry = self._sequences.get(str(sequence_id))
+        if entry is None:
+            raise ServiceError(f"no open sequence {sequence_id!r} (never started, ended, or expired after being idle)")
+        if entry.owner != caller_of(context):
+            raise ServiceError(f"sequence {sequence_id!r} belongs to another caller")
+        return entry
+
+    async def sequence_step(
+        self,
+        sequence_id: SequenceId,
+        inputs: Any,
+        decode_json: bool = True,
+        context: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        entry = self._owned(sequence_id, context)
+        self._check_size(inputs)
+        entry.last_used = time.monotonic()
+        try:
+            results = await self._call(entry.executor.step(inputs, decode_json=decode_json))
+        finally:
+            entry.last_used = time.monotonic()
+        return self._plain(results)
+
+    async def sequence_end(
+        self,
+        sequence_id: SequenceId,
+        inputs: Any = None,
+        decode_json: bool = True,
+        context: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        entry = self._owned(sequence_id, context)
+        if inputs is not None:
+            self._check_size(inputs)
+        try:
+            results = await self._call(entry.executor.end(inputs, decode_json=decode_json))
+        finally:
+            self._sequences.pop(str(sequence_id), None)
+        return self._plain(results)
+
+    async def list_sequences(self, context: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        owner, now = caller_of(context), time.monotonic()
+        return [
+            {"sequence_id": s.executor.sequence_id, "model_name": s.model_name, "steps": s.executor.steps,
+             "idle_seconds": round(now - s.last_used, 3)}
+            for s in self._sequences.values() if s.owner == owner
+        ]
+
+    # -- lifetime of sequences ----------------------------------------------------------------
+
+    async def _finish(self, key: str) -> None:
+        """End one sequence on the server (if it was started there) and forget it."""
+        entry = self._sequences.pop(key, None)
+        if entry is None:
+            return
+        executor = entry.executor
+        if executor.is_open and executor.broken is None:
+            try:
+                await executor.end()
+            except Exception:
+                pass  # the server frees it itself after its own idle time
+
+    async def expire_idle(self) -> List[str]:
+        """End and free the sequences idle for longer than the configured timeout; returns their ids."""
+        now = time.monotonic()
+        stale = [k for k, s in self._sequences.items() if now - s.last_used > self.config.sequence_idle_timeout]
+        for key in stale:
+            await self._finish(key)
+        return stale
+
+    async def release_caller(self, context_or_caller: Any) -> int:
+        """End every sequence of a caller (call it when the caller disconnects); returns how many."""
+        owner = context_or_caller if isinstance(context_or_caller, str) else caller_of(context_or_caller)
+        keys = [k for k, s in self._sequences.items() if s.owner == owner]
+        for key in keys:
+            await self._finish(key)
+        return len(keys)
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def _reap(self) -> None:
+        interval = max(0.05, min(self.config.sequence_idle_timeout / 4, 30.0))
+        while self._sequences:
+            await asyncio.sleep(interval)
+            await self.expire_idle()
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for key in list(self._sequences):
+            await self._finish(key)
+
+    # -- export ---------------------------------------------------------------------------------
+
+    def api(self) -> Dict[str, Any]:
+        """The exported functions, each carrying its JSON schema as ``__schema__``."""
+        return {name: self._exported(name, schema) for name, schema in SCHEMAS.items()}
+
+    def _exported(self, name: str, schema: Dict[str, Any]) -> Any:
+        method = getattr(self, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await method(*args, **kwargs)
+
+        call.__name__ = name
+        call.__doc__ = schema["description"]
+        call.__schema__ = schema  # type: ignore[attr-defined]
+        return call

@@ -1,0 +1,80 @@
+"""JSON schemas of the service functions, so that apps and agents can discover how to call them."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+_MODEL = {"type": "string", "description": "Name of the model in the Triton model repository."}
+_URL = {
+    "type": "string",
+    "description": "Triton server URL; optional, must be one the service allows (default: the service's own).",
+}
+_INPUTS = {
+    "description": (
+        "Model inputs: a list in the model config's input order, or an object by input name. "
+        "Arrays travel as ndarrays; strings and objects become BYTES (objects as JSON)."
+    ),
+    "anyOf": [{"type": "array"}, {"type": "object"}],
+}
+_SEQ = {"description": "Sequence id returned by sequence_start (int or string).", "anyOf": [{"type": "integer"}, {"type": "string"}]}
+
+
+def _schema(name: str, description: str, properties: Dict[str, Any], required: list) -> Dict[str, Any]:
+    return {
+        "name": name,
+        "description": description,
+        "parameters": {"type": "object", "properties": properties, "required": required},
+    }
+
+
+SCHEMAS: Dict[str, Dict[str, Any]] = {
+    "execute": _schema(
+        "execute",
+        "Run a Triton model once. Returns an object: output name -> ndarray (BYTES outputs decoded to "
+        "strings or JSON), plus '__info__' with the response header.",
+        {
+            "model_name": _MODEL,
+            "inputs": _INPUTS,
+            "server_url": _URL,
+            "model_version": {"type": "string", "description": "Model version; default: the server's choice."},
+            "select_outputs": {"type": "array", "items": {"type": "string"}, "description": "Only these outputs."},
+            "parameters": {"type": "object", "description": "Triton request parameters."},
+            "decode_json": {"type": "boolean", "default": True, "description": "Parse BYTES outputs as JSON when they are."},
+            "serialization": {"type": "string", "enum": ["triton", "imjoy"], "description": "imjoy: msgpack-encoded objects."},
+        },
+        ["model_name", "inputs"],
+    ),
+    "list_models": _schema(
+        "list_models",
+        "List the models of the Triton server: name, versions, state (and inputs/outputs with details).",
+        {"server_url": _URL, "ready": {"type": "boolean", "default": False}, "details": {"type": "boolean", "default": False}},
+        [],
+    ),
+    "get_config": _schema(
+        "get_config",
+        "The model's Triton config (inputs, outputs, dtypes, dims, batching).",
+        {"model_name": _MODEL, "server_url": _URL, "refresh": {"type": "boolean", "default": False}},
+        ["model_name"],
+    ),
+    "sequence_start": _schema(
+        "sequence_start",
+        "Open a sequence for a stateful model; returns its id. Only the caller that opened it may use it.",
+        {"model_name": _MODEL, "server_url": _URL, "sequence_id": _SEQ},
+        ["model_name"],
+    ),
+    "sequence_step": _schema(
+        "sequence_step",
+        "Send one step of a sequence (the first step starts it on the server). Returns the outputs.",
+        {"sequence_id": _SEQ, "inputs": _INPUTS, "decode_json": {"type": "boolean", "default": True}},
+        ["sequence_id", "inputs"],
+    ),
+    "sequence_end": _schema(
+        "sequence_end",
+        "End a sequence (with these inputs, or the last step's again) and free it. Returns the outputs.",
+        {"sequence_id": _SEQ, "inputs": _INPUTS, "decode_json": {"type": "boolean", "default": True}},
+        ["sequence_id"],
+    ),
+    "list_sequences": _schema(
+        "list_sequences", "The caller's open sequences: id, model, steps, idle seconds.", {}, []
+    ),
+}
