@@ -108,3 +108,12 @@ def hypha_server(cache_dir, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _close_pooled_clients():
+    """The helpers' pooled clients live as long as the event loop: close them before it goes."""
+    yield
+    from pyotritonclient.execution import close_clients
+
+    await close_clients()
