@@ -72,42 +72,18 @@ def nginx(triton, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def hypha_server(cache_dir, tmp_path_factory):
-    """A real hypha server (its own venv, installed by scripts/ensure-extras) on a free port."""
-    import subprocess
-    import time
-    import urllib.request
+    """A real hypha server on a free port; yields its URL."""
+    from hypha_server import HyphaServer
 
-    from pyotritonclient.server import free_port_block
-
-    python = cache_dir / "hypha-venv" / "bin" / "python"
-    if not python.exists():
-        pytest.fail(f"hypha is not installed at {python}: run scripts/ensure-extras (./dev test does)")
-    port = free_port_block(1)
-    workdir = tmp_path_factory.mktemp("hypha")
-    log = open(workdir / "hypha.log", "wb")
-    process = subprocess.Popen([str(python), "-m", "hypha.server", "--host=127.0.0.1", f"--port={port}"],
-                               cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    server = HyphaServer(cache_dir, tmp_path_factory.mktemp("hypha"))
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"hypha exited: {(workdir / 'hypha.log').read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(url + "/assets/config.json", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"hypha not ready at {url}: {(workdir / 'hypha.log').read_text()[-3000:]}")
-                time.sleep(0.3)
-        yield url
+        server.start()
+    except (RuntimeError, TimeoutError) as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

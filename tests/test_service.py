@@ -220,3 +220,49 @@ def test_javascript_hypha_client(cache_dir, hypha_server, registered, triton):
     assert [s["steps_done"] for s in result["sequence"]] == [1, 2, 3]
     assert [s["image_sum"] for s in result["sequence"]] == [1.0, 3.0, 5.0]
     assert "no_such_model" in result["unknown_model"]
+
+
+async def test_the_service_stays_registered_across_a_hypha_restart(cache_dir, triton, tmp_path):
+    from hypha_rpc import connect_to_server
+
+    from hypha_server import HyphaServer
+
+    hypha = HyphaServer(cache_dir, tmp_path / "hypha").start()
+    log = tmp_path / "service.log"
+    service = subprocess.Popen(
+        [sys.executable, "-m", "pyotritonclient.service", "--hypha-url", hypha.url, "--triton-url",
+         triton.http_url, "--client-id", "triton-svc"],
+        stdout=open(log, "w"), stderr=subprocess.STDOUT,
+    )
+
+    async def call_it(service_id):
+        client = await connect_to_server({"server_url": hypha.url})
+        try:
+            svc = await client.get_service(service_id)
+            return [m["name"] for m in await svc.list_models(ready=True)]
+        finally:
+            await client.disconnect()
+
+    try:
+        deadline = time.monotonic() + 60
+        while "registered " not in log.read_text():
+            assert service.poll() is None and time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.2)
+        service_id = log.read_text().split("registered ", 1)[1].split()[0]
+        assert "add_sub" in await call_it(service_id)
+        hypha.stop()
+        hypha.start()  # same port, a new server process: the service's connection was lost
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert "add_sub" in await call_it(service_id)
+                break
+            except Exception as exc:
+                assert service.poll() is None, log.read_text()
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"not registered again after 60 s: {exc}\n{log.read_text()[-2000:]}")
+                await asyncio.sleep(0.5)
+    finally:
+        service.terminate()
+        service.wait(15)
+        hypha.stop()
