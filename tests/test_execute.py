@@ -268,3 +268,23 @@ async def test_concurrent_execute_calls_share_a_bounded_pool(url):
     image = np.ones([1, 16, 16], np.float32)
     results = await asyncio.gather(*[execute([image], url, "cellpose-python") for _ in range(20)])
     assert all(r["mask"].shape == (16, 16) for r in results)
+
+
+async def test_model_version(url):
+    results = await execute([np.ones([1, 2, 2], np.float32)], url, "cellpose-python", model_version="1")
+    assert results[INFO_KEY]["model_version"] == "1"
+    with pytest.raises(InferenceServerException) as info:
+        await execute([np.ones([1, 2, 2], np.float32)], url, "cellpose-python", model_version="9")
+    assert info.value.status() in ("400", "404") and "9" in info.value.message()
+
+
+async def test_a_sequence_executor_can_use_an_existing_client(url):
+    from pyotritonclient import SequenceExecutor
+
+    async with InferenceServerClient(url) as client:
+        seq = SequenceExecutor(model_name="cellpose-train", client=client, sequence_id=777)
+        step = [np.ones([1, 2, 2], np.float32), np.ones([2, 2], np.uint16), {}]
+        await seq.step(step)
+        ended = await seq.end()
+        assert json.loads(ended["info"].reshape(-1)[0])["steps_done"] == 2
+        assert client.transport.stats["requests"] >= 3
