@@ -93,3 +93,12 @@ async def _close_pooled_clients():
     from pyotritonclient.execution import close_clients
 
     await close_clients()
+
+
+@pytest.fixture
+async def client(triton):
+    """A low-level client of the suite's Triton, closed after the test."""
+    from pyotritonclient.http import InferenceServerClient
+
+    async with InferenceServerClient(triton.url) as client:
+        yield client

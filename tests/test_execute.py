@@ -287,4 +287,4 @@ async def test_a_sequence_executor_can_use_an_existing_client(url):
         await seq.step(step)
         ended = await seq.end()
         assert json.loads(ended["info"].reshape(-1)[0])["steps_done"] == 2
-        assert client.transport.stats["requests"] >= 3
+        assert client.transport.stats["requests"] >= 2  # the two steps (the config may be cached)

@@ -1,5 +1,4 @@
 # Runs INSIDE Pyodide (see run_pyodide.mjs): the package on raw buffers, without numpy, over fetch.
-import asyncio
 import struct
 import sys
 import time
