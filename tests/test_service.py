@@ -203,9 +203,9 @@ async def test_schemas_are_visible_to_callers(hypha_client, registered):
 
 
 def test_javascript_hypha_client(cache_dir, hypha_server, registered, triton):
-    modules = cache_dir / "npm" / "node_modules"
+    modules = cache_dir / "npm-hypha" / "node_modules"
     if not (modules / "hypha-rpc").exists():
-        pytest.fail(f"npm hypha-rpc is missing under {modules}: run scripts/ensure-extras (./dev test does)")
+        pytest.fail(f"npm hypha-rpc is missing under {modules}: run scripts/ensure-hypha (./dev test does)")
     out = subprocess.run(
         ["node", "--experimental-websocket", str(HERE / "js" / "hypha_client.mjs"), str(modules), hypha_server, registered],
         capture_output=True, text=True, timeout=120,
