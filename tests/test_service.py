@@ -97,6 +97,42 @@ async def test_idle_sequences_are_ended_and_freed(triton):
         await svc.close()
 
 
+async def test_a_running_step_is_never_reaped_and_steps_run_in_order(triton):
+    svc = TritonService(ServiceConfig(triton.http_url, sequence_idle_timeout=0.3))
+    try:
+        seq = await svc.sequence_start("cellpose-train", context=ALICE)
+        slow = [np.ones([1, 2, 2], np.float32), np.ones([2, 2], np.uint16), {"steps": 1, "sleep": 1.2}]
+        # two steps sent at once: the second waits for the first; neither is reaped while running
+        first, second = await asyncio.gather(
+            svc.sequence_step(seq, slow, context=ALICE), svc.sequence_step(seq, train_step(3.0), context=ALICE))
+        assert (state(first)["steps_done"], state(second)["steps_done"]) == (1, 2)
+        assert state(first)["start"] and not state(second)["start"]
+    finally:
+        await svc.close()
+
+
+async def test_a_step_that_fails_on_the_server_closes_the_sequence(service):
+    seq = await service.sequence_start("cellpose-train", context=ALICE)
+    await service.sequence_step(seq, train_step(1.0), context=ALICE)
+    with pytest.raises(ServiceError, match="is closed: start a new one"):
+        await service.sequence_step(seq, train_step(1.0)[:2] + [{"steps": "not a number"}], context=ALICE)
+    assert await service.list_sequences(context=ALICE) == []
+    with pytest.raises(ServiceError, match="no open sequence"):
+        await service.sequence_end(seq, context=ALICE)
+    # a step refused before sending (bad inputs) leaves the sequence open
+    seq = await service.sequence_start("cellpose-train", context=ALICE)
+    with pytest.raises(ServiceError):
+        await service.sequence_step(seq, [np.ones([2, 2], np.float32)], context=ALICE)
+    assert [s["sequence_id"] for s in await service.list_sequences(context=ALICE)] == [seq]
+    await service.sequence_end(seq, train_step(1.0), context=ALICE)
+
+
+async def test_a_sequence_of_an_unknown_model_is_refused_at_start(service):
+    with pytest.raises(ServiceError, match="no_such_model"):
+        await service.sequence_start("no_such_model", context=ALICE)
+    assert await service.list_sequences(context=ALICE) == []
+
+
 async def test_a_disconnected_caller_releases_its_sequences(service):
     for _ in range(3):
         seq = await service.sequence_start("cellpose-train", context=BOB)
@@ -266,3 +302,65 @@ async def test_the_service_stays_registered_across_a_hypha_restart(cache_dir, tr
         service.terminate()
         service.wait(15)
         hypha.stop()
+
+
+async def _wait_until(condition, timeout=15.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        await asyncio.sleep(0.1)
+
+
+async def _ended_on_triton(triton, seq):
+    from pyotritonclient import InferenceServerException, SequenceExecutor
+
+    with pytest.raises(InferenceServerException, match="START"):
+        await SequenceExecutor(triton.http_url, "cellpose-train", seq, start=False).step(train_step(1.0))
+
+
+async def test_a_caller_of_another_workspace_that_disconnects_is_found_gone(hypha_server, triton):
+    """Anonymous callers live in workspaces of their own, whose events the service does not see: the
+    liveness check (a ping of the caller's built-in service) finds them gone."""
+    from hypha_rpc import connect_to_server
+
+    from pyotritonclient.service.hypha import register
+
+    service = TritonService(ServiceConfig(triton.http_url, liveness_interval=0.3))
+    server, info = await register(service, hypha_server, service_id="triton-liveness")
+    try:
+        caller = await connect_to_server({"server_url": hypha_server})
+        assert caller.config.workspace != server.config.workspace
+        svc = await caller.get_service(info["id"])
+        seq = await svc.sequence_start(model_name="cellpose-train")
+        await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
+        await asyncio.sleep(1.0)  # several liveness checks: a connected caller keeps its sequence
+        assert [s.executor.sequence_id for s in service._sequences.values()] == [seq]
+        await caller.disconnect()
+        await _wait_until(lambda: not service._sequences, what="sequence freed after the caller left")
+        await _ended_on_triton(triton, seq)
+    finally:
+        await service.close()
+        await server.disconnect()
+
+
+async def test_a_caller_of_the_service_workspace_is_released_on_its_disconnect_event(hypha_server, triton):
+    from hypha_rpc import connect_to_server
+
+    from pyotritonclient.service.hypha import register
+
+    service = TritonService(ServiceConfig(triton.http_url, liveness_interval=3600))  # events only
+    server, info = await register(service, hypha_server, service_id="triton-events")
+    try:
+        token = await server.generate_token()
+        caller = await connect_to_server(
+            {"server_url": hypha_server, "workspace": server.config.workspace, "token": token})
+        svc = await caller.get_service(info["id"])
+        seq = await svc.sequence_start(model_name="cellpose-train")
+        await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
+        assert len(service._sequences) == 1
+        await caller.disconnect()
+        await _wait_until(lambda: not service._sequences, what="sequence freed on client_disconnected")
+        await _ended_on_triton(triton, seq)
+    finally:
+        await service.close()
+        await server.disconnect()

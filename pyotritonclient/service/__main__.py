@@ -23,12 +23,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--visibility", default="public", choices=["public", "protected"])
     parser.add_argument("--max-request-mb", type=float, default=256.0)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per Triton call")
-    parser.add_argument("--sequence-idle-timeout", type=float, default=600.0)
+    parser.add_argument("--sequence-idle-timeout", type=float, default=600.0,
+                        help="seconds without a step before a sequence is ended on Triton and freed")
+    parser.add_argument("--liveness-interval", type=float, default=30.0,
+                        help="seconds between checks that owners of open sequences are still connected")
     args = parser.parse_args(argv)
     config = ServiceConfig(
         triton_url=args.triton_url, allowed_urls=args.allow_url,
         max_request_bytes=int(args.max_request_mb * 1024 * 1024), timeout=args.timeout,
-        sequence_idle_timeout=args.sequence_idle_timeout,
+        sequence_idle_timeout=args.sequence_idle_timeout, liveness_interval=args.liveness_interval,
     )
     service = TritonService(config)
     try:

@@ -6,6 +6,10 @@
 - A sequence belongs to the caller that opened it (hypha's ``context["from"]``); others cannot step or end
   it. A sequence idle for ``sequence_idle_timeout`` seconds is ended on the server and freed;
   ``release_caller`` ends all of a caller's sequences (when it disconnects) and ``close`` ends them all.
+  With a ``caller_alive`` check (hypha.py gives one), the owners of open sequences are checked every
+  ``liveness_interval`` seconds and the sequences of a caller found gone twice in a row are released.
+- Steps of one sequence run one at a time, in the order they arrive; the reaper never ends a sequence
+  while one of its steps is running.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..errors import InferenceServerException
 from ..execution import execute, get_config, list_models, server_base_url
@@ -22,6 +26,8 @@ from .schemas import SCHEMAS
 
 SequenceId = Union[int, str]
 LOCAL_CALLER = "local"
+# caller id -> False when the caller is certainly gone (disconnected); True or None when alive or unknown.
+CallerCheck = Callable[[str], Awaitable[Optional[bool]]]
 
 
 class ServiceError(Exception):
@@ -38,6 +44,8 @@ class ServiceConfig:
     timeout: float = 120.0  # seconds, per Triton call
     sequence_idle_timeout: float = 600.0  # seconds without a step before a sequence is ended
     max_sequences_per_caller: int = 64
+    max_sequences: int = 1024  # open sequences of all callers together
+    liveness_interval: float = 30.0  # seconds between checks that owners of sequences are still connected
 
     def allowed(self) -> List[str]:
         return sorted({server_base_url(u) for u in [self.triton_url, *self.allowed_urls]})
@@ -50,6 +58,7 @@ class _Sequence:
     server_url: str
     executor: SequenceExecutor
     last_used: float = field(default_factory=time.monotonic)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one step at a time, in arrival order
 
 
 def caller_of(context: Optional[Mapping[str, Any]]) -> str:
@@ -80,10 +89,12 @@ def payload_size(value: Any) -> int:
 class TritonService:
     """The service. Its public coroutine functions are what gets exported over RPC (see ``api()``)."""
 
-    def __init__(self, config: ServiceConfig) -> None:
+    def __init__(self, config: ServiceConfig, caller_alive: Optional[CallerCheck] = None) -> None:
         self.config = config
+        self.caller_alive = caller_alive
         self._sequences: Dict[str, _Sequence] = {}
         self._reaper: Optional["asyncio.Task[None]"] = None
+        self._gone_once: set = set()  # callers found gone at the last liveness check
 
     # -- policy -------------------------------------------------------------------------------
 
@@ -117,11 +128,16 @@ class TritonService:
             out[name] = value
         return out
 
-    async def _call(self, coro: Any) -> Any:
+    async def _call(self, coro: Any, timeout: Optional[float] = None) -> Any:
+        """Await a Triton call; its errors become ServiceErrors. ``timeout`` bounds calls without their own."""
         try:
-            return await coro
+            if timeout is None:
+                return await coro
+            return await asyncio.wait_for(coro, timeout)
         except InferenceServerException as exc:
             raise ServiceError(str(exc)) from None
+        except asyncio.TimeoutError:
+            raise ServiceError(f"Triton did not answer within {timeout} seconds") from None
 
     # -- the functions ------------------------------------------------------------------------
 
@@ -153,7 +169,8 @@ class TritonService:
         details: bool = False,
         context: Optional[Dict[str, Any]] = None,
     ) -> List[Dict[str, Any]]:
-        return await self._call(list_models(self._url(server_url), ready=ready, details=details))
+        url = self._url(server_url)
+        return await self._call(list_models(url, ready=ready, details=details), self.config.timeout)
 
     async def get_config(
         self,
@@ -163,7 +180,7 @@ class TritonService:
         context: Optional[Dict[str, Any]] = None,
     ) -> Dict[str, Any]:
         url = self._url(server_url)
-        return dict(await self._call(get_config(url, model_name, refresh=refresh)))
+        return dict(await self._call(get_config(url, model_name, refresh=refresh), self.config.timeout))
 
     async def sequence_start(
         self,
@@ -176,7 +193,13 @@ class TritonService:
         url = self._url(server_url)
         if sum(1 for s in self._sequences.values() if s.owner == owner) >= self.config.max_sequences_per_caller:
             raise ServiceError(f"too many open sequences (limit {self.config.max_sequences_per_caller}); end some first")
+        if len(self._sequences) >= self.config.max_sequences:
+            raise ServiceError(f"the service has {len(self._sequences)} open sequences, its limit; try again later")
         if sequence_id is not None and str(sequence_id) in self._sequences:
+            raise ServiceError(f"sequence {sequence_id!r} is already open")
+        # An unknown model is reported now, not at the first step (the config is cached for the steps).
+        await self._call(get_config(url, model_name), self.config.timeout)
+        if sequence_id is not None and str(sequence_id) in self._sequences:  # opened while we waited
             raise ServiceError(f"sequence {sequence_id!r} is already open")
         try:
             executor = SequenceExecutor(url, model_name, sequence_id, decode_json=True, timeout=self.config.timeout)
@@ -203,11 +226,20 @@ class TritonService:
     ) -> Dict[str, Any]:
         entry = self._owned(sequence_id, context)
         self._check_size(inputs)
-        entry.last_used = time.monotonic()
-        try:
-            results = await self._call(entry.executor.step(inputs, decode_json=decode_json))
-        finally:
+        async with entry.lock:
+            self._still_open(sequence_id, entry)
             entry.last_used = time.monotonic()
+            try:
+                results = await self._call(entry.executor.step(inputs, decode_json=decode_json))
+            except ServiceError as exc:
+                if entry.executor.broken is None:
+                    raise  # refused before sending (bad inputs): the sequence goes on
+                # It reached the server and failed there: the server-side state is unknown, so the
+                # sequence is closed here (the server frees its side after its own idle time).
+                self._sequences.pop(str(sequence_id), None)
+                raise ServiceError(f"{exc} (sequence {sequence_id!r} is closed: start a new one)") from None
+            finally:
+                entry.last_used = time.monotonic()
         return self._plain(results)
 
     async def sequence_end(
@@ -220,11 +252,18 @@ class TritonService:
         entry = self._owned(sequence_id, context)
         if inputs is not None:
             self._check_size(inputs)
-        try:
-            results = await self._call(entry.executor.end(inputs, decode_json=decode_json))
-        finally:
-            self._sequences.pop(str(sequence_id), None)
+        async with entry.lock:
+            self._still_open(sequence_id, entry)
+            try:
+                results = await self._call(entry.executor.end(inputs, decode_json=decode_json))
+            finally:
+                self._sequences.pop(str(sequence_id), None)
         return self._plain(results)
+
+    def _still_open(self, sequence_id: SequenceId, entry: _Sequence) -> None:
+        """After waiting for a sequence's lock: it may have been ended or freed meanwhile."""
+        if self._sequences.get(str(sequence_id)) is not entry:
+            raise ServiceError(f"no open sequence {sequence_id!r} (ended or freed while this call waited)")
 
     async def list_sequences(self, context: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
         owner, now = caller_of(context), time.monotonic()
@@ -241,20 +280,46 @@ class TritonService:
         entry = self._sequences.pop(key, None)
         if entry is None:
             return
-        executor = entry.executor
-        if executor.is_open and executor.broken is None:
-            try:
-                await executor.end()
-            except Exception:
-                pass  # the server frees it itself after its own idle time
+        async with entry.lock:  # after a step in flight, never in the middle of one
+            executor = entry.executor
+            if executor.is_open and executor.broken is None:
+                try:
+                    await asyncio.wait_for(executor.end(), self.config.timeout)
+                except Exception:
+                    pass  # the server frees it itself after its own idle time
 
     async def expire_idle(self) -> List[str]:
-        """End and free the sequences idle for longer than the configured timeout; returns their ids."""
+        """End and free the sequences idle for longer than the configured timeout; returns their ids.
+
+        A sequence with a step running is not idle, however long the step takes."""
         now = time.monotonic()
-        stale = [k for k, s in self._sequences.items() if now - s.last_used > self.config.sequence_idle_timeout]
+        stale = [
+            k for k, s in self._sequences.items()
+            if not s.lock.locked() and now - s.last_used > self.config.sequence_idle_timeout
+        ]
         for key in stale:
             await self._finish(key)
         return stale
+
+    async def check_callers(self) -> List[str]:
+        """Ask ``caller_alive`` about every owner of an open sequence; release the sequences of callers
+        found gone at two checks in a row (a caller that is reconnecting keeps them). Returns the released."""
+        if self.caller_alive is None:
+            return []
+        owners = {s.owner for s in self._sequences.values() if s.owner != LOCAL_CALLER}
+        gone = set()
+        for owner in owners:
+            try:
+                alive = await asyncio.wait_for(self.caller_alive(owner), 15)
+            except Exception:
+                alive = None  # unknown: keep the sequences (the idle timeout still applies)
+            if alive is False:
+                gone.add(owner)
+        released = sorted(gone & self._gone_once)
+        self._gone_once = gone - self._gone_once
+        for owner in released:
+            await self.release_caller(owner)
+        return released
 
     async def release_caller(self, context_or_caller: Any) -> int:
         """End every sequence of a caller (call it when the caller disconnects); returns how many."""
@@ -269,10 +334,18 @@ class TritonService:
             self._reaper = asyncio.get_running_loop().create_task(self._reap())
 
     async def _reap(self) -> None:
-        interval = max(0.05, min(self.config.sequence_idle_timeout / 4, 30.0))
+        interval = max(0.05, min(self.config.sequence_idle_timeout / 4, self.config.liveness_interval, 30.0))
+        last_check = time.monotonic()
         while self._sequences:
             await asyncio.sleep(interval)
-            await self.expire_idle()
+            try:
+                await self.expire_idle()
+                if self.caller_alive is not None and time.monotonic() - last_check >= self.config.liveness_interval:
+                    last_check = time.monotonic()
+                    await self.check_callers()
+            except Exception:  # never let one failure stop the reaping
+                pass
+        self._gone_once.clear()
 
     async def close(self) -> None:
         if self._reaper is not None:

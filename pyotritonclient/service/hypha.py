@@ -1,5 +1,9 @@
 """Register a TritonService on a hypha server (hypha-rpc). hypha-rpc reconnects by itself after a lost
-connection and registers the service again; ``serve`` keeps the process alive until cancelled."""
+connection and registers the service again; ``serve`` keeps the process alive until cancelled.
+
+Callers that disconnect: hypha announces ``client_disconnected`` only inside the workspace where it
+happened, so the service frees at once the sequences of callers of its own workspace, and finds the others
+gone by pinging their built-in service (``TritonService.check_callers``, every ``liveness_interval``)."""
 
 from __future__ import annotations
 
@@ -46,8 +50,42 @@ async def register(
     if client_id:
         options["client_id"] = client_id
     server = await connect_to_server(options)
+    if service.caller_alive is None:
+        service.caller_alive = caller_check(server)
+    _on_disconnect(server, service)
     info = await server.register_service(service_definition(service, service_id, visibility))
     return server, info
+
+
+def caller_check(server: Any) -> Any:
+    """A ``caller_alive`` for the service: pings the caller's built-in hypha service.
+
+    False only when hypha says the caller is not connected; None when the answer is unknown (for example
+    while the service itself is reconnecting)."""
+
+    async def alive(caller: str) -> Optional[bool]:
+        try:
+            builtin = await server.rpc.get_remote_service(f"{caller}:built-in", {"timeout": 10})
+            return await asyncio.wait_for(builtin.ping("ping"), 10) == "pong" or None
+        except Exception as exc:
+            return False if "not connected" in str(exc) and caller in str(exc) else None
+
+    return alive
+
+
+def _on_disconnect(server: Any, service: TritonService) -> None:
+    """Free a caller's sequences as soon as hypha announces its disconnection (callers of our workspace)."""
+
+    async def disconnected(event: Dict[str, Any]) -> None:
+        data = event.get("data", event) if isinstance(event, dict) else {}
+        client, workspace = data.get("id"), data.get("workspace")
+        if client:
+            await service.release_caller(f"{workspace}/{client}" if workspace and "/" not in client else client)
+
+    try:
+        server.on("client_disconnected", disconnected)
+    except Exception:  # an older hypha-rpc: the liveness check still frees them
+        pass
 
 
 async def serve(service: TritonService, hypha_url: str, **options: Any) -> None:
