@@ -82,6 +82,7 @@ async def test_the_plugin_code_serves_real_calls(plugin, triton):
     exported = plugin.exported
     await exported.setup()
     assert "Triton-Client ready" in plugin.logs[0]
+    assert await exported.configure({"triton_url": "http://127.0.0.1:1"}) == ["http://127.0.0.1:1/"]  # JS style
     assert await exported.configure(triton.http_url) == [triton.http_url + "/"]
     image = np.zeros([1, 2, 2], np.float32)
     image[0, 0, 0] = 1.0
