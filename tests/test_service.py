@@ -59,6 +59,17 @@ async def test_oversized_inputs_are_refused_before_sending(service):
         await service.execute("cellpose-python", [np.zeros([1, 1000, 1000], np.float32)])
 
 
+async def test_execute_cannot_reach_into_sequences(service):
+    """Sequence ownership cannot be bypassed through execute: no sequence parameters, no control inputs."""
+    step = train_step(1.0)
+    for key in ("sequence_id", "sequence_start", "sequence_end"):
+        with pytest.raises(ServiceError, match=f"parameter '{key}' is reserved"):
+            await service.execute("cellpose-train", step, parameters={key: 5})
+    named = {"image": step[0], "labels": step[1], "param": step[2], "CORRID": np.array([5], np.uint64)}
+    with pytest.raises(ServiceError, match="has no input 'CORRID'"):
+        await service.execute("cellpose-train", named)
+
+
 async def test_unknown_model(service):
     with pytest.raises(ServiceError, match="no_such_model"):
         await service.execute("no_such_model", [])
