@@ -267,6 +267,9 @@ def test_javascript_hypha_client(cache_dir, hypha_server, registered, triton):
     assert [s["steps_done"] for s in result["sequence"]] == [1, 2, 3]
     assert [s["image_sum"] for s in result["sequence"]] == [1.0, 3.0, 5.0]
     assert "no_such_model" in result["unknown_model"]
+    assert "belongs to another caller" in result["other_caller"]
+    assert "not allowed by this service" in result["not_allowed"]
+    assert "more than this service accepts" in result["oversized"]
 
 
 async def test_the_service_stays_registered_across_a_hypha_restart(cache_dir, triton, tmp_path):
