@@ -70,6 +70,15 @@ async def test_execute_cannot_reach_into_sequences(service):
         await service.execute("cellpose-train", named)
 
 
+def test_payload_size_is_not_fooled_by_an_nbytes_key():
+    from hypha_rpc.utils import ObjectProxy
+
+    from pyotritonclient.service.core import payload_size
+
+    param = ObjectProxy(nbytes=1, text="x" * 1000)  # what hypha-rpc hands the service for a JS object
+    assert payload_size([np.zeros([10], np.float32), param]) > 1000 + 40
+
+
 async def test_unknown_model(service):
     with pytest.raises(ServiceError, match="no_such_model"):
         await service.execute("no_such_model", [])

@@ -72,9 +72,10 @@ def caller_of(context: Optional[Mapping[str, Any]]) -> str:
 
 
 def payload_size(value: Any) -> int:
-    """Bytes an input occupies: arrays by nbytes, strings and bytes by length, containers summed."""
-    if hasattr(value, "nbytes"):
-        return int(value.nbytes)
+    """Bytes an input occupies: arrays by nbytes, strings and bytes by length, containers summed.
+
+    Containers are measured before anything else: hypha's dicts answer attribute lookups with their keys,
+    so a JSON object with an "nbytes" key must not be taken for an array."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         return len(value)
     if isinstance(value, str):
@@ -83,6 +84,9 @@ def payload_size(value: Any) -> int:
         return sum(payload_size(k) + payload_size(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return sum(payload_size(v) for v in value)
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
     return 8
 
 
