@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import serialization as imjoy_codec
@@ -52,6 +53,12 @@ async def close_clients() -> None:
 # -- model configs --------------------------------------------------------------------------------
 
 _configs: Dict[Tuple[str, str, str], Dict[str, Any]] = {}
+_read_at: Dict[Tuple[str, str, str], float] = {}  # when each cached config was read (time.monotonic())
+
+# Inputs refused by the checks here with a cached config make execute read the config again (the model may
+# have changed), unless the config was read less than this many seconds ago: a loop of bad inputs costs
+# no requests, and at most one config request every few seconds.
+CONFIG_RECHECK_SECONDS = 5.0
 
 
 def forget_config(server_url: str, model_name: Optional[str] = None) -> None:
@@ -59,6 +66,7 @@ def forget_config(server_url: str, model_name: Optional[str] = None) -> None:
     base = server_base_url(server_url)
     for key in [k for k in _configs if k[0] == base and (model_name is None or k[1] == model_name)]:
         del _configs[key]
+        _read_at.pop(key, None)
 
 
 async def get_config(
@@ -81,10 +89,12 @@ async def get_config(
             config = await client.get_model_config(model_name, model_version, headers=headers)
         except InferenceServerException:
             _configs.pop(key, None)
+            _read_at.pop(key, None)
             raise
         config["server_url"] = server_url
         config["model_name"] = model_name
         _configs[key] = config
+        _read_at[key] = time.monotonic()
     return _configs[key]
 
 
@@ -183,7 +193,8 @@ async def execute(
         else:
             client = shared_client(server_url)
     try:
-        cached = config is None and cache_config and (server_base_url(server_url), model_name, model_version) in _configs
+        key = (server_base_url(server_url), model_name, model_version)
+        cached = config is None and cache_config and key in _configs
         if config is None:
             config = await get_config(
                 server_url, model_name, model_version=model_version, client=client,
@@ -200,8 +211,12 @@ async def execute(
         except InferenceServerException as exc:
             # Refused (by the checks here, or by the server) with a cached config: the model may have
             # changed since it was cached. Ask for the config again; if it did change, try once more.
-            # (A request the server refused was not run, so sending it again is safe.)
-            if not cached or exc.status() not in (None, "400", "404"):
+            # (A request the server refused was not run, so sending it again is safe.) Refusals here
+            # re-read only a config older than CONFIG_RECHECK_SECONDS, so bad inputs cost no requests.
+            status = exc.status()
+            if not cached or status not in (None, "400", "404"):
+                raise
+            if status is None and time.monotonic() - _read_at.get(key, 0.0) < CONFIG_RECHECK_SECONDS:
                 raise
             forget_config(server_url, model_name)
             try:
@@ -281,26 +296,53 @@ async def _run(
 
 async def execute_batch(
     batches: Sequence[Inputs],
-    batch_size: Optional[int] = None,
-    on_batch_end: Optional[Callable[[int, List[Any]], Any]] = None,
-    *,
+    *args: Any,
     concurrency: int = 4,
     on_progress: Optional[Callable[[int, int, int, Any], Any]] = None,
+    batch_size: Optional[int] = None,
+    on_batch_end: Optional[Callable[[int, List[Any]], Any]] = None,
     raise_errors: bool = False,
     **options: Any,
 ) -> List[Any]:
     """Run ``execute`` on every item of ``batches``, at most ``concurrency`` at a time, results in order.
 
+        await execute_batch(batches, server_url, model_name, concurrency=4, on_progress=None, **execute_options)
+
     A failing item does not stop the others: its slot holds the ``InferenceServerException`` (or other
     exception) instead of a result dict, unless ``raise_errors=True`` (then the first error is raised after
     every item has finished). ``on_progress(done, total, index, result)`` is called as items finish.
-    The 0.2.x arguments still work: ``batch_size`` items run together, then ``on_batch_end(start, results)``.
+    The 0.2.x arguments still work, also positionally: ``execute_batch(batches, batch_size, on_batch_end,
+    server_url=..., model_name=...)`` runs ``batch_size`` items together, then ``on_batch_end(start, results)``.
     """
+    if len(args) > 2:
+        raise TypeError(f"execute_batch takes at most 3 positional arguments, got {1 + len(args)}")
+    if args and isinstance(args[0], int) and not isinstance(args[0], bool):  # 0.2.x: (batches, batch_size, on_batch_end)
+        batch_size = args[0]
+        if len(args) > 1:
+            on_batch_end = args[1]
+    else:
+        for name, value in zip(("server_url", "model_name"), args):
+            if name in options:
+                raise TypeError(f"execute_batch got multiple values for argument {name!r}")
+            options[name] = value
+    if on_batch_end is not None and batch_size is None:
+        batch_size = 1  # the 0.2.x default
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise InferenceServerException(f"batch_size must be a positive int, got {batch_size!r}")
     if concurrency < 1:
         raise InferenceServerException(f"concurrency must be at least 1, got {concurrency}")
     items = list(batches)
     results: List[Any] = [None] * len(items)
     done = 0
+    server_url, model_name = options.get("server_url"), options.get("model_name")
+    if items and options.get("config") is None and options.get("cache_config", True) and model_name:
+        try:  # one config request, not one per item in flight (errors are reported per item below)
+            await get_config(
+                server_url or options["client"].url, model_name, model_version=options.get("model_version", ""),
+                client=options.get("client"), headers=options.get("headers"),
+            )
+        except Exception:
+            pass
 
     async def run(index: int) -> None:
         nonlocal done

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pyotritonclient import InferenceServerException, InferenceServerTimeout, execute, execute_batch, get_config, list_models
+from pyotritonclient import execution
 from pyotritonclient.execution import INFO_KEY, _configs, server_base_url, shared_client
 from pyotritonclient.http import InferenceServerClient
 
@@ -69,7 +70,7 @@ async def test_select_outputs(url):
 
 
 async def test_bad_inputs_are_named_and_nothing_is_sent(url):
-    await get_config(url, "cellpose-python")
+    await get_config(url, "cellpose-python", refresh=True)
     before = requests_sent(url)
     cases = [
         ([np.zeros([1, 2, 2])], "input 'image': expected dtype FP32 \\(float32\\), got a float64 array$"),
@@ -86,8 +87,7 @@ async def test_bad_inputs_are_named_and_nothing_is_sent(url):
         with pytest.raises(InferenceServerException, match=message) as info:
             await execute(inputs, url, "cellpose-python")
         assert info.value.status() is None  # raised here, not by the server
-    # (a refused input makes execute check once whether the model changed: config requests only)
-    assert requests_sent(url) - before <= len(cases)
+    assert requests_sent(url) == before  # nothing at all was sent (not even a config request)
     stats_before = shared_client(url).transport.stats["requests"]
     with pytest.raises(InferenceServerException, match="execute needs server_url"):
         await execute([], None, "cellpose-python")
@@ -173,7 +173,7 @@ def changing_config(dims, dtype):
     })
 
 
-async def test_a_changed_model_refreshes_the_cached_config(url):
+async def test_a_changed_model_refreshes_the_cached_config(url, monkeypatch):
     async with InferenceServerClient(url) as admin:
         await admin.load_model("changing", config=changing_config([3], "TYPE_FP32"), files={"file:1/model.py": CHANGING})
         try:
@@ -181,7 +181,15 @@ async def test_a_changed_model_refreshes_the_cached_config(url):
             assert out["Y"].tolist() == [1, 1, 1]
             # The model changes on the server: new shape and dtype. The cached config is now stale.
             await admin.load_model("changing", config=changing_config([4], "TYPE_INT32"), files={"file:1/model.py": CHANGING})
+            # A config read less than CONFIG_RECHECK_SECONDS ago is trusted: refused here, nothing sent.
+            before = requests_sent(url)
+            with pytest.raises(InferenceServerException, match="input 'X': expected dtype FP32"):
+                await execute([np.zeros(4, np.int32)], url, "changing")
+            assert requests_sent(url) == before
+            # An older one is read again when it refuses inputs: the model changed, so the call goes through.
+            monkeypatch.setattr(execution, "CONFIG_RECHECK_SECONDS", 0.0)
             out = await execute([np.zeros(4, np.int32)], url, "changing")
+            assert requests_sent(url) == before + 2  # the config, then the inference
             assert out["Y"].tolist() == [1, 1, 1, 1] and out["Y"].dtype == np.int32
             assert _configs[(server_base_url(url), "changing", "")]["input"][0]["data_type"] == "TYPE_INT32"
         finally:
