@@ -113,7 +113,7 @@ class TritonService:
             raise ServiceError(
                 f"Triton URL {server_url!r} is not allowed by this service; allowed: {self.config.allowed()}"
             )
-        return server_url
+        return base  # the allowlist's own spelling: nothing of the caller's string goes further
 
     def _check_size(self, inputs: Any) -> None:
         size = payload_size(inputs)
