@@ -296,3 +296,124 @@ async def test_a_sequence_executor_can_use_an_existing_client(url):
         ended = await seq.end()
         assert json.loads(ended["info"].reshape(-1)[0])["steps_done"] == 2
         assert client.transport.stats["requests"] >= 2  # the two steps (the config may be cached)
+
+
+async def test_host_port_and_http_urls_share_one_pooled_client_and_config(triton):
+    bare, full = triton.url, triton.http_url
+    assert "://" not in bare and full.startswith("http://")
+    results = await execute([np.ones([1, 2, 3], np.float32)], bare, "cellpose-python")
+    assert results["mask"].shape == (2, 3)
+    assert shared_client(bare) is shared_client(full) is shared_client(full + "/")
+    assert await get_config(bare, "cellpose-python") is await get_config(full, "cellpose-python")
+
+
+async def test_headers_reach_the_server(url, capsys):
+    # Triton gzips its answer when the request allows it: a header the server visibly acts on.
+    image = np.ones([1, 20, 20], np.float32)
+    results = await execute([image], url, "cellpose-python", headers={"Accept-Encoding": "gzip"}, verbose=True)
+    assert results["mask"].tolist() == np.ones([20, 20], np.uint16).tolist()
+    answer = capsys.readouterr().out.split("-> 200")[-1]
+    assert "'content-encoding': 'gzip'" in answer
+
+
+async def test_sequence_controls_of_execute(url):
+    step = [np.full([1, 2, 2], 2.0, np.float32), np.ones([2, 2], np.uint16), {"steps": 3}]
+    first = await execute(step, url, "cellpose-train", sequence_id=901, sequence_start=True, decode_json=True)
+    assert first["info"] == [[{"steps_done": 3, "samples": 1, "image_sum": 2.0, "start": True, "end": False,
+                               "corrid": 901, "live": first["info"][0][0]["live"]}]]
+    second = await execute(step, url, "cellpose-train", sequence_id=901, decode_json=True)
+    assert second["info"][0][0]["steps_done"] == 6 and second["info"][0][0]["start"] is False
+    last = await execute(step, url, "cellpose-train", sequence_id=901, sequence_end=True, decode_json=True)
+    assert last["info"][0][0]["steps_done"] == 9 and last["info"][0][0]["end"] is True
+    assert last["loss"].tolist() == [[pytest.approx(1 / 10)]]
+    with pytest.raises(InferenceServerException, match="START"):  # ended: continuing it is refused
+        await execute(step, url, "cellpose-train", sequence_id=901)
+
+
+async def test_execute_batch_positional_url_and_model_and_one_config_read(url):
+    batches = [[np.full([1, 2, 2], i, np.float32), {"diameter": i}] for i in range(6)]
+    execution.forget_config(url, "cellpose-python")
+    before = requests_sent(url)
+    results = await execute_batch(batches, url, "cellpose-python", concurrency=6, decode_json=True)
+    assert [r["info"][0]["diameter"] for r in results] == list(range(6))
+    assert requests_sent(url) - before == 1 + 6  # one config request, then the items
+    with pytest.raises(TypeError, match="multiple values for argument 'server_url'"):
+        await execute_batch(batches, url, "cellpose-python", server_url=url)
+
+
+async def test_execute_batch_on_batch_end_alone_runs_one_at_a_time_as_0_2_did(url):
+    batches = [[np.full([1, 2, 2], i, np.float32), {"diameter": i}] for i in range(3)]
+    seen = []
+
+    async def on_batch_end(start, group):  # a coroutine callback is awaited
+        seen.append((start, [r["info"][0]["diameter"] for r in group]))
+
+    await execute_batch(batches, server_url=url, model_name="cellpose-python", decode_json=True,
+                        on_batch_end=on_batch_end)
+    assert seen == [(0, [0]), (1, [1]), (2, [2])]
+    with pytest.raises(InferenceServerException, match="batch_size must be a positive int"):
+        await execute_batch(batches, server_url=url, model_name="cellpose-python", batch_size=0)
+    with pytest.raises(InferenceServerException, match="concurrency must be at least 1"):
+        await execute_batch(batches, server_url=url, model_name="cellpose-python", concurrency=0)
+
+
+async def test_execute_batch_with_a_missing_model_reports_every_item(url):
+    results = await execute_batch([[np.ones([1, 2, 2], np.float32)]] * 3, url, "no-such-model")
+    assert all(isinstance(r, InferenceServerException) and r.status() in ("400", "404") for r in results)
+
+
+async def test_cache_config_false_reads_the_config_every_time(url):
+    await get_config(url, "cellpose-python")
+    before = requests_sent(url)
+    await execute([np.ones([1, 2, 2], np.float32)], url, "cellpose-python", cache_config=False)
+    assert requests_sent(url) - before == 2
+
+
+async def test_a_stale_config_refused_by_the_server_is_read_again_and_the_call_retried(url):
+    # The list [1, 2, 3] is sent as FP32 under the cached config; the reloaded model wants INT32, so the
+    # server refuses it (400); execute reads the config again and the retry converts the list to INT32.
+    async with InferenceServerClient(url) as admin:
+        await admin.load_model("changing2", config=changing_config([3], "TYPE_FP32").replace('"changing"', '"changing2"'),
+                               files={"file:1/model.py": CHANGING})
+        try:
+            assert (await execute([[1, 2, 3]], url, "changing2"))["Y"].dtype == np.float32
+            await admin.load_model("changing2", config=changing_config([3], "TYPE_INT32").replace('"changing"', '"changing2"'),
+                                   files={"file:1/model.py": CHANGING})
+            before = requests_sent(url)
+            out = await execute([[1, 2, 3]], url, "changing2")
+            assert out["Y"].dtype == np.int32 and out["Y"].tolist() == [2, 3, 4]
+            assert requests_sent(url) - before == 3  # refused inference, config, inference
+        finally:
+            await admin.unload_model("changing2")
+
+
+async def test_list_models_with_a_client_and_headers(url):
+    async with InferenceServerClient(url) as client:
+        models = await list_models(url, client=client, headers={"X-Trace": "1"}, ready=True)
+        assert "cellpose-python" in {m["name"] for m in models} and client.transport.stats["requests"] == 1
+        config = await get_config(url, "cellpose-train", client=client, refresh=True, headers={"X-Trace": "1"})
+        assert config["sequence_batching"]["control_input"][2]["name"] == "CORRID"
+        assert client.transport.stats["requests"] == 2
+
+
+async def test_close_clients_closes_the_pooled_ones():
+    from pyotritonclient import close_clients
+
+    client = shared_client("127.0.0.1:1")
+    await close_clients()
+    assert client.closed and shared_client("127.0.0.1:1") is not client
+    await close_clients()
+
+
+def test_import_is_lazy_and_needs_no_numpy():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, pyotritonclient\n"
+        "print('numpy' in sys.modules)\n"
+        "from pyotritonclient import execute, execute_batch, get_config, list_models, SequenceExecutor, SequenceExcutor\n"
+        "print(SequenceExcutor is SequenceExecutor, callable(execute), 'numpy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["False", "True", "True", "False"], out.stderr
