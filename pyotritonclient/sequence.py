@@ -13,6 +13,7 @@ leave the sequence as it was.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
@@ -58,6 +59,7 @@ class SequenceExecutor:
         self._open = not start  # start=False: continue a sequence that is already open on the server
         self._last_inputs: Optional[Inputs] = None
         self._broken: Optional[BaseException] = None
+        self._lock: Optional[asyncio.Lock] = None  # steps of one sequence go one at a time, in call order
         self.steps = 0
 
     @property
@@ -103,26 +105,32 @@ class SequenceExecutor:
         self.steps += 1
         return result
 
+    def _serialized(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
     async def step(self, inputs: Inputs, **options: Any) -> Dict[str, Any]:
         """Send one step; the first step of a sequence carries ``sequence_start``."""
-        start = not self._open
-        result = await self._send(inputs, start, False, options)
-        self._open = True
-        return result
+        async with self._serialized():
+            result = await self._send(inputs, not self._open, False, options)
+            self._open = True
+            return result
 
     async def end(self, inputs: Optional[Inputs] = None, **options: Any) -> Dict[str, Any]:
         """Send the last step with ``sequence_end`` (the last inputs again if none are given)."""
-        if inputs is None:
-            if self._last_inputs is None:
-                raise InferenceServerException(
-                    f"sequence {self.sequence_id!r}: nothing to end (no step was sent); pass the inputs to end()"
-                )
-            inputs = self._last_inputs
-        result = await self._send(inputs, not self._open, True, options)
-        self._open = False
-        self._last_inputs = None
-        self.steps = 0
-        return result
+        async with self._serialized():
+            if inputs is None:
+                if self._last_inputs is None:
+                    raise InferenceServerException(
+                        f"sequence {self.sequence_id!r}: nothing to end (no step was sent); pass the inputs to end()"
+                    )
+                inputs = self._last_inputs
+            result = await self._send(inputs, not self._open, True, options)
+            self._open = False
+            self._last_inputs = None
+            self.steps = 0
+            return result
 
     async def __call__(
         self,

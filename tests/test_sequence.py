@@ -139,3 +139,39 @@ async def test_a_cancelled_or_timed_out_step_marks_the_state_unknown(url):
     assert isinstance(seq.broken, InferenceServerTimeout)
     seq.reset()
     assert info(await seq.end([*sample(1.0), {}]))["steps_done"] == 1
+
+
+async def test_steps_given_at_once_go_one_at_a_time_in_order(url):
+    seq = SequenceExecutor(url, "cellpose-train", sequence_id=306)
+    results = await asyncio.gather(*[seq.step([*sample(float(i)), {"steps": 1}]) for i in range(1, 5)])
+    seen = [info(r) for r in results]
+    assert [s["start"] for s in seen] == [True, False, False, False]  # one start only
+    assert [s["steps_done"] for s in seen] == [1, 2, 3, 4]
+    assert [s["image_sum"] for s in seen] == [1.0, 3.0, 6.0, 10.0]  # in call order
+    assert info(await seq.end())["steps_done"] == 5
+
+
+async def test_constructor_options_apply_to_every_step_and_can_be_overridden(url):
+    seq = SequenceExecutor(url, "cellpose-train", sequence_id=307, decode_json=True, select_outputs=["info"])
+    first = await seq.step([*sample(1.0), {}])
+    assert set(first) == {"info", "__info__"} and first["info"][0][0]["steps_done"] == 1
+    second = await seq.step([*sample(1.0), {}], select_outputs=["loss"], decode_json=False)
+    assert set(second) == {"loss", "__info__"} and second["loss"].tolist() == [[pytest.approx(1 / 3)]]
+    assert seq.steps == 2
+    ended = await seq.end()
+    assert ended["info"][0][0]["steps_done"] == 3 and seq.steps == 0 and not seq.is_open
+
+
+async def test_a_whole_sequence_with_an_async_on_step_and_a_single_item(url):
+    seq = SequenceExecutor(url, "cellpose-train", sequence_id=308)
+    seen = []
+
+    async def on_step(i, result):
+        seen.append((i, info(result)["steps_done"]))
+
+    await seq([[*sample(1.0), {}], [*sample(1.0), {}]], on_step=on_step)
+    assert seen == [(0, 1), (1, 2)]
+    (only,) = await seq([[*sample(1.0), {"steps": 5}]])  # one item: start and end in one request
+    assert info(only)["start"] is True and info(only)["end"] is True and info(only)["steps_done"] == 5
+    with pytest.raises(InferenceServerException, match="non-empty list"):
+        await seq([])
