@@ -310,15 +310,17 @@ class TritonService:
         found gone at two checks in a row (a caller that is reconnecting keeps them). Returns the released."""
         if self.caller_alive is None:
             return []
-        owners = {s.owner for s in self._sequences.values() if s.owner != LOCAL_CALLER}
-        gone = set()
-        for owner in owners:
+        check = self.caller_alive
+
+        async def alive(owner: str) -> Optional[bool]:
             try:
-                alive = await asyncio.wait_for(self.caller_alive(owner), 15)
+                return await asyncio.wait_for(check(owner), 15)
             except Exception:
-                alive = None  # unknown: keep the sequences (the idle timeout still applies)
-            if alive is False:
-                gone.add(owner)
+                return None  # unknown: keep the sequences (the idle timeout still applies)
+
+        owners = sorted({s.owner for s in self._sequences.values() if s.owner != LOCAL_CALLER})
+        answers = await asyncio.gather(*(alive(owner) for owner in owners))
+        gone = {owner for owner, answer in zip(owners, answers) if answer is False}
         released = sorted(gone & self._gone_once)
         self._gone_once = gone - self._gone_once
         for owner in released:
