@@ -281,7 +281,7 @@ def test_javascript_hypha_client(cache_dir, hypha_server, registered, triton):
     assert "more than this service accepts" in result["oversized"]
 
 
-async def test_the_service_stays_registered_across_a_hypha_restart(cache_dir, triton, tmp_path):
+async def test_the_service_stays_registered_across_a_hypha_restart_and_ends_its_sequences_on_sigterm(cache_dir, triton, tmp_path):
     from hypha_rpc import connect_to_server
 
     from hypha_server import HyphaServer
@@ -321,6 +321,17 @@ async def test_the_service_stays_registered_across_a_hypha_restart(cache_dir, tr
                 if time.monotonic() > deadline:
                     raise AssertionError(f"not registered again after 60 s: {exc}\n{log.read_text()[-2000:]}")
                 await asyncio.sleep(0.5)
+        # SIGTERM (how process managers stop services) ends the open sequences on Triton before exiting
+        client = await connect_to_server({"server_url": hypha.url})
+        try:
+            svc = await client.get_service(service_id)
+            seq = await svc.sequence_start(model_name="cellpose-train")
+            await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
+            service.terminate()
+            assert service.wait(15) == 0, log.read_text()[-2000:]
+        finally:
+            await client.disconnect()
+        await _ended_on_triton(triton, seq)
     finally:
         service.terminate()
         service.wait(15)

@@ -8,6 +8,7 @@ gone by pinging their built-in service (``TritonService.check_callers``, every `
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any, Dict, Optional
 
 from .core import TritonService
@@ -89,11 +90,24 @@ def _on_disconnect(server: Any, service: TritonService) -> None:
 
 
 async def serve(service: TritonService, hypha_url: str, **options: Any) -> None:
-    """Register and stay registered until cancelled (Ctrl-C); the sequences are ended on the way out."""
+    """Register and stay registered until cancelled, SIGTERM or Ctrl-C; open sequences are ended on the
+    way out (a process manager stops services with SIGTERM, which would otherwise skip that)."""
     server, info = await register(service, hypha_url, **options)
     print(f"registered {info['id']} on {hypha_url} (Triton: {', '.join(service.config.allowed())})", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled = []
+    for name in ("SIGTERM", "SIGINT"):
+        sig = getattr(signal, name, None)
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError, TypeError):
+            pass  # not the main thread, or a platform without signal handlers: cancellation still works
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
         await service.close()
         await server.disconnect()
