@@ -24,6 +24,7 @@ INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, mod
 # -- pooled clients -------------------------------------------------------------------------------
 
 _clients: Dict[Tuple[str, int], InferenceServerClient] = {}
+_closers: Dict[Tuple[str, int], Any] = {}  # one async generator per pooled client, see _close_with_loop
 
 
 def server_base_url(server_url: str) -> str:
@@ -32,21 +33,53 @@ def server_base_url(server_url: str) -> str:
 
 
 def shared_client(server_url: str) -> InferenceServerClient:
-    """The pooled client for ``server_url`` in the running event loop (created on first use)."""
+    """The pooled client for ``server_url`` in the running event loop (created on first use).
+
+    It is closed by ``close_clients()``, or when its loop shuts down (``asyncio.run`` does that), so a
+    script's ``asyncio.run(main())`` ends without "Unclosed client session" warnings.
+    """
     loop = asyncio.get_running_loop()
     key = (server_base_url(server_url), id(loop))
     client = _clients.get(key)
     if client is None or getattr(client, "_loop", loop) is not loop or client.closed:
+        for stale in [k for k, c in _clients.items() if c._loop.is_closed()]:  # type: ignore[attr-defined]
+            _clients.pop(stale)  # a loop closed without shutting down its async generators
+            _closers.pop(stale, None)
         client = InferenceServerClient(key[0])
         client._loop = loop  # type: ignore[attr-defined]
         _clients[key] = client
+        _close_with_loop(key, client)
     return client
+
+
+async def _closer(key: Tuple[str, int], client: InferenceServerClient) -> Any:
+    try:
+        yield
+    finally:
+        if _clients.get(key) is client:
+            del _clients[key]
+            _closers.pop(key, None)
+        if not client.closed:
+            await client.close()
+
+
+def _close_with_loop(key: Tuple[str, int], client: InferenceServerClient) -> None:
+    """Tie ``client`` to its loop's end: ``loop.shutdown_asyncgens()`` (run by ``asyncio.run`` before it
+    closes the loop) finalises every async generator started in the loop, and this one closes the client."""
+    closer = _closer(key, client)
+    try:
+        closer.asend(None).send(None)  # run it to its ``yield`` now: the loop's firstiter hook registers it
+    except StopIteration:
+        _closers[key] = closer  # the loop only keeps a weak reference
+    except Exception:  # a loop without async-generator hooks: close_clients() is the way then
+        pass
 
 
 async def close_clients() -> None:
     """Close the pooled clients of the running event loop (call before the loop ends, e.g. at exit)."""
     loop_id = id(asyncio.get_running_loop())
     for key in [k for k in _clients if k[1] == loop_id]:
+        _closers.pop(key, None)
         await _clients.pop(key).close()
 
 

@@ -417,3 +417,25 @@ def test_import_is_lazy_and_needs_no_numpy():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["False", "True", "True", "False"], out.stderr
+
+
+def test_a_script_with_asyncio_run_ends_cleanly(triton):
+    """The pooled clients close with their loop: no "Unclosed client session" at the end of asyncio.run."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys, numpy as np\n"
+        "from pyotritonclient import execute\n"
+        "from pyotritonclient import execution\n"
+        "async def main():\n"
+        "    r = await execute([np.ones([1, 2, 2], np.float32)], sys.argv[1], 'cellpose-python')\n"
+        "    print(r['mask'].shape == (2, 2), len(execution._clients))\n"
+        "asyncio.run(main())\n"
+        "asyncio.run(main())\n"
+        "print('left', len(execution._clients))\n"
+    )
+    out = subprocess.run([sys.executable, "-W", "always", "-c", script, triton.url],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["True", "1", "True", "1", "left", "0"], out.stderr
+    assert "Unclosed" not in out.stderr and "unclosed" not in out.stderr, out.stderr
