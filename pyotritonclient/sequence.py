@@ -37,8 +37,8 @@ class SequenceExecutor:
         server_url: Optional[str] = None,
         model_name: Optional[str] = None,
         sequence_id: Union[int, str, None] = None,
-        *,
         client: Optional[InferenceServerClient] = None,
+        *,
         start: bool = True,
         **options: Any,
     ) -> None:
