@@ -439,3 +439,31 @@ def test_a_script_with_asyncio_run_ends_cleanly(triton):
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["True", "1", "True", "1", "left", "0"], out.stderr
     assert "Unclosed" not in out.stderr and "unclosed" not in out.stderr, out.stderr
+
+
+async def test_execute_batch_keeps_at_most_concurrency_calls_in_flight(url, monkeypatch):
+    in_flight, peak = 0, 0
+    real_execute = execution.execute
+
+    async def counting_execute(*args, **kwargs):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await asyncio.sleep(0.02)  # overlap the calls
+            return await real_execute(*args, **kwargs)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(execution, "execute", counting_execute)
+    progress = []
+
+    async def on_progress(done, total, index, result):  # an async callback is awaited
+        progress.append(done)
+
+    batches = [[np.ones([1, 2, 2], np.float32)]] * 10
+    for concurrency in (1, 3):
+        peak = 0
+        results = await execute_batch(batches, url, "cellpose-python", concurrency=concurrency, on_progress=on_progress)
+        assert peak == concurrency and all(r["mask"].shape == (2, 2) for r in results)
+    assert progress == list(range(1, 11)) * 2
