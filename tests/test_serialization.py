@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import subprocess
 import sys
@@ -127,6 +128,24 @@ async def test_round_trip_through_a_model_written_for_it(triton):
     assert out["doubled"]["inputs"][1] == {"diameter": 30}
     assert out["kinds"] == {"args": "int", "inputs": ["ndarray", {"diameter": "int"}], "name": "str", "tags": ["str", "str"]}
     assert "__info__" in results
+
+
+async def test_the_model_receives_exactly_the_0_2_bytes(triton):
+    # The same object as test_bytes_are_what_0_2_sent, through the real server: the model reports a digest
+    # of the bytes it got, which must be those of the encoding built by hand.
+    expected = (
+        b"\x82" + s("args") + b"\x7b"
+        + s("array") + b"\x84"
+        + s("_rtype") + s("ndarray")
+        + s("_rvalue") + b"\xc4\x18" + bytes(24)
+        + s("_rshape") + b"\x92\x02\x03"
+        + s("_rdtype") + s("float32")
+    )
+    results = await execute({"inputs": {"args": 123, "array": np.zeros([2, 3], np.float32)}}, triton.url, "imjoy_echo",
+                            serialization="imjoy")
+    out = results["outputs"]
+    assert out["size"] == len(expected) and out["sha256"] == hashlib.sha256(expected).hexdigest()
+    assert out["kinds"] == {"args": "int", "array": "ndarray"} and out["doubled"]["array"].shape == (2, 3)
 
 
 async def test_imjoy_needs_bytes_inputs_and_no_decode_flags(triton):

@@ -1,7 +1,10 @@
 """A model written for serialization="imjoy" (0.2.x): msgpack + imjoy-rpc's ndarray representation.
 
-It decodes the object, answers {"echo": <object>, "doubled": <every ndarray times 2>, "kinds": <types>}.
+It decodes the object, answers {"echo": <object>, "doubled": <every ndarray times 2>, "kinds": <types>,
+"sha256": <hex digest of the bytes it received>, "size": <their length>}.
 """
+import hashlib
+
 import msgpack
 import numpy as np
 import triton_python_backend_utils as pb_utils
@@ -51,7 +54,8 @@ class TritonPythonModel:
         for request in requests:
             raw = pb_utils.get_input_tensor_by_name(request, "inputs").as_numpy().reshape(-1)[0]
             obj = decode(msgpack.unpackb(raw, raw=False))
-            answer = {"echo": obj, "doubled": doubled(obj), "kinds": kinds(obj)}
+            answer = {"echo": obj, "doubled": doubled(obj), "kinds": kinds(obj),
+                      "sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw)}
             packed = msgpack.packb(encode(answer), use_bin_type=True)
             responses.append(pb_utils.InferenceResponse([
                 pb_utils.Tensor("outputs", np.array([packed], dtype=np.object_)),
