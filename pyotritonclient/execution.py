@@ -15,7 +15,7 @@ import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import serialization as imjoy_codec
-from .errors import InferenceServerException
+from .errors import InferenceServerException, InferenceServerTimeout
 from .http import InferenceServerClient, InferRequestedOutput
 from .model_io import Inputs, decode_bytes_output, tensor_summary, prepare_inputs
 
@@ -86,7 +86,8 @@ async def close_clients() -> None:
 # -- model configs --------------------------------------------------------------------------------
 
 _configs: Dict[Tuple[str, str, str], Dict[str, Any]] = {}
-_read_at: Dict[Tuple[str, str, str], float] = {}  # when each cached config was read (time.monotonic())
+_read_at: Dict[Tuple[str, str, str], float] = {}
+_pending: Dict[Tuple[str, str, str, int], "asyncio.Future[Dict[str, Any]]"] = {}  # config reads under way  # when each cached config was read (time.monotonic())
 
 # Inputs refused by the checks here with a cached config make execute read the config again (the model may
 # have changed), unless the config was read less than this many seconds ago: a loop of bad inputs costs
@@ -116,18 +117,44 @@ async def get_config(
     The dict is Triton's config plus ``server_url`` and ``model_name`` (as 0.2.x returned it).
     """
     key = (server_base_url(server_url), model_name, model_version)
-    if refresh or key not in _configs:
-        client = client or shared_client(server_url)
-        try:
-            config = await client.get_model_config(model_name, model_version, headers=headers)
-        except InferenceServerException:
-            _configs.pop(key, None)
-            _read_at.pop(key, None)
-            raise
-        config["server_url"] = server_url
-        config["model_name"] = model_name
-        _configs[key] = config
-        _read_at[key] = time.monotonic()
+    if refresh:
+        return await _read_config(key, server_url, client, headers)
+    if key in _configs:
+        return _configs[key]
+    # Calls started together on a cold cache (asyncio.gather of executes) share one config request.
+    pending_key = (*key, id(asyncio.get_running_loop()))
+    pending = _pending.get(pending_key)
+    if pending is None:
+        pending = asyncio.ensure_future(_read_config(key, server_url, client, headers))
+        _pending[pending_key] = pending
+
+        def finished(task: "asyncio.Future[Any]") -> None:
+            _pending.pop(pending_key, None)
+            if not task.cancelled():
+                task.exception()  # retrieved, even if every caller was cancelled meanwhile
+
+        pending.add_done_callback(finished)
+    return await asyncio.shield(pending)  # a caller cancelled does not cancel the others' request
+
+
+async def _read_config(
+    key: Tuple[str, str, str],
+    server_url: str,
+    client: Optional[InferenceServerClient],
+    headers: Optional[Mapping[str, str]],
+) -> Dict[str, Any]:
+    _, model_name, model_version = key
+    client = client or shared_client(server_url)
+    try:
+        config = await client.get_model_config(model_name, model_version, headers=headers)
+    except InferenceServerException:
+        _configs.pop(key, None)
+        _read_at.pop(key, None)
+        raise
+    config["server_url"] = server_url
+    config["model_name"] = model_name
+    _configs[key] = config
+    _read_at[key] = time.monotonic()
     return _configs[key]
 
 
@@ -225,22 +252,34 @@ async def execute(
             client = own_client = InferenceServerClient(server_url, verbose=True)
         else:
             client = shared_client(server_url)
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    async def config_request(**options: Any) -> Dict[str, Any]:
+        # ``timeout`` covers the whole call: a config request too (a cold cache, or a re-read).
+        read = get_config(server_url, model_name, model_version=model_version, client=client, headers=headers, **options)
+        if deadline is None:
+            return await read
+        try:
+            return await asyncio.wait_for(read, max(deadline - time.monotonic(), 0.0))
+        except asyncio.TimeoutError:
+            raise InferenceServerTimeout(f"no model config of {model_name!r} within {timeout} s", status="TIMEOUT") from None
+
+    def call(config_: Mapping[str, Any]) -> Any:
+        return _run(
+            client, model_name, config_, inputs, model_version=model_version, select_outputs=select_outputs,
+            decode_bytes=decode_bytes, decode_json=decode_json, serialization=serialization, cast=cast,
+            request_id=request_id, parameters=parameters, headers=headers,
+            timeout=None if deadline is None else max(deadline - time.monotonic(), 0.001),
+            compression=compression, sequence_id=sequence_id, sequence_start=sequence_start, sequence_end=sequence_end,
+        )
+
     try:
         key = (server_base_url(server_url), model_name, model_version)
         cached = config is None and cache_config and key in _configs
         if config is None:
-            config = await get_config(
-                server_url, model_name, model_version=model_version, client=client,
-                refresh=not cache_config, headers=headers,
-            )
-        call = dict(
-            model_version=model_version, select_outputs=select_outputs, decode_bytes=decode_bytes,
-            decode_json=decode_json, serialization=serialization, cast=cast, request_id=request_id,
-            parameters=parameters, headers=headers, timeout=timeout, compression=compression,
-            sequence_id=sequence_id, sequence_start=sequence_start, sequence_end=sequence_end,
-        )
+            config = await config_request(refresh=not cache_config)
         try:
-            return await _run(client, model_name, config, inputs, **call)
+            return await call(config)
         except InferenceServerException as exc:
             # Refused (by the checks here, or by the server) with a cached config: the model may have
             # changed since it was cached. Ask for the config again; if it did change, try once more.
@@ -253,13 +292,12 @@ async def execute(
                 raise
             forget_config(server_url, model_name)
             try:
-                fresh = await get_config(server_url, model_name, model_version=model_version, client=client,
-                                         headers=headers)
+                fresh = await config_request()
             except InferenceServerException:
                 raise exc from None
             if _shape_of_config(fresh) == _shape_of_config(config):
                 raise
-            return await _run(client, model_name, fresh, inputs, **call)
+            return await call(fresh)
     finally:
         if own_client is not None:
             await own_client.close()

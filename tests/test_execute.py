@@ -125,6 +125,12 @@ async def test_timeout(url):
     assert time.monotonic() - started < 1.5
     results = await execute([np.array([0.05], np.float32)], url, "slow", timeout=5)
     assert results["OUTPUT0"].tolist() == [pytest.approx(0.05)]
+    # The timeout covers the config request of a cold cache too.
+    execution.forget_config(url, "slow")
+    with pytest.raises(InferenceServerTimeout, match="no model config of 'slow' within") as info:
+        await execute([np.array([0.0], np.float32)], url, "slow", timeout=0.0001)
+    assert info.value.status() == "TIMEOUT"
+    assert (await execute([np.array([0.0], np.float32)], url, "slow", timeout=5))["OUTPUT0"].tolist() == [0.0]
 
 
 @pytest.mark.parametrize("compression", ["gzip", "deflate"])
@@ -272,10 +278,13 @@ async def test_execute_batch_old_arguments(url):
     assert [r["info"][0]["diameter"] for r in results] == list(range(5))
 
 
-async def test_concurrent_execute_calls_share_a_bounded_pool(url):
+async def test_concurrent_execute_calls_share_a_bounded_pool_and_one_config_read(url):
     image = np.ones([1, 16, 16], np.float32)
+    execution.forget_config(url, "cellpose-python")
+    before = requests_sent(url)
     results = await asyncio.gather(*[execute([image], url, "cellpose-python") for _ in range(20)])
     assert all(r["mask"].shape == (16, 16) for r in results)
+    assert requests_sent(url) - before == 1 + 20  # the calls started together shared one config request
 
 
 async def test_model_version(url):
