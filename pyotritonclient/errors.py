@@ -1,4 +1,17 @@
-"""The exceptions users catch. No numpy, no I/O: importable everywhere."""
+"""The exceptions users catch: one tree under InferenceServerException, to branch on by type. No numpy, no I/O.
+
+    InferenceServerException          anything this package raises about a request (tritonclient's name)
+    ├── InvalidInputError             refused here, before anything was sent (also a ValueError)
+    ├── ServerError                   the server answered with an HTTP error; ``http_status``, Triton's message
+    ├── UnavailableError              no answer at all: refused, reset, DNS, a browser's CORS block
+    ├── InferenceServerTimeout        no answer in time (also an asyncio.TimeoutError)
+    └── ClientClosedError             the client was closed before the call
+
+``status()`` keeps tritonclient's string form ("400", "UNAVAILABLE", "TIMEOUT"); code in this package never
+branches on it or on message text. ``ServiceError`` (service/) and ``ServerInstallError`` (testing/) are
+kept apart on purpose: they are about an RPC caller's request and about installing a server, not about a
+Triton request, and derive from InferenceServerException only so one ``except`` can catch everything.
+"""
 
 from __future__ import annotations
 
@@ -32,12 +45,15 @@ class InferenceServerException(Exception):
         return text
 
     def message(self) -> str:
+        """The message alone, without the status."""
         return self._msg
 
     def status(self) -> Optional[str]:
+        """The HTTP status as a string ("400"), "UNAVAILABLE", "TIMEOUT", or None for a local refusal."""
         return self._status
 
     def debug_details(self) -> Optional[object]:
+        """Extra details, when there are any (tritonclient compatibility)."""
         return self._debug_details
 
     @property
@@ -46,5 +62,34 @@ class InferenceServerException(Exception):
         return int(self._status) if self._status and self._status.isdigit() else None
 
 
+class InvalidInputError(InferenceServerException, ValueError):
+    """Refused before anything was sent: an argument or input does not fit (the message names it)."""
+
+
+class ServerError(InferenceServerException):
+    """The server answered with an HTTP error status; ``http_status`` and ``message()`` are the server's."""
+
+
+class UnavailableError(InferenceServerException):
+    """The request got no HTTP answer: connection refused or reset, name not found, blocked by CORS."""
+
+    def __init__(self, msg: str, status: Optional[str] = "UNAVAILABLE", **kwargs: object) -> None:
+        super().__init__(msg, status, **kwargs)  # type: ignore[arg-type]
+
+
 class InferenceServerTimeout(InferenceServerException, asyncio.TimeoutError):
     """No answer within the client-side time limit (also an ``asyncio.TimeoutError``)."""
+
+
+class ClientClosedError(InferenceServerException):
+    """The client (or its transport) was closed before this call."""
+
+
+__all__ = [
+    "ClientClosedError",
+    "InferenceServerException",
+    "InferenceServerTimeout",
+    "InvalidInputError",
+    "ServerError",
+    "UnavailableError",
+]

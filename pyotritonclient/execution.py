@@ -14,10 +14,9 @@ import json
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import serialization as imjoy_codec
-from .errors import InferenceServerException, InferenceServerTimeout
+from .errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, ServerError
 from .http import InferenceServerClient, InferRequestedOutput
-from .model_io import Inputs, decode_bytes_output, tensor_summary, prepare_inputs
+from .model_io import Inputs, prepare_inputs, shape_outputs, tensor_summary
 
 INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, model_version, id, parameters, outputs)
 
@@ -241,11 +240,11 @@ async def execute(
     if client is not None and server_url is None:
         server_url = client.url
     if not server_url or not model_name or not isinstance(model_name, str):
-        raise InferenceServerException("execute needs server_url (or client) and model_name")
+        raise InvalidInputError("execute needs server_url (or client) and model_name")
     if serialization == "imjoy" and (decode_bytes or decode_json):
-        raise InferenceServerException('decode_bytes and decode_json do not apply to serialization="imjoy"')
+        raise InvalidInputError('decode_bytes and decode_json do not apply to serialization="imjoy"')
     if compression not in (None, "gzip", "deflate"):
-        raise InferenceServerException(f"compression must be None, 'gzip' or 'deflate', got {compression!r}")
+        raise InvalidInputError(f"compression must be None, 'gzip' or 'deflate', got {compression!r}")
     own_client = None
     if client is None:
         if verbose:
@@ -280,15 +279,15 @@ async def execute(
             config = await config_request(refresh=not cache_config)
         try:
             return await call(config)
-        except InferenceServerException as exc:
+        except (InvalidInputError, ServerError) as exc:
             # Refused (by the checks here, or by the server) with a cached config: the model may have
             # changed since it was cached. Ask for the config again; if it did change, try once more.
             # (A request the server refused was not run, so sending it again is safe.) Refusals here
             # re-read only a config older than CONFIG_RECHECK_SECONDS, so bad inputs cost no requests.
-            status = exc.status()
-            if not cached or status not in (None, "400", "404"):
+            refused_here = isinstance(exc, InvalidInputError)
+            if not cached or not (refused_here or exc.http_status in (400, 404)):
                 raise
-            if status is None and time.monotonic() - _read_at.get(key, 0.0) < CONFIG_RECHECK_SECONDS:
+            if refused_here and time.monotonic() - _read_at.get(key, 0.0) < CONFIG_RECHECK_SECONDS:
                 raise
             forget_config(server_url, model_name)
             try:
@@ -336,9 +335,7 @@ async def _run(
             select_outputs = [select_outputs]
         for name in select_outputs:
             if name not in output_names:
-                raise InferenceServerException(
-                    f"model {model_name!r} has no output {name!r}; its outputs are {output_names}"
-                )
+                raise InvalidInputError(f"model {model_name!r} has no output {name!r}; its outputs are {output_names}")
         outputs = [InferRequestedOutput(name) for name in select_outputs]
     result = await client.infer(
         model_name, infer_inputs, model_version=model_version, outputs=outputs, request_id=request_id,
@@ -346,19 +343,8 @@ async def _run(
         headers=headers, parameters=parameters, client_timeout=timeout,
         request_compression_algorithm=compression, response_compression_algorithm=compression,
     )
-    info = result.get_response()
-    results: Dict[str, Any] = {}
-    for output in info.get("outputs", []):
-        name = output["name"]
-        array = result.as_numpy(name)
-        if output.get("datatype") == "BYTES" and array is not None:
-            if serialization == "imjoy":
-                decoded = [imjoy_codec.decode(item) for item in array.reshape(-1)]
-                array = decoded[0] if len(decoded) == 1 else decoded
-            elif decode_bytes or decode_json:
-                array = decode_bytes_output(array, decode_json)
-        results[name] = array
-    results[INFO_KEY] = info
+    results = shape_outputs(result, serialization=serialization, decode_bytes=decode_bytes, decode_json=decode_json)
+    results[INFO_KEY] = result.get_response()
     return results
 
 
@@ -399,9 +385,9 @@ async def execute_batch(
     if on_batch_end is not None and batch_size is None:
         batch_size = 1  # the 0.2.x default
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise InferenceServerException(f"batch_size must be a positive int, got {batch_size!r}")
+        raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
     if concurrency < 1:
-        raise InferenceServerException(f"concurrency must be at least 1, got {concurrency}")
+        raise InvalidInputError(f"concurrency must be at least 1, got {concurrency}")
     items = list(batches)
     results: List[Any] = [None] * len(items)
     done = 0

@@ -1,5 +1,9 @@
-"""Model inputs and outputs: Python values checked against a model's config and turned into
-``InferInput``s; BYTES outputs decoded back into ``str`` / JSON. Pure: nothing here touches the network."""
+"""Model inputs and outputs: values checked against a model's config and turned into ``InferInput``s, and
+every way outputs are shaped (numpy, decoded BYTES/JSON, imjoy objects, RPC ndarrays). No I/O.
+
+numpy is used when it is installed; without it (Pyodide without numpy, e.g. ImJoy's engine offline) inputs
+may be RPC ndarrays (``{_rtype: "ndarray", ...}``), strings, bytes, dicts and (nested) lists of numbers, and
+fixed-size outputs come back as RPC ndarrays."""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import serialization as imjoy_codec
-from .errors import InferenceServerException
-from .http import InferInput
+from . import ndarray as rpc_ndarray
+from .errors import InvalidInputError
+from .http import InferInput, InferResult
 from .protocol.dtypes import config_to_wire, get_dtype
 
 Inputs = Union[Sequence[Any], Mapping[str, Any]]
@@ -52,7 +57,7 @@ def _to_array(value: Any, name: str, datatype: str, cast: bool) -> Any:
             array = np.empty(len(value), dtype=np.object_)
             for i, item in enumerate(value):
                 if not _is_text_like(item):
-                    raise InferenceServerException(
+                    raise InvalidInputError(
                         f"input {name!r}: expected BYTES (str, bytes, dict or a list of them), "
                         f"got a list holding {type(item).__name__}"
                     )
@@ -60,30 +65,30 @@ def _to_array(value: Any, name: str, datatype: str, cast: bool) -> Any:
             return array
         if isinstance(value, np.ndarray) and value.dtype.kind in "OSU":
             return value
-        raise InferenceServerException(
+        raise InvalidInputError(
             f"input {name!r}: expected BYTES (str, bytes, dict or an object/bytes array), got {_describe(value)}"
         )
     if _is_text_like(value):
-        raise InferenceServerException(f"input {name!r}: expected {datatype} numbers, got {type(value).__name__}")
+        raise InvalidInputError(f"input {name!r}: expected {datatype} numbers, got {type(value).__name__}")
     wanted = np.dtype(np.float32 if datatype == "BF16" else get_dtype(datatype).numpy)
     if not isinstance(value, np.ndarray):
         # Python numbers and (nested) lists take the model's dtype, if every value fits it exactly.
         try:
             array = np.asarray(value)
         except ValueError as exc:
-            raise InferenceServerException(f"input {name!r}: cannot make an array of it ({exc})") from None
+            raise InvalidInputError(f"input {name!r}: cannot make an array of it ({exc})") from None
         if array.dtype.kind not in "biuf":
-            raise InferenceServerException(f"input {name!r}: expected {datatype} numbers, got {_describe(value)}")
+            raise InvalidInputError(f"input {name!r}: expected {datatype} numbers, got {_describe(value)}")
         converted = array.astype(wanted)
         if not np.array_equal(converted, array):
-            raise InferenceServerException(f"input {name!r}: the values do not fit {datatype} ({wanted})")
+            raise InvalidInputError(f"input {name!r}: the values do not fit {datatype} ({wanted})")
         return converted
     if value.dtype == wanted:
         return value
     if cast and np.can_cast(value.dtype, wanted, "safe"):
         return value.astype(wanted)
     hint = " (pass cast=True to convert it safely)" if np.can_cast(value.dtype, wanted, "safe") else ""
-    raise InferenceServerException(
+    raise InvalidInputError(
         f"input {name!r}: expected dtype {datatype} ({wanted}), got a {value.dtype} array{hint}"
     )
 
@@ -99,7 +104,7 @@ def _check_shape(array: Any, name: str, spec: Mapping[str, Any], config: Mapping
         array = array[None]  # a single item of a batching model: add the batch dimension
     shape = list(array.shape)
     if len(shape) != len(expected) or any(e != -1 and e != s for e, s in zip(expected, shape)):
-        raise InferenceServerException(f"input {name!r}: expected shape {expected} (-1: any size), got {shape}")
+        raise InvalidInputError(f"input {name!r}: expected shape {expected} (-1: any size), got {shape}")
     return array
 
 
@@ -110,26 +115,100 @@ def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mappi
     if isinstance(inputs, Mapping):
         unknown = [key for key in inputs if key not in names]
         if unknown:
-            raise InferenceServerException(f"model {model!r} has no input {unknown[0]!r}; its inputs are {names}")
+            raise InvalidInputError(f"model {model!r} has no input {unknown[0]!r}; its inputs are {names}")
         values = [inputs.get(name) for name in names]
     elif isinstance(inputs, (list, tuple)):
         if len(inputs) > len(specs):
-            raise InferenceServerException(
+            raise InvalidInputError(
                 f"model {model!r} takes {len(specs)} inputs {names}, got {len(inputs)}"
             )
         values = list(inputs) + [None] * (len(specs) - len(inputs))
     else:
-        raise InferenceServerException(
+        raise InvalidInputError(
             f"inputs must be a list (in the order {names}) or a dict by input name, got {type(inputs).__name__}"
         )
     pairs = []
     for spec, value in zip(specs, values):
         if value is None:
             if not spec.get("optional", False):
-                raise InferenceServerException(f"model {model!r}: input {spec['name']!r} is missing (required)")
+                raise InvalidInputError(f"model {model!r}: input {spec['name']!r} is missing (required)")
             continue
         pairs.append((spec, value))
     return pairs
+
+
+def numpy_or_none() -> Any:
+    """numpy, or None where it is not installed (then inputs and outputs take their numpy-free forms)."""
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+def _checked_shape(shape: List[int], name: str, spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
+    """``shape`` against the config (a batching model's single item gets the batch dimension)."""
+    expected = full_shape(spec, config)
+    if config.get("max_batch_size", 0) and len(shape) == len(expected) - 1:
+        shape = [1, *shape]
+    if len(shape) != len(expected) or any(e != -1 and e != s for e, s in zip(expected, shape)):
+        raise InvalidInputError(f"input {name!r}: expected shape {expected} (-1: any size), got {shape}")
+    return shape
+
+
+def _nested(value: Any, name: str) -> Tuple[List[int], List[Any]]:
+    """A scalar or (nested, rectangular) list -> (shape, flat values), without numpy."""
+    if not isinstance(value, (list, tuple)):
+        return [], [value]
+    if not value:
+        return [0], []
+    parts = [_nested(item, name) for item in value]
+    inner = parts[0][0]
+    if any(shape != inner for shape, _ in parts):
+        raise InvalidInputError(f"input {name!r}: the nested lists are not rectangular")
+    return [len(value), *inner], [v for _, flat in parts for v in flat]
+
+
+def _plain_values(value: Any, name: str, datatype: str) -> Tuple[List[int], List[Any]]:
+    """A value for ``datatype`` as (shape, flat list), numpy-free: text for BYTES, numbers otherwise."""
+    if datatype == "BYTES":
+        if _is_text_like(value):
+            return [1], [_text_bytes(value)]
+        shape, flat = _nested(value, name)
+        if not shape or not all(_is_text_like(v) for v in flat):
+            raise InvalidInputError(f"input {name!r}: expected BYTES (str, bytes, dict or a list of them), got {_describe(value)}")
+        return shape, [_text_bytes(v) for v in flat]
+    if _is_text_like(value):
+        raise InvalidInputError(f"input {name!r}: expected {datatype} numbers, got {type(value).__name__}")
+    shape, flat = _nested(value, name)
+    integral = datatype.startswith(("INT", "UINT"))
+    for item in flat:
+        ok = isinstance(item, bool) if datatype == "BOOL" else (
+            isinstance(item, int) and not isinstance(item, bool) if integral else isinstance(item, (int, float)) and not isinstance(item, bool)
+        )
+        if not ok:
+            raise InvalidInputError(f"input {name!r}: expected {datatype} values, got a {type(item).__name__} ({item!r})")
+    return shape, flat
+
+
+def _input(name: str, datatype: str, value: Any, spec: Mapping[str, Any], config: Mapping[str, Any],
+           cast: bool, np: Any) -> InferInput:
+    """One checked input value -> an InferInput."""
+    if rpc_ndarray.is_ndarray(value):
+        raw = rpc_ndarray.read(value, name)
+        if np is None:
+            if raw.datatype != datatype:
+                raise InvalidInputError(f"input {name!r}: expected dtype {datatype}, got a {value.get('_rdtype')} ndarray")
+            shape = _checked_shape(raw.shape, name, spec, config)
+            return InferInput(name, shape, datatype).set_data_from_buffer(raw.data)
+        value = np.frombuffer(raw.data, dtype=rpc_ndarray.WIRE_TO_NUMPY[raw.datatype]).reshape(raw.shape)
+    if np is None:
+        shape, flat = _plain_values(value, name, datatype)
+        shape = _checked_shape(shape, name, spec, config)
+        return InferInput(name, shape, datatype).set_data_from_list(flat, binary_data=True)
+    array = _to_array(value, name, datatype, cast)
+    array = _check_shape(array, name, spec, config)
+    return InferInput(name, list(array.shape), datatype).set_data_from_numpy(array)
 
 
 def prepare_inputs(
@@ -137,23 +216,21 @@ def prepare_inputs(
 ) -> List[InferInput]:
     """Check ``inputs`` against the model config and turn them into ``InferInput``s (nothing is sent)."""
     if serialization not in (None, "triton", "imjoy"):
-        raise InferenceServerException(f"serialization must be None, 'triton' or 'imjoy', got {serialization!r}")
+        raise InvalidInputError(f"serialization must be None, 'triton' or 'imjoy', got {serialization!r}")
+    np = numpy_or_none()
     prepared = []
     for spec, value in _named_inputs(config, inputs):
         name = spec["name"]
         datatype = config_to_wire(spec["data_type"])
         if serialization == "imjoy":
             if datatype != "BYTES":
-                raise InferenceServerException(
+                raise InvalidInputError(
                     f'input {name!r}: serialization="imjoy" needs BYTES (TYPE_STRING) inputs, the model has {datatype}'
                 )
-            import numpy as np
-
-            array = np.array([imjoy_codec.encode(value)], dtype=np.object_)
+            shape = _checked_shape([1], name, spec, config)
+            prepared.append(InferInput(name, shape, "BYTES").set_data_from_list([imjoy_codec.encode(value)], binary_data=True))
         else:
-            array = _to_array(value, name, datatype, cast)
-        array = _check_shape(array, name, spec, config)
-        prepared.append(InferInput(name, list(array.shape), datatype).set_data_from_numpy(array))
+            prepared.append(_input(name, datatype, value, spec, config, cast, np))
     return prepared
 
 
@@ -182,3 +259,56 @@ def decode_bytes_output(array: Any, as_json: bool) -> Any:
     for index, item in np.ndenumerate(array):
         out[index] = _decode_item(item, as_json)
     return out.tolist()
+
+
+def _nest(flat: List[Any], shape: Sequence[int]) -> Any:
+    """A flat list in row-major order -> nested lists of ``shape``."""
+    if len(shape) <= 1:
+        return list(flat)
+    step = len(flat) // shape[0] if shape[0] else 0
+    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def shape_outputs(
+    result: InferResult,
+    *,
+    serialization: Optional[str] = None,
+    decode_bytes: bool = False,
+    decode_json: bool = False,
+) -> Dict[str, Any]:
+    """A response's outputs by name: numpy arrays (or RPC ndarrays without numpy); BYTES decoded as asked
+    (``str``/JSON lists, or the imjoy codec's objects)."""
+    np = numpy_or_none()
+    results: Dict[str, Any] = {}
+    for output in result.get_response().get("outputs", []):
+        name, datatype = output["name"], output.get("datatype")
+        shape = [int(d) for d in output.get("shape", [])]
+        if datatype == "BYTES":
+            items = result.as_list(name)
+            if items is None:
+                results[name] = None
+            elif serialization == "imjoy":
+                decoded = [imjoy_codec.decode(item) for item in items]
+                results[name] = decoded[0] if len(decoded) == 1 else decoded
+            elif decode_bytes or decode_json:
+                results[name] = _nest([_decode_item(item, decode_json) for item in items], shape)
+            elif np is not None:
+                results[name] = result.as_numpy(name)
+            else:
+                results[name] = _nest(items, shape)
+        elif np is not None:
+            results[name] = result.as_numpy(name)
+        else:
+            buffer = result.as_buffer(name)
+            results[name] = None if buffer is None else rpc_ndarray.encode(datatype, shape, buffer)
+    return results
+
+
+def plain_for_rpc(results: Mapping[str, Any]) -> Dict[str, Any]:
+    """Outputs as RPC callers take them: arrays stay arrays, object arrays become lists of str/bytes."""
+    out: Dict[str, Any] = {}
+    for name, value in results.items():
+        if hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "O":
+            value = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value.reshape(-1).tolist()]
+        out[name] = value
+    return out

@@ -17,7 +17,7 @@ import asyncio
 import random
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-from .errors import InferenceServerException
+from .errors import InferenceServerException, InvalidInputError
 from .execution import Inputs, execute
 from .http import InferenceServerClient
 
@@ -44,13 +44,13 @@ class SequenceExecutor:
     ) -> None:
         for key in _RESERVED[1:]:
             if key in options:
-                raise InferenceServerException(f"{key} is managed by SequenceExecutor; do not pass it")
+                raise InvalidInputError(f"{key} is managed by SequenceExecutor; do not pass it")
         if model_name is None or (server_url is None and client is None):
-            raise InferenceServerException("SequenceExecutor needs server_url (or client) and model_name")
+            raise InvalidInputError("SequenceExecutor needs server_url (or client) and model_name")
         if sequence_id is None:
             sequence_id = new_sequence_id()
         if isinstance(sequence_id, bool) or not isinstance(sequence_id, (int, str)) or sequence_id in (0, ""):
-            raise InferenceServerException(f"sequence_id must be a non-zero int or a non-empty str, got {sequence_id!r}")
+            raise InvalidInputError(f"sequence_id must be a non-zero int or a non-empty str, got {sequence_id!r}")
         self.server_url = server_url
         self.model_name = model_name
         self.sequence_id = sequence_id
@@ -87,16 +87,17 @@ class SequenceExecutor:
             )
         for key in _RESERVED:
             if key in options:
-                raise InferenceServerException(f"{key} is managed by SequenceExecutor; do not pass it")
+                raise InvalidInputError(f"{key} is managed by SequenceExecutor; do not pass it")
         merged = {**self.options, **options}
         try:
             result = await execute(
                 inputs, self.server_url, self.model_name, client=self.client, sequence_id=self.sequence_id,
                 sequence_start=start, sequence_end=end, **merged,
             )
-        except InferenceServerException as exc:
-            if exc.status() is not None:  # it reached the server: the state there is unknown now
-                self._broken = exc
+        except InvalidInputError:
+            raise  # refused before sending: the sequence goes on
+        except InferenceServerException as exc:  # it reached the server (or may have): its state is unknown now
+            self._broken = exc
             raise
         except BaseException as exc:  # cancelled, or a transport failure mid-way
             self._broken = exc
@@ -122,7 +123,7 @@ class SequenceExecutor:
         async with self._serialized():
             if inputs is None:
                 if self._last_inputs is None:
-                    raise InferenceServerException(
+                    raise InvalidInputError(
                         f"sequence {self.sequence_id!r}: nothing to end (no step was sent); pass the inputs to end()"
                     )
                 inputs = self._last_inputs
@@ -140,7 +141,7 @@ class SequenceExecutor:
     ) -> List[Dict[str, Any]]:
         """Run a whole sequence: every item a step, the last one with ``sequence_end``; results in order."""
         if not isinstance(inputs_batch, (list, tuple)) or not inputs_batch:
-            raise InferenceServerException("inputs_batch must be a non-empty list of step inputs")
+            raise InvalidInputError("inputs_batch must be a non-empty list of step inputs")
         results = []
         last = len(inputs_batch) - 1
         for i, inputs in enumerate(inputs_batch):

@@ -25,7 +25,7 @@ import sys
 from collections import OrderedDict
 from typing import Any
 
-from .errors import InferenceServerException
+from .errors import InvalidInputError
 
 NDARRAY = "ndarray"
 _PLAIN = (bool, int, float, str, bytes)
@@ -36,7 +36,7 @@ def _msgpack() -> Any:
     try:
         import msgpack
     except ImportError:
-        raise InferenceServerException(
+        raise InvalidInputError(
             f'{_PREFIX} needs msgpack: pip install "pyotritonclient[imjoy]" (or pip install msgpack)'
         ) from None
     return msgpack
@@ -59,7 +59,7 @@ def to_imjoy(obj: Any) -> Any:
     np = sys.modules.get("numpy")  # an array can only exist if numpy was imported
     if np is not None and isinstance(obj, (np.ndarray, np.generic)):
         if obj.dtype.hasobject:
-            raise InferenceServerException(
+            raise InvalidInputError(
                 f"{_PREFIX} cannot encode an array of Python objects (dtype {obj.dtype}): "
                 "use a list, or an array of numbers"
             )
@@ -72,7 +72,7 @@ def to_imjoy(obj: Any) -> Any:
         return {"_rtype": "set", "_rvalue": [to_imjoy(value) for value in obj]}
     if isinstance(obj, bytearray):
         return bytes(obj)
-    raise InferenceServerException(f"{_PREFIX} cannot encode a {type(obj).__module__}.{type(obj).__qualname__}")
+    raise InvalidInputError(f"{_PREFIX} cannot encode a {type(obj).__module__}.{type(obj).__qualname__}")
 
 
 def _ndarray(obj: dict, flat: bool) -> Any:
@@ -82,12 +82,12 @@ def _ndarray(obj: dict, flat: bool) -> Any:
     if isinstance(value, (list, tuple)):  # sent in chunks
         value = b"".join(bytes(chunk) for chunk in value)
     if not isinstance(value, (bytes, bytearray, memoryview)):
-        raise InferenceServerException(f"{_PREFIX}: an ndarray's _rvalue must be bytes, got {type(value).__name__}")
+        raise InvalidInputError(f"{_PREFIX}: an ndarray's _rvalue must be bytes, got {type(value).__name__}")
     try:
         array = np.frombuffer(value, dtype=np.dtype(obj.get("_rdtype")))
         return array if flat else array.reshape(tuple(obj.get("_rshape", array.shape)))
     except (TypeError, ValueError) as exc:
-        raise InferenceServerException(f"{_PREFIX}: bad ndarray in the data ({exc})") from None
+        raise InvalidInputError(f"{_PREFIX}: bad ndarray in the data ({exc})") from None
 
 
 def from_imjoy(obj: Any) -> Any:
@@ -123,7 +123,7 @@ def encode(obj: Any) -> bytes:
     try:
         return msgpack.packb(data, use_bin_type=True)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise InferenceServerException(f"{_PREFIX} cannot encode this object: {exc}") from None
+        raise InvalidInputError(f"{_PREFIX} cannot encode this object: {exc}") from None
 
 
 def decode(data: Any) -> Any:
@@ -132,5 +132,5 @@ def decode(data: Any) -> Any:
     try:
         unpacked = msgpack.unpackb(bytes(data), raw=False, strict_map_key=False)
     except (ValueError, TypeError) as exc:
-        raise InferenceServerException(f"{_PREFIX}: the output is not msgpack data ({exc})") from None
+        raise InvalidInputError(f"{_PREFIX}: the output is not msgpack data ({exc})") from None
     return from_imjoy(unpacked)

@@ -163,4 +163,4 @@ def test_a_missing_msgpack_is_a_clear_error():
         "except Exception as exc:\n    print(type(exc).__name__, exc)\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert 'InferenceServerException serialization="imjoy" needs msgpack: pip install "pyotritonclient[imjoy]"' in out.stdout
+    assert 'InvalidInputError serialization="imjoy" needs msgpack: pip install "pyotritonclient[imjoy]"' in out.stdout

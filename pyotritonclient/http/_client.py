@@ -11,11 +11,27 @@ import json
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
 from urllib.parse import quote, urlencode, urlsplit
 
-from ..errors import InferenceServerException, InferenceServerTimeout
+from ..errors import (
+    ClientClosedError,
+    InferenceServerException,
+    InferenceServerTimeout,
+    InvalidInputError,
+    ServerError,
+    UnavailableError,
+)
 from ..protocol import inference as wire
 from ..protocol.sse import SSEParser
 from ..transport import Response, Transport, TransportError, default_transport
 from ._infer import InferInput, InferRequestedOutput, InferResult
+
+
+def transport_error(exc: TransportError, url: str) -> InferenceServerException:
+    """The error a caller gets for a request that had no HTTP answer (by type: closed, timeout, unavailable)."""
+    if exc.closed:
+        return ClientClosedError(str(exc), url=url)
+    if exc.timeout:
+        return InferenceServerTimeout(str(exc), status="TIMEOUT", url=url)
+    return UnavailableError(str(exc), url=url)
 
 Headers = Optional[Mapping[str, str]]
 Query = Optional[Mapping[str, Any]]
@@ -29,7 +45,7 @@ def redact(headers: Mapping[str, str]) -> Dict[str, str]:
 
 def _model_path(model_name: str, model_version: str = "") -> str:
     if not isinstance(model_name, str) or not model_name:
-        raise InferenceServerException(f"model_name must be a non-empty str, got {model_name!r}")
+        raise InvalidInputError(f"model_name must be a non-empty str, got {model_name!r}")
     path = "v2/models/" + quote(model_name, safe="")
     if model_version:
         path += "/versions/" + quote(str(model_version), safe="")
@@ -78,13 +94,13 @@ class InferenceServerClient:
     @staticmethod
     def _base_url(url: str, ssl: bool) -> str:
         if not isinstance(url, str) or not url.strip():
-            raise InferenceServerException(f"server url must be a non-empty str like 'localhost:8000', got {url!r}")
+            raise InvalidInputError(f"server url must be a non-empty str like 'localhost:8000', got {url!r}")
         url = url.strip()
         if "://" not in url:
             url = ("https://" if ssl else "http://") + url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InferenceServerException(f"server url {url!r} is not a valid http(s) URL")
+            raise InvalidInputError(f"server url {url!r} is not a valid http(s) URL")
         return url.rstrip("/") + "/"
 
     @property
@@ -146,8 +162,7 @@ class InferenceServerClient:
         try:
             response = await self._transport.request(method, url, all_headers, body, timeout)
         except TransportError as exc:
-            kind = InferenceServerTimeout if exc.timeout else InferenceServerException
-            raise kind(str(exc), status="TIMEOUT" if exc.timeout else "UNAVAILABLE", url=url) from exc
+            raise transport_error(exc, url) from exc
         if self._verbose:
             print(f"-> {response.status} {redact(response.headers)}")
         return response
@@ -155,7 +170,7 @@ class InferenceServerClient:
     @staticmethod
     def _raise_if_error(response: Response) -> None:
         if response.status >= 400:
-            raise InferenceServerException(
+            raise ServerError(
                 wire.error_message(response.body, response.status), status=str(response.status), url=response.url
             )
 
@@ -221,7 +236,7 @@ class InferenceServerClient:
             params["config"] = config if isinstance(config, str) else json.dumps(config)
         if files:
             if config is None:
-                raise InferenceServerException("load_model: 'files' needs 'config' too (Triton requires it)")
+                raise InvalidInputError("load_model: 'files' needs 'config' too (Triton requires it)")
             for path, content in files.items():
                 params[path] = base64.b64encode(content).decode("ascii")
         payload = {"parameters": params} if params else {}
@@ -332,7 +347,7 @@ class InferenceServerClient:
             inputs = [inputs]
         for item in inputs:
             if not isinstance(item, InferInput):
-                raise InferenceServerException(f"inputs must be InferInput objects, got {type(item).__name__}")
+                raise InvalidInputError(f"inputs must be InferInput objects, got {type(item).__name__}")
         try:
             params = wire.request_parameters(
                 parameters,
@@ -349,7 +364,7 @@ class InferenceServerClient:
                 params,
             )
         except (ValueError, TypeError) as exc:
-            raise InferenceServerException(str(exc)) from None
+            raise InvalidInputError(str(exc)) from None
 
     @staticmethod
     def generate_request_body(
@@ -409,11 +424,11 @@ class InferenceServerClient:
             try:
                 body = [wire.compress(request.parts, request_compression_algorithm)]
             except ValueError as exc:
-                raise InferenceServerException(f"request_compression_algorithm: {exc}") from None
+                raise InvalidInputError(f"request_compression_algorithm: {exc}") from None
             body_headers["Content-Encoding"] = request_compression_algorithm
         if response_compression_algorithm:
             if response_compression_algorithm not in wire.COMPRESSIONS:
-                raise InferenceServerException(
+                raise InvalidInputError(
                     f"response_compression_algorithm must be one of {wire.COMPRESSIONS}, "
                     f"got {response_compression_algorithm!r}"
                 )
@@ -445,7 +460,7 @@ class InferenceServerClient:
     @staticmethod
     def _generate_payload(inputs: Mapping[str, Any], parameters: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
         if not isinstance(inputs, Mapping):
-            raise InferenceServerException(f"generate inputs must be a dict of name -> value, got {type(inputs).__name__}")
+            raise InvalidInputError(f"generate inputs must be a dict of name -> value, got {type(inputs).__name__}")
         payload = dict(inputs)
         if parameters:
             payload["parameters"] = dict(parameters)
@@ -475,9 +490,7 @@ class InferenceServerClient:
             async with self._transport.stream("POST", url, all_headers, body, timeout) as response:
                 if response.status >= 400:
                     text = await response.read()
-                    raise InferenceServerException(
-                        wire.error_message(text, response.status), status=str(response.status), url=url
-                    )
+                    raise ServerError(wire.error_message(text, response.status), status=str(response.status), url=url)
                 parser = SSEParser()
                 async for chunk in response.chunks():
                     for event in parser.feed(chunk):
@@ -485,8 +498,7 @@ class InferenceServerClient:
                 for event in parser.close():
                     yield self._event(event.data, url)
         except TransportError as exc:
-            kind = InferenceServerTimeout if exc.timeout else InferenceServerException
-            raise kind(str(exc), status="TIMEOUT" if exc.timeout else "UNAVAILABLE", url=url) from exc
+            raise transport_error(exc, url) from exc
 
     @staticmethod
     def _event(data: str, url: str) -> Dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
-from ..errors import InferenceServerException
+from ..errors import InvalidInputError
 from ..protocol import inference as wire
 from ..protocol.dtypes import get_dtype
 from ..protocol.tensors import Buffer, check_shape, element_count, pack_values, unpack_values
@@ -22,13 +22,13 @@ class InferInput:
 
     def __init__(self, name: str, shape: Sequence[int], datatype: str) -> None:
         if not isinstance(name, str) or not name:
-            raise InferenceServerException(f"input name must be a non-empty str, got {name!r}")
+            raise InvalidInputError(f"input name must be a non-empty str, got {name!r}")
         self._name = name
         self._shape = self._checked_shape(shape)
         try:
             self._datatype = get_dtype(datatype, f"datatype of input {name!r}").name
         except ValueError as exc:
-            raise InferenceServerException(str(exc)) from None
+            raise InvalidInputError(str(exc)) from None
         self._binary: Optional[Buffer] = None
         self._json: Optional[List[Any]] = None
         self._parameters: Dict[str, Any] = {}
@@ -37,7 +37,7 @@ class InferInput:
         try:
             return check_shape(shape, getattr(self, "_name", "?"))
         except ValueError as exc:
-            raise InferenceServerException(str(exc)) from None
+            raise InvalidInputError(str(exc)) from None
 
     def name(self) -> str:
         return self._name
@@ -68,17 +68,17 @@ class InferInput:
         from ..utils import np_to_triton_dtype, serialize_bf16_tensor, serialize_byte_tensor
 
         if not isinstance(input_tensor, np.ndarray):
-            raise InferenceServerException(
+            raise InvalidInputError(
                 f"input {self._name!r}: set_data_from_numpy needs a numpy.ndarray, got {type(input_tensor).__name__}"
             )
         given = np_to_triton_dtype(input_tensor.dtype)
         expected_ok = given == self._datatype or (self._datatype == "BF16" and input_tensor.dtype == np.float32)
         if not expected_ok:
-            raise InferenceServerException(
+            raise InvalidInputError(
                 f"input {self._name!r}: got a {input_tensor.dtype} array ({given}), expected {self._datatype}"
             )
         if list(input_tensor.shape) != self._shape:
-            raise InferenceServerException(
+            raise InvalidInputError(
                 f"input {self._name!r}: got shape {list(input_tensor.shape)}, expected {self._shape}"
             )
         self._clear()
@@ -94,7 +94,7 @@ class InferInput:
                 self._binary = memoryview(array.reshape(-1).view(np.uint8))
         else:
             if self._datatype in wire.BINARY_ONLY:
-                raise InferenceServerException(
+                raise InvalidInputError(
                     f"input {self._name!r}: {self._datatype} can only be sent as binary data (binary_data=True)"
                 )
             if self._datatype == "BYTES":
@@ -108,7 +108,7 @@ class InferInput:
             try:
                 return bytes(item).decode("utf-8")
             except UnicodeDecodeError:
-                raise InferenceServerException(
+                raise InvalidInputError(
                     f"input {self._name!r}: BYTES element {bytes(item)[:20]!r} is not UTF-8; send it as binary data"
                 ) from None
         return item if isinstance(item, str) else str(item)
@@ -116,7 +116,7 @@ class InferInput:
     def set_data_from_buffer(self, buffer: Buffer, binary_data: bool = True) -> "InferInput":
         """Take raw wire-layout bytes (little-endian, row-major; BYTES length-prefixed). No numpy needed."""
         if not isinstance(buffer, (bytes, bytearray, memoryview)):
-            raise InferenceServerException(
+            raise InvalidInputError(
                 f"input {self._name!r}: set_data_from_buffer needs bytes, bytearray or memoryview, "
                 f"got {type(buffer).__name__}"
             )
@@ -125,7 +125,7 @@ class InferInput:
             view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
         expected = wire.expected_nbytes(self._datatype, self._shape)
         if expected is not None and view.nbytes != expected:
-            raise InferenceServerException(
+            raise InvalidInputError(
                 f"input {self._name!r}: {view.nbytes} bytes of data but {self._datatype} with shape "
                 f"{self._shape} needs {expected}"
             )
@@ -140,7 +140,7 @@ class InferInput:
         values = list(values)
         count = element_count(self._shape)
         if len(values) != count:
-            raise InferenceServerException(
+            raise InvalidInputError(
                 f"input {self._name!r}: {len(values)} values but shape {self._shape} has {count} elements"
             )
         self._clear()
@@ -148,7 +148,7 @@ class InferInput:
             try:
                 self._binary = memoryview(pack_values(self._datatype, values))
             except (ValueError, TypeError) as exc:
-                raise InferenceServerException(f"input {self._name!r}: {exc}") from None
+                raise InvalidInputError(f"input {self._name!r}: {exc}") from None
         elif self._datatype == "BYTES":
             self._json = [self._json_text(v) for v in values]
         else:
@@ -172,7 +172,7 @@ class InferInput:
 
     def to_wire(self) -> wire.TensorData:
         if self._binary is None and self._json is None and "shared_memory_region" not in self._parameters:
-            raise InferenceServerException(
+            raise InvalidInputError(
                 f"input {self._name!r} has no data: call set_data_from_numpy, set_data_from_buffer or "
                 "set_data_from_list first"
             )

@@ -122,7 +122,7 @@ class AiohttpTransport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise RuntimeError("this client is closed")
+            raise TransportError("this client is closed", closed=True)
         if self._session is None or self._session.closed:
             connector = _CountingConnector(
                 self.stats, limit=self.concurrency, ssl=self._ssl, keepalive_timeout=self.keepalive_timeout

@@ -70,10 +70,11 @@ class StreamResponse:
 class TransportError(Exception):
     """The request never got an HTTP answer (connection refused, reset, DNS, CORS, timeout)."""
 
-    def __init__(self, message: str, url: str = "", timeout: bool = False) -> None:
+    def __init__(self, message: str, url: str = "", timeout: bool = False, closed: bool = False) -> None:
         super().__init__(message)
         self.url = url
         self.timeout = timeout
+        self.closed = closed
 
 
 class Transport(Protocol):

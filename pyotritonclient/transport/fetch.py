@@ -73,7 +73,7 @@ class FetchTransport:
         from pyodide.ffi import JsException
 
         if self._closed:
-            raise RuntimeError("this client is closed")
+            raise TransportError("this client is closed", url, closed=True)
         self.stats["requests"] += 1
         try:
             return await _js().fetch(url, self._options(method, headers, body, controller))
