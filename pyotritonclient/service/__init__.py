@@ -1,7 +1,8 @@
 """The RPC face: Triton execution, model listing and sequences as plain functions with JSON schemas.
 
-``TritonService`` (core.py) holds the policy (allowed Triton URLs, request size limit, timeouts, sequence
-ownership and idle expiry); ``hypha.py`` registers it on a hypha server; ``plugin/`` wraps it for ImJoy.
+``policy.py`` (configuration, URL allowlist, size limit), ``sequences.py`` (ownership, one step at a time,
+idle and orphaned sequences ended), ``calls.py`` (any calling style; errors for the caller), ``core.py``
+(``TritonService``, the face), ``hypha.py`` (registration on hypha), ``imjoy.py`` (the ImJoy plugin's face).
 """
 
 from .core import ServiceConfig, ServiceError, TritonService

@@ -32,6 +32,20 @@ def _js() -> Any:
     return js
 
 
+def _ffi() -> Any:
+    """Pyodide's FFI: ``pyodide.ffi`` since 0.21, the ``pyodide`` module itself before (ImJoy's engine: 0.20)."""
+    try:
+        import pyodide.ffi as ffi
+
+        if hasattr(ffi, "to_js"):
+            return ffi
+    except ImportError:
+        pass
+    import pyodide
+
+    return pyodide
+
+
 class FetchTransport:
     """fetch-based transport. Options of the CPython transport are accepted; TLS ones are ignored."""
 
@@ -50,7 +64,7 @@ class FetchTransport:
         self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
 
     def _options(self, method: str, headers: Mapping[str, str], body: BodyParts, controller: Any) -> Any:
-        from pyodide.ffi import to_js
+        to_js = _ffi().to_js
 
         js = _js()
         options: Dict[str, Any] = {
@@ -70,7 +84,7 @@ class FetchTransport:
         return to_js(options, dict_converter=js.Object.fromEntries)
 
     async def _fetch(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts, controller: Any) -> Any:
-        from pyodide.ffi import JsException
+        JsException = _ffi().JsException
 
         if self._closed:
             raise TransportError("this client is closed", url, closed=True)
@@ -88,7 +102,7 @@ class FetchTransport:
         body: BodyParts = (),
         timeout: Optional[float] = None,
     ) -> Response:
-        from pyodide.ffi import JsException
+        JsException = _ffi().JsException
 
         controller = _js().AbortController.new()
         limit = timeout if timeout is not None else self.network_timeout
@@ -122,7 +136,7 @@ class FetchTransport:
         body: BodyParts = (),
         timeout: Optional[float] = None,
     ) -> AsyncIterator[StreamResponse]:
-        from pyodide.ffi import JsException
+        JsException = _ffi().JsException
 
         controller = _js().AbortController.new()
         limit = timeout if timeout is not None else self.network_timeout

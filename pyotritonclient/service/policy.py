@@ -1,0 +1,91 @@
+"""What keeps a shared service safe: its configuration, the Triton URL allowlist and the request size limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, List, Mapping, Optional, Sequence
+
+from ..errors import InferenceServerException
+from ..execution import server_base_url
+
+LOCAL_CALLER = "local"
+
+
+class ServiceError(InferenceServerException):
+    """An error for the RPC caller: its message says what was wrong and what is expected.
+
+    A subclass of InferenceServerException only so that one ``except`` catches everything this package
+    raises; it is about the caller's request to the service, which may never have reached Triton."""
+
+
+@dataclass
+class ServiceConfig:
+    """Policy of one service instance."""
+
+    triton_url: str
+    allowed_urls: Sequence[str] = ()  # besides triton_url
+    max_request_bytes: int = 256 * 1024 * 1024
+    timeout: float = 120.0  # seconds, per Triton call
+    sequence_idle_timeout: float = 600.0  # seconds without a step before a sequence is ended
+    max_sequences_per_caller: int = 64
+    max_sequences: int = 1024  # open sequences of all callers together
+    liveness_interval: float = 30.0  # seconds between checks that owners of sequences are still connected
+
+    def allowed(self) -> List[str]:
+        """The normalised Triton base URLs callers may use (the default one first in importance, sorted)."""
+        try:
+            return sorted({server_base_url(u) for u in [self.triton_url, *self.allowed_urls]})
+        except InferenceServerException as exc:
+            raise ServiceError(f"bad Triton URL in the service configuration: {exc.message()}") from None
+
+    def url(self, server_url: Optional[str]) -> str:
+        """The caller's choice of server (or the default), as the allowlist spells it; ServiceError if not allowed."""
+        if not server_url:
+            return server_base_url(self.triton_url)
+        if not isinstance(server_url, str):
+            raise ServiceError(f"server_url must be a string, got {type(server_url).__name__}")
+        try:
+            base = server_base_url(server_url)
+        except InferenceServerException as exc:
+            raise ServiceError(exc.message()) from None
+        allowed = self.allowed()
+        if base not in allowed:
+            raise ServiceError(f"Triton URL {server_url!r} is not allowed by this service; allowed: {allowed}")
+        return base  # the allowlist's own spelling: nothing of the caller's string goes further
+
+    def check_size(self, inputs: Any) -> None:
+        """ServiceError when ``inputs`` hold more bytes than ``max_request_bytes``."""
+        size = payload_size(inputs)
+        if size > self.max_request_bytes:
+            raise ServiceError(
+                f"the inputs are {size} bytes, more than this service accepts ({self.max_request_bytes} bytes)"
+            )
+
+
+def caller_of(context: Optional[Mapping[str, Any]]) -> str:
+    """Who is calling: hypha's client id (``context["from"]``), else the user id, else "local"."""
+    if not context:
+        return LOCAL_CALLER
+    if context.get("from"):
+        return str(context["from"])
+    user = context.get("user") or {}
+    return str(user.get("id") or LOCAL_CALLER)
+
+
+def payload_size(value: Any) -> int:
+    """Bytes an input occupies: arrays by nbytes, strings and bytes by length, containers summed.
+
+    Containers are measured before anything else: hypha's dicts answer attribute lookups with their keys,
+    so a JSON object with an "nbytes" key must not be taken for an array."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return memoryview(value).nbytes
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, Mapping):
+        return sum(payload_size(k) + payload_size(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return sum(payload_size(v) for v in value)
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    return 8

@@ -1,0 +1,195 @@
+"""The service's open sequences: who owns each, one step at a time, and ending those idle or orphaned.
+
+- A sequence belongs to the caller that opened it (``caller_of(context)``); others cannot step or end it.
+- Steps of one sequence run one at a time, in the order they arrive; nothing ends a sequence mid-step.
+- A sequence idle for ``sequence_idle_timeout`` seconds is ended on the server and freed (the reaper).
+- With a ``caller_alive`` check, owners are checked every ``liveness_interval`` seconds; the sequences of a
+  caller found gone at two checks in a row are released (a caller that is reconnecting keeps them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Union
+
+from ..errors import InferenceServerException
+from ..execution import get_config
+from ..sequence import SequenceExecutor
+from .calls import guarded
+from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of
+
+SequenceId = Union[int, str]
+# caller id -> False when the caller is certainly gone (disconnected); True or None when alive or unknown.
+CallerCheck = Callable[[str], Awaitable[Optional[bool]]]
+
+
+@dataclass
+class OpenSequence:
+    """One open sequence and what the registry knows of it."""
+
+    owner: str
+    model_name: str
+    server_url: str
+    executor: SequenceExecutor
+    last_used: float = field(default_factory=time.monotonic)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one step at a time, in arrival order
+
+
+class SequenceRegistry:
+    """The open sequences of one service, keyed by ``str(sequence_id)``."""
+
+    def __init__(self, config: ServiceConfig, caller_alive: Optional[CallerCheck] = None) -> None:
+        self.config = config
+        self.caller_alive = caller_alive
+        self.open: Dict[str, OpenSequence] = {}
+        self._reaper: Optional["asyncio.Task[None]"] = None
+        self._gone_once: Set[str] = set()  # callers found gone at the last liveness check
+
+    async def start(self, model_name: str, url: str, sequence_id: Optional[SequenceId], owner: str) -> SequenceId:
+        """Open a sequence for ``owner`` (limits checked, the model's config read now) and return its id."""
+        if sum(1 for s in self.open.values() if s.owner == owner) >= self.config.max_sequences_per_caller:
+            raise ServiceError(f"too many open sequences (limit {self.config.max_sequences_per_caller}); end some first")
+        if len(self.open) >= self.config.max_sequences:
+            raise ServiceError(f"the service has {len(self.open)} open sequences, its limit; try again later")
+        if sequence_id is not None and str(sequence_id) in self.open:
+            raise ServiceError(f"sequence {sequence_id!r} is already open")
+        # An unknown model is reported now, not at the first step (the config is cached for the steps).
+        await guarded(get_config(url, model_name), self.config.timeout)
+        if sequence_id is not None and str(sequence_id) in self.open:  # opened while we waited
+            raise ServiceError(f"sequence {sequence_id!r} is already open")
+        try:
+            executor = SequenceExecutor(url, model_name, sequence_id, decode_json=True, timeout=self.config.timeout)
+        except InferenceServerException as exc:
+            raise ServiceError(exc.message()) from None
+        self.open[str(executor.sequence_id)] = OpenSequence(owner, model_name, url, executor)
+        self._ensure_reaper()
+        return executor.sequence_id
+
+    def owned(self, sequence_id: SequenceId, context: Optional[Mapping[str, Any]]) -> OpenSequence:
+        """The caller's open sequence ``sequence_id``; ServiceError if there is none or it is another's."""
+        entry = self.open.get(str(sequence_id))
+        if entry is None:
+            raise ServiceError(f"no open sequence {sequence_id!r} (never started, ended, or expired after being idle)")
+        if entry.owner != caller_of(context):
+            raise ServiceError(f"sequence {sequence_id!r} belongs to another caller")
+        return entry
+
+    async def step(self, entry: OpenSequence, sequence_id: SequenceId, inputs: Any, decode_json: bool) -> Dict[str, Any]:
+        """One step, after the steps before it; a step that failed on the server closes the sequence."""
+        async with entry.lock:
+            self._still_open(sequence_id, entry)
+            entry.last_used = time.monotonic()
+            try:
+                return await guarded(entry.executor.step(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
+            except ServiceError as exc:
+                if entry.executor.broken is None:
+                    raise  # refused before sending (bad inputs): the sequence goes on
+                # It reached the server and failed there: the server-side state is unknown, so the
+                # sequence is closed here (the server frees its side after its own idle time).
+                self.open.pop(str(sequence_id), None)
+                raise ServiceError(f"{exc} (sequence {sequence_id!r} is closed: start a new one)") from None
+            finally:
+                entry.last_used = time.monotonic()
+
+    async def end(self, entry: OpenSequence, sequence_id: SequenceId, inputs: Any, decode_json: bool) -> Dict[str, Any]:
+        """The last step (with ``inputs``, or the last ones again); the sequence is freed whatever happens."""
+        async with entry.lock:
+            self._still_open(sequence_id, entry)
+            try:
+                return await guarded(entry.executor.end(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
+            finally:
+                self.open.pop(str(sequence_id), None)
+
+    def _still_open(self, sequence_id: SequenceId, entry: OpenSequence) -> None:
+        """After waiting for a sequence's lock: it may have been ended or freed meanwhile."""
+        if self.open.get(str(sequence_id)) is not entry:
+            raise ServiceError(f"no open sequence {sequence_id!r} (ended or freed while this call waited)")
+
+    def listed(self, owner: str) -> List[Dict[str, Any]]:
+        """``owner``'s open sequences: id, model, steps, idle seconds."""
+        now = time.monotonic()
+        return [
+            {"sequence_id": s.executor.sequence_id, "model_name": s.model_name, "steps": s.executor.steps,
+             "idle_seconds": round(now - s.last_used, 3)}
+            for s in self.open.values() if s.owner == owner
+        ]
+
+    async def finish(self, key: str) -> None:
+        """End one sequence on the server (if it was started there) and forget it."""
+        entry = self.open.pop(key, None)
+        if entry is None:
+            return
+        async with entry.lock:  # after a step in flight, never in the middle of one
+            executor = entry.executor
+            if executor.is_open and executor.broken is None:
+                try:
+                    await asyncio.wait_for(executor.end(), self.config.timeout)
+                except Exception:
+                    pass  # the server frees it itself after its own idle time
+
+    async def expire_idle(self) -> List[str]:
+        """End and free the sequences idle for longer than the configured timeout; returns their ids."""
+        now = time.monotonic()
+        stale = [
+            k for k, s in self.open.items()
+            if not s.lock.locked() and now - s.last_used > self.config.sequence_idle_timeout
+        ]
+        for key in stale:
+            await self.finish(key)
+        return stale
+
+    async def check_callers(self) -> List[str]:
+        """Ask ``caller_alive`` about every owner of an open sequence; release the sequences of callers
+        found gone at two checks in a row. Returns the callers released."""
+        if self.caller_alive is None:
+            return []
+        check = self.caller_alive
+
+        async def alive(owner: str) -> Optional[bool]:
+            try:
+                return await asyncio.wait_for(check(owner), 15)
+            except Exception:
+                return None  # unknown: keep the sequences (the idle timeout still applies)
+
+        owners = sorted({s.owner for s in self.open.values() if s.owner != LOCAL_CALLER})
+        answers = await asyncio.gather(*(alive(owner) for owner in owners))
+        gone = {owner for owner, answer in zip(owners, answers) if answer is False}
+        released = sorted(gone & self._gone_once)
+        self._gone_once = gone - self._gone_once
+        for owner in released:
+            await self.release(owner)
+        return released
+
+    async def release(self, owner: str) -> int:
+        """End every sequence of ``owner``; returns how many."""
+        keys = [k for k, s in self.open.items() if s.owner == owner]
+        for key in keys:
+            await self.finish(key)
+        return len(keys)
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def _reap(self) -> None:
+        interval = max(0.05, min(self.config.sequence_idle_timeout / 4, self.config.liveness_interval, 30.0))
+        last_check = time.monotonic()
+        while self.open:
+            await asyncio.sleep(interval)
+            try:
+                await self.expire_idle()
+                if self.caller_alive is not None and time.monotonic() - last_check >= self.config.liveness_interval:
+                    last_check = time.monotonic()
+                    await self.check_callers()
+            except Exception:  # never let one failure stop the reaping
+                pass
+        self._gone_once.clear()
+
+    async def close(self) -> None:
+        """Stop the reaper and end every open sequence."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for key in list(self.open):
+            await self.finish(key)
