@@ -1,7 +1,8 @@
-"""The ImJoy plugin file and manifest, and the plugin's own Python code serving real calls to Triton.
+"""The ImJoy plugin file and manifest, and the plugin's own Python code serving real calls to Triton in CPython.
 
-ImJoy itself (the web app that hosts plugins) is not started: a stand-in for its ``api`` object captures
-what the plugin exports; every call then goes to the real Triton.
+The proof that the plugin works in ImJoy is tests/test_imjoy.py (the real imjoy-core in Chromium). Here a
+stand-in for ImJoy's ``api`` copies the exported functions at export, as imjoy-rpc does, so the fast layer
+sees the same bugs; calls go to the real Triton.
 """
 
 from __future__ import annotations
@@ -43,23 +44,38 @@ def test_plugin_config_carries_what_imjoy_needs():
     config, script = plugin_parts(ROOT / "plugin" / "TritonClient.imjoy.html")
     assert config["type"] == "web-python" and config["name"] == "Triton-Client"
     assert config["version"] == pyotritonclient.__version__
-    assert config["api_version"] and config["requirements"] == ["pyotritonclient"]
+    # The plugin installs pyotritonclient itself (the engine's requirement list hangs the load on a failure).
+    assert config["api_version"] and config["requirements"] == []
+    major_minor = ".".join(pyotritonclient.__version__.split(".")[:2])
+    assert f'REQUIREMENT = "pyotritonclient>={major_minor}' in script
     for key in ("description", "icon", "permissions", "dependencies"):
         assert key in config
     assert "api.export(" in script
     compile(script, "TritonClient.imjoy.html", "exec")
+    # ImJoy's engine pastes the script into a JavaScript template string: these would corrupt it.
+    for bad in ("\\", "`", "${"):
+        assert bad not in script, bad
 
 
-class StandInApi:
-    """What ImJoy's ``api`` gives a plugin, reduced to what this plugin uses; records what it is given."""
+class dotdict(dict):
+    """imjoy-rpc's dict for JavaScript objects: attribute lookups answer with keys."""
+
+    __getattr__ = dict.get
+
+
+class ImJoyRpcLikeApi:
+    """The parts of ImJoy's ``api`` this plugin uses, with imjoy-rpc's export semantics: the exported
+    object's callables are copied once, at ``export`` (later attribute changes are not seen), and calls
+    arrive with JavaScript-shaped values (read-only arrays from ``np.frombuffer``, ``dotdict`` objects)."""
 
     def __init__(self):
-        self.exported = None
+        self.functions = None
         self.logs = []
         self.messages = []
 
     def export(self, obj):
-        self.exported = obj
+        self.functions = {name: getattr(obj, name) for name in dir(obj)
+                          if not name.startswith("_") and callable(getattr(obj, name))}
 
     async def log(self, text):
         self.logs.append(text)
@@ -68,36 +84,80 @@ class StandInApi:
         self.messages.append(text)
 
 
-@pytest.fixture
-def plugin(monkeypatch):
-    api = StandInApi()
+def load_plugin(monkeypatch, script):
+    api = ImJoyRpcLikeApi()
     monkeypatch.setitem(sys.modules, "imjoy", types.SimpleNamespace(api=api))
-    _, script = plugin_parts(ROOT / "plugin" / "TritonClient.imjoy.html")
     exec(compile(script, "TritonClient.imjoy.html", "exec"), {"__name__": "plugin"})
-    assert api.exported is not None
+    assert api.functions is not None
     return api
 
 
-async def test_the_plugin_code_serves_real_calls(plugin, triton):
-    exported = plugin.exported
-    await exported.setup()
-    assert "Triton-Client ready" in plugin.logs[0]
-    assert await exported.configure({"triton_url": "http://127.0.0.1:1"}) == ["http://127.0.0.1:1/"]  # JS style
-    assert await exported.configure(triton.http_url) == [triton.http_url + "/"]
-    image = np.zeros([1, 2, 2], np.float32)
-    image[0, 0, 0] = 1.0
-    results = await exported.execute(model_name="cellpose-python", inputs=[image, {"diameter": 17, "threshold": 0.5}])
+def js_array(values, dtype):
+    """An array as imjoy-rpc hands a JavaScript ndarray to Python when numpy is present: read-only."""
+    data = np.asarray(values, dtype=dtype)
+    return np.frombuffer(data.tobytes(), dtype=dtype).reshape(data.shape)
+
+
+async def test_the_plugin_code_serves_real_calls(monkeypatch, triton):
+    _, script = plugin_parts(ROOT / "plugin" / "TritonClient.imjoy.html")
+    api = load_plugin(monkeypatch, script)
+    f = api.functions
+    await f["setup"]()
+    assert "Triton-Client ready" in api.logs[0]
+    # configure takes effect for functions copied before it, in both calling styles
+    assert await f["configure"](dotdict(triton_url="http://127.0.0.1:1")) == ["http://127.0.0.1:1/"]
+    with pytest.raises(ServiceError, match=r"127\.0\.0\.1:1"):
+        await f["list_models"]()
+    assert await f["configure"](triton.http_url) == [triton.http_url + "/"]
+    image = js_array([[[1.0, 0.0], [0.0, 0.0]]], np.float32)
+    results = await f["execute"](dotdict(model_name="cellpose-python", inputs=[image, dotdict(diameter=17, threshold=0.5)]))
     assert results["mask"].tolist() == [[1, 0], [0, 0]] and results["info"][0]["diameter"] == 17
-    assert "cellpose-python" in {m["name"] for m in await exported.list_models()}
-    assert (await exported.get_config(model_name="add_sub"))["backend"] == "python"
-    seq = await exported.sequence_start(model_name="cellpose-train")
-    step = [np.ones([1, 2, 2], np.float32), np.ones([2, 2], np.uint16), {"steps": 1}]
-    await exported.sequence_step(sequence_id=seq, inputs=step)
-    ended = await exported.sequence_end(sequence_id=seq)
+    assert "cellpose-python" in {m["name"] for m in await f["list_models"]()}
+    assert (await f["get_config"]("add_sub"))["backend"] == "python"
+    seq = await f["sequence_start"](dotdict(model_name="cellpose-train"))
+    step = [js_array(np.ones([1, 2, 2]), np.float32), js_array(np.ones([2, 2]), np.uint16), dotdict(steps=1)]
+    await f["sequence_step"](seq, step)
+    ended = await f["sequence_end"](dotdict(sequence_id=seq))
     assert np.asarray(ended["info"], dtype=object).reshape(-1)[0]["steps_done"] == 2
-    await exported.run({})
-    assert plugin.messages and "models at" in plugin.messages[0]
+    await f["run"]({})
+    assert api.messages and "models at" in api.messages[0]
     with pytest.raises(ServiceError, match="not allowed"):
-        await exported.execute(model_name="add_sub", inputs=[], server_url="http://10.1.2.3:8000")
-    for name in ("execute", "list_models", "get_config", "sequence_step"):
-        assert getattr(exported, name).__schema__["name"] == name
+        await f["execute"]("add_sub", [], "http://10.1.2.3:8000")
+    with pytest.raises(ServiceError, match="configure\\(\\): timeout must be a positive number"):
+        await f["configure"](triton.http_url, None, -1)
+
+
+async def test_configure_ends_the_sequences_of_the_previous_server(monkeypatch, triton):
+    _, script = plugin_parts(ROOT / "plugin" / "TritonClient.imjoy.html")
+    f = load_plugin(monkeypatch, script).functions
+    await f["configure"](triton.http_url)
+    seq = await f["sequence_start"]("sequence_accumulate")
+    await f["sequence_step"](seq, [js_array([4], np.int32)])
+    assert len(await f["list_sequences"]()) == 1
+    await f["configure"](triton.http_url)
+    assert await f["list_sequences"]() == []
+    with pytest.raises(ServiceError, match="no open sequence"):
+        await f["sequence_step"](seq, [js_array([1], np.int32)])
+
+
+async def test_the_stand_in_catches_the_old_configure_bug(monkeypatch, triton):
+    """0.3.0-dev's plugin rebound its functions with setattr after export: with imjoy-rpc's copy at export
+    (as the stand-in does) configure then had no effect. The stand-in must show that."""
+    old = (
+        "from imjoy import api\n"
+        "from pyotritonclient.service import ServiceConfig, TritonService\n"
+        "class P:\n"
+        "    def __init__(self):\n"
+        "        self.service = TritonService(ServiceConfig('http://127.0.0.1:1'))\n"
+        "        for name, function in self.service.api().items():\n"
+        "            setattr(self, name, function)\n"
+        "    async def configure(self, triton_url):\n"
+        "        self.service = TritonService(ServiceConfig(triton_url))\n"
+        "        for name, function in self.service.api().items():\n"
+        "            setattr(self, name, function)\n"
+        "api.export(P())\n"
+    )
+    f = load_plugin(monkeypatch, old).functions
+    await f["configure"](triton.http_url)
+    with pytest.raises(ServiceError, match=r"127\.0\.0\.1:1"):  # still the first server: the bug, seen
+        await f["list_models"]()
