@@ -6,10 +6,11 @@
     for event in client.generate_stream("llm", {"text_input": "hi"}): ...
     client.close()
 
-Every method of the async client is here with the same arguments, run on a private event loop in a
-background thread (so it also works where another event loop is running, e.g. in Jupyter). Not offered in
-the browser: Pyodide has no threads to block on, and top-level ``await`` works in JupyterLite, Pyodide
-consoles and web workers (docs/browser.md says more).
+Every method of the async client is here with the same arguments. In CPython they run on a private event
+loop in a background thread (so it also works where another event loop is running, e.g. in Jupyter). In a
+Pyodide web worker (JupyterLite's kernel) requests are synchronous XMLHttpRequests (transport/xhr.py), so
+each call completes without the event loop; ``generate_stream`` is not offered there. On a browser's main
+thread blocking is refused with the reason (use ``await``; docs/browser.md says more).
 """
 
 from __future__ import annotations
@@ -46,16 +47,40 @@ class _LoopThread:
         self.loop.close()
 
 
+class _Completed:
+    """Runs coroutines that never wait on the event loop (the synchronous XHR transport's) to their end."""
+
+    @staticmethod
+    def run(coro: Any, timeout: Optional[float] = None) -> Any:
+        try:
+            coro.send(None)
+        except StopIteration as done:
+            return done.value
+        coro.close()
+        raise InferenceServerException("this call would have to wait on the event loop: use the async client with await")
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+
 class InferenceServerClient:
     """The blocking twin of ``pyotritonclient.http.InferenceServerClient`` (same constructor arguments)."""
 
     def __init__(self, url: str, *args: Any, **kwargs: Any) -> None:
+        self._runner: Any
         if IN_BROWSER:
-            raise InferenceServerException(
-                "the synchronous client is not offered in the browser: use pyotritonclient.http with await "
-                "(top-level await works in JupyterLite, Pyodide consoles and web workers; see docs/browser.md)"
-            )
-        self._runner = _LoopThread()
+            from .transport.xhr import SyncXHRTransport, in_worker
+
+            if not in_worker():
+                raise InferenceServerException(
+                    "the synchronous client needs a web worker in the browser (synchronous requests with binary "
+                    "bodies are only allowed there): use pyotritonclient.http with await on the main thread "
+                    "(top-level await works in JupyterLite and Pyodide consoles; see docs/browser.md)"
+                )
+            kwargs.setdefault("transport", SyncXHRTransport(network_timeout=kwargs.get("network_timeout", 60.0)))
+            self._runner = _Completed()
+        else:
+            self._runner = _LoopThread()
         self._client: AsyncInferenceServerClient = self._runner.run(self._make(url, args, kwargs))
         self._closed = False
 
@@ -85,6 +110,11 @@ class InferenceServerClient:
 
     def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         """``generate_stream`` as a plain iterator: each event is yielded as soon as it arrives."""
+        if isinstance(self._runner, _Completed):
+            raise InferenceServerException(
+                "generate_stream is not offered by the blocking client in the browser: use the async client "
+                "(async for event in client.generate_stream(...))"
+            )
         agen = self._client.generate_stream(*args, **kwargs)
         try:
             while True:

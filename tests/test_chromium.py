@@ -36,6 +36,31 @@ def chromium_run(cache_dir, built_wheel, nginx):
     return _outcome["result"]
 
 
+@pytest.fixture(scope="module")
+def worker_run(chromium_run, nginx, built_wheel, cache_dir):
+    """The blocking client in a module web worker (after the page run has laid out the static files)."""
+    if "worker" not in _outcome:
+        root = nginx.static_root
+        for name in ("worker.html", "worker.js", "sync_checks.py"):
+            shutil.copy(HERE / "browser" / name, root / name)
+        micropip = sorted((cache_dir / "wheels").glob("micropip-*.whl"))[-1]
+        query = urllib.parse.urlencode({"wheel": built_wheel.name, "micropip": micropip.name, "cors_url": nginx.url("cors")})
+        _outcome["worker"] = _node(f"{nginx.url('static')}/worker.html?{query}", cache_dir)
+    return _outcome["worker"]
+
+
+def _node(url, cache_dir):
+    playwright = cache_dir / "npm" / "node_modules" / "playwright-core"
+    out = subprocess.run(
+        ["node", str(HERE / "browser" / "run_chromium.mjs"), str(playwright), url, "90000"],
+        capture_output=True, text=True, timeout=240,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if out.returncode != 0 or not lines:
+        pytest.fail(f"Chromium run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
 def _run_page(cache_dir, built_wheel, nginx):
     pyodide = cache_dir / "npm" / "node_modules" / "pyodide"
     playwright = cache_dir / "npm" / "node_modules" / "playwright-core"
@@ -96,3 +121,18 @@ def test_an_origin_without_cors_gives_the_clear_error(chromium_run, nginx):
     status, text = chromium_run["no_cors"]
     assert status == "UNAVAILABLE"
     assert f"{nginx.url('plain')}/v2/models/add_sub/infer" in text and "CORS" in text
+
+
+def test_the_blocking_client_in_a_web_worker(worker_run, nginx):
+    assert worker_run["platform"] == "emscripten" and worker_run["worker"] is True
+    assert worker_run["transport"] == "SyncXHRTransport" and worker_run["live"] is True
+    assert worker_run["config_inputs"] == ["INPUT0", "INPUT1"]
+    assert worker_run["sum"] == [i + 3 for i in range(16)] and worker_run["difference"] == [i - 3 for i in range(16)]
+    assert worker_run["bytes_intact"] is True  # binary bodies both ways, NUL and non-UTF-8 bytes included
+    status, message = worker_run["missing"]
+    assert status == "404" and "no_such_model" in message
+    assert "generate_stream is not offered by the blocking client in the browser" in worker_run["stream"]
+
+
+def test_the_blocking_client_is_refused_on_the_main_thread(chromium_run):
+    assert "needs a web worker in the browser" in chromium_run["sync_refused"]

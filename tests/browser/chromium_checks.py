@@ -49,3 +49,12 @@ async with InferenceServerClient(CONFIG["plain_url"]) as client:
         out["no_cors"] = [exc.status(), str(exc)]
 
 RESULT = out
+
+# The blocking client on the page's main thread: refused with the reason (synchronous XHR is worker-only).
+try:
+    from pyotritonclient.sync import InferenceServerClient as BlockingClient
+
+    BlockingClient(CONFIG["cors_url"])
+except InferenceServerException as exc:
+    out["sync_refused"] = str(exc)
+RESULT = out

@@ -1,0 +1,88 @@
+"""Blocking browser transport: synchronous XMLHttpRequest, which browsers allow in web workers only.
+
+Used by ``pyotritonclient.sync`` in a Pyodide web worker (JupyterLite's kernel runs in one): each request
+blocks the worker until the answer is complete, so the async client's coroutines finish without ever
+waiting on the event loop. Bodies are binary both ways (``responseType = "arraybuffer"``). No streaming:
+``generate_stream`` needs the async client there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from .base import BodyParts, Headers, Response, TransportError, body_length
+from .fetch import _FORBIDDEN, CORS_HINT, _ffi, _js
+
+
+def in_worker() -> bool:
+    """True inside a web worker (where synchronous XMLHttpRequest may carry binary bodies)."""
+    js = _js()
+    return hasattr(js, "importScripts") and not hasattr(js, "document")
+
+
+class SyncXHRTransport:
+    """A transport whose requests complete before ``request`` returns (it never suspends)."""
+
+    def __init__(self, network_timeout: float = 60.0, **_ignored: Any) -> None:
+        self.network_timeout = network_timeout
+        self._closed = False
+        self.stats = {"requests": 0, "connections_created": 0}
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: BodyParts = (),
+        timeout: Optional[float] = None,
+    ) -> Response:
+        """Send one request and block until its whole answer is here."""
+        if self._closed:
+            raise TransportError("this client is closed", url, closed=True)
+        js, ffi = _js(), _ffi()
+        limit = timeout if timeout is not None else self.network_timeout
+        xhr = js.XMLHttpRequest.new()
+        xhr.open(method, url, False)
+        xhr.responseType = "arraybuffer"
+        xhr.timeout = max(1, int(limit * 1000))
+        for key, value in headers.items():
+            if key.lower() not in _FORBIDDEN:
+                xhr.setRequestHeader(key, value)
+        data = None
+        if body:
+            data = js.Uint8Array.new(body_length(body))
+            offset = 0
+            for part in body:
+                view = memoryview(part).cast("B")
+                if view.nbytes:
+                    data.subarray(offset, offset + view.nbytes).assign(view)
+                    offset += view.nbytes
+        self.stats["requests"] += 1
+        try:
+            xhr.send(data)
+        except ffi.JsException as exc:
+            if "Timeout" in str(exc) or "timed out" in str(exc):
+                raise TransportError(f"{method} {url} timed out after {limit} s", url, timeout=True) from None
+            raise TransportError(f"{method} {url} failed ({exc}): {CORS_HINT}", url) from None
+        if int(xhr.status) == 0:
+            raise TransportError(f"{method} {url} failed: {CORS_HINT}", url)
+        payload = js.Uint8Array.new(xhr.response).to_bytes() if xhr.response else b""
+        return Response(int(xhr.status), _headers(str(xhr.getAllResponseHeaders())), payload, url)
+
+    def stream(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts = (),
+               timeout: Optional[float] = None) -> Any:
+        """Not available: synchronous requests cannot deliver a body in pieces."""
+        raise TransportError("streaming needs the async client in the browser (await generate_stream(...))", url)
+
+    async def close(self) -> None:
+        """Nothing to release; later requests fail."""
+        self._closed = True
+
+
+def _headers(text: str) -> Headers:
+    headers = Headers()
+    for line in text.split("\r\n"):
+        if ":" in line:
+            key, value = line.split(":", 1)
+            headers[key.strip()] = value.strip()
+    return headers

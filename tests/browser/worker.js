@@ -1,0 +1,17 @@
+// Runs INSIDE a module web worker: loads the local Pyodide, installs the wheel with micropip, and runs
+// sync_checks.py (the blocking client over synchronous XMLHttpRequest) against Triton on another origin.
+import { loadPyodide } from "/pyodide/pyodide.mjs";
+const params = new URLSearchParams(location.search);
+try {
+  const pyodide = await loadPyodide({ indexURL: "/pyodide/" });
+  await pyodide.loadPackage(location.origin + "/wheels/" + params.get("micropip"));
+  const micropip = pyodide.pyimport("micropip");
+  await micropip.install.callKwargs(location.origin + "/wheels/" + params.get("wheel"), { deps: false });
+  pyodide.globals.set("CONFIG_JSON", JSON.stringify(Object.fromEntries(params)));
+  const code = await (await fetch("/sync_checks.py")).text();
+  // runPython, not runPythonAsync: the blocking client must finish every call without the event loop.
+  pyodide.runPython("import json\nCONFIG = json.loads(CONFIG_JSON)\nRESULT = None\n" + code);
+  postMessage({ result: JSON.parse(pyodide.runPython("json.dumps(RESULT)")) });
+} catch (err) {
+  postMessage({ error: String(err && err.message || err) });
+}
