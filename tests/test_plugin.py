@@ -161,3 +161,13 @@ async def test_the_stand_in_catches_the_old_configure_bug(monkeypatch, triton):
     await f["configure"](triton.http_url)
     with pytest.raises(ServiceError, match=r"127\.0\.0\.1:1"):  # still the first server: the bug, seen
         await f["list_models"]()
+
+
+def test_what_the_browser_loads_is_python_3_10():
+    """ImJoy's engine runs Pyodide 0.20-0.22 (Python 3.10): no newer syntax anywhere in the package."""
+    import ast
+
+    for path in sorted((ROOT / "pyotritonclient").rglob("*.py")):
+        ast.parse(path.read_text(), str(path), feature_version=(3, 10))
+    _, script = plugin_parts(ROOT / "plugin" / "TritonClient.imjoy.html")
+    ast.parse(script, "TritonClient.imjoy.html", feature_version=(3, 10))

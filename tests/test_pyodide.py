@@ -75,5 +75,6 @@ def test_missing_header_length_falls_back_to_finding_the_json_end(pyodide_run):
     assert pyodide_run["fallback_sum"] == [i + 3 for i in range(16)]
 
 
-def test_the_sync_facade_says_why_it_is_not_offered_in_the_browser(pyodide_run):
-    assert "not offered in the browser" in pyodide_run["sync_refusal"] and "await" in pyodide_run["sync_refusal"]
+def test_the_sync_facade_says_why_it_is_not_offered_outside_a_web_worker(pyodide_run):
+    # Node is no web worker: synchronous binary requests are not to be had, and the error says what to do.
+    assert "needs a web worker in the browser" in pyodide_run["sync_refusal"] and "await" in pyodide_run["sync_refusal"]

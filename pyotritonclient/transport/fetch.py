@@ -32,6 +32,18 @@ def _js() -> Any:
     return js
 
 
+def js_body(body: BodyParts) -> Any:
+    """The body parts copied once, part by part, into one JavaScript ``Uint8Array``."""
+    buffer = _js().Uint8Array.new(body_length(body))
+    offset = 0
+    for part in body:
+        view = memoryview(part).cast("B")
+        if view.nbytes:
+            buffer.subarray(offset, offset + view.nbytes).assign(view)  # the one copy
+            offset += view.nbytes
+    return buffer
+
+
 def _ffi() -> Any:
     """Pyodide's FFI: ``pyodide.ffi`` since 0.21, the ``pyodide`` module itself before (ImJoy's engine: 0.20)."""
     try:
@@ -73,14 +85,7 @@ class FetchTransport:
             "signal": controller.signal,
         }
         if body:
-            buffer = js.Uint8Array.new(body_length(body))
-            offset = 0
-            for part in body:
-                view = memoryview(part).cast("B")
-                if view.nbytes:
-                    buffer.subarray(offset, offset + view.nbytes).assign(view)  # the one copy
-                    offset += view.nbytes
-            options["body"] = buffer
+            options["body"] = js_body(body)
         return to_js(options, dict_converter=js.Object.fromEntries)
 
     async def _fetch(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts, controller: Any) -> Any:

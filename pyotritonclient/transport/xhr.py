@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .base import BodyParts, Headers, Response, TransportError, body_length
-from .fetch import _FORBIDDEN, CORS_HINT, _ffi, _js
+from .base import BodyParts, Headers, Response, TransportError
+from .fetch import _FORBIDDEN, CORS_HINT, _ffi, _js, js_body
 
 
 def in_worker() -> bool:
@@ -48,15 +48,7 @@ class SyncXHRTransport:
         for key, value in headers.items():
             if key.lower() not in _FORBIDDEN:
                 xhr.setRequestHeader(key, value)
-        data = None
-        if body:
-            data = js.Uint8Array.new(body_length(body))
-            offset = 0
-            for part in body:
-                view = memoryview(part).cast("B")
-                if view.nbytes:
-                    data.subarray(offset, offset + view.nbytes).assign(view)
-                    offset += view.nbytes
+        data = js_body(body) if body else None
         self.stats["requests"] += 1
         try:
             xhr.send(data)
