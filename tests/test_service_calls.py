@@ -55,3 +55,13 @@ def test_the_schemas_list_exactly_the_functions_parameters():
 async def test_an_unknown_function_is_refused():
     with pytest.raises(ServiceError, match="no function 'shutdown'"):
         await SERVICE.call("shutdown")
+
+
+async def test_a_password_in_a_server_url_never_reaches_a_message():
+    from pyotritonclient.http import InferenceServerClient
+    from pyotritonclient.errors import UnavailableError
+
+    async with InferenceServerClient("http://alice:s3cret@127.0.0.1:9") as client:
+        with pytest.raises(UnavailableError, match=r"http://\*\*\*@127\.0\.0\.1:9/") as info:
+            await client.is_server_live()
+    assert "s3cret" not in str(info.value) and "alice" not in str(info.value)

@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Dict, Mapping, Optional, Union
 import aiohttp
 from aiohttp.payload import Payload
 
-from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length
+from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length, redact_url
 
 
 class _PartsPayload(Payload):
@@ -217,9 +217,9 @@ def _transport_error(exc: BaseException, method: str, url: str, timeout: Optiona
         return exc
     if isinstance(exc, asyncio.TimeoutError):
         limit = f" after {timeout} s" if timeout is not None else ""
-        return TransportError(f"{method} {url} timed out{limit}", url, timeout=True)
+        return TransportError(f"{method} {redact_url(url)} timed out{limit}", url, timeout=True)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return TransportError(f"cannot connect to {url}: {exc.os_error or exc}", url)
+        return TransportError(f"cannot connect to {redact_url(url)}: {exc.os_error or exc}", url)
     if isinstance(exc, aiohttp.ClientError):
-        return TransportError(f"{method} {url} failed: {type(exc).__name__}: {exc}", url)
+        return TransportError(f"{method} {redact_url(url)} failed: {type(exc).__name__}: {exc}", url)
     return exc

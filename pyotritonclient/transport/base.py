@@ -9,6 +9,7 @@ for server-sent events: the body arrives chunk by chunk as the server sends it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 from typing import AsyncIterator, Mapping, Optional, Protocol, Sequence, Union
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -116,3 +117,14 @@ class StreamContext(Protocol):
 def body_length(body: BodyParts) -> int:
     """Total number of bytes in ``body`` without joining it."""
     return sum(memoryview(part).nbytes for part in body)
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a message: a user name or password in it is replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))

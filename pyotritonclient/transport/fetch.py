@@ -14,7 +14,7 @@ import asyncio
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Dict, Mapping, Optional
 
-from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length
+from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length, redact_url
 
 # Headers a browser refuses to let scripts set (fetch drops them or fails); the browser sets its own.
 _FORBIDDEN = {"content-length", "connection", "host", "accept-encoding", "keep-alive", "transfer-encoding"}
@@ -127,7 +127,7 @@ class FetchTransport:
                 return await asyncio.wait_for(run(), limit)
         except asyncio.TimeoutError:
             controller.abort()
-            raise TransportError(f"{method} {url} timed out after {limit} s", url, timeout=True) from None
+            raise TransportError(f"{method} {redact_url(url)} timed out after {limit} s", url, timeout=True) from None
         except asyncio.CancelledError:
             controller.abort()
             raise
@@ -149,7 +149,7 @@ class FetchTransport:
             response = await asyncio.wait_for(self._fetch(method, url, headers, body, controller), limit)
         except asyncio.TimeoutError:
             controller.abort()
-            raise TransportError(f"{method} {url} timed out after {limit} s", url, timeout=True) from None
+            raise TransportError(f"{method} {redact_url(url)} timed out after {limit} s", url, timeout=True) from None
         reader = response.body.getReader() if response.body else None
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -160,7 +160,7 @@ class FetchTransport:
                     item = await asyncio.wait_for(reader.read(), limit)  # at most `limit` s of silence
                 except asyncio.TimeoutError:
                     controller.abort()
-                    raise TransportError(f"{method} {url}: no data for {limit} s", url, timeout=True) from None
+                    raise TransportError(f"{method} {redact_url(url)}: no data for {limit} s", url, timeout=True) from None
                 except JsException as exc:
                     raise _error(exc, method, url) from None
                 if item.done:
@@ -184,5 +184,5 @@ def _headers(response: Any) -> Headers:
 def _error(exc: BaseException, method: str, url: str) -> TransportError:
     text = str(exc)
     if "AbortError" in text:
-        return TransportError(f"{method} {url} was aborted", url, timeout=True)
-    return TransportError(f"{method} {url} failed ({text}): {CORS_HINT}", url)
+        return TransportError(f"{method} {redact_url(url)} was aborted", url, timeout=True)
+    return TransportError(f"{method} {redact_url(url)} failed ({text}): {CORS_HINT}", url)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .base import BodyParts, Headers, Response, TransportError
+from .base import BodyParts, Headers, Response, TransportError, redact_url
 from .fetch import _FORBIDDEN, CORS_HINT, _ffi, _js, js_body
 
 
@@ -54,10 +54,10 @@ class SyncXHRTransport:
             xhr.send(data)
         except ffi.JsException as exc:
             if "Timeout" in str(exc) or "timed out" in str(exc):
-                raise TransportError(f"{method} {url} timed out after {limit} s", url, timeout=True) from None
-            raise TransportError(f"{method} {url} failed ({exc}): {CORS_HINT}", url) from None
+                raise TransportError(f"{method} {redact_url(url)} timed out after {limit} s", url, timeout=True) from None
+            raise TransportError(f"{method} {redact_url(url)} failed ({exc}): {CORS_HINT}", url) from None
         if int(xhr.status) == 0:
-            raise TransportError(f"{method} {url} failed: {CORS_HINT}", url)
+            raise TransportError(f"{method} {redact_url(url)} failed: {CORS_HINT}", url)
         payload = js.Uint8Array.new(xhr.response).to_bytes() if xhr.response else b""
         return Response(int(xhr.status), _headers(str(xhr.getAllResponseHeaders())), payload, url)
 
