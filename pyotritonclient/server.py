@@ -27,6 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .transport.base import redact_url
+
 PYTRITON_VERSION = "0.7.0"
 SERVER_PYTHON = "3.11"  # the python backend stub must match the server venv's Python
 # What python-backend models may import besides numpy (msgpack: models written for serialization="imjoy").
@@ -247,7 +249,7 @@ class TritonServer:
                 pass
             time.sleep(0.25)
         raise TimeoutError(
-            f"tritonserver not ready at {url} after {self.startup_timeout}s (log {self.log_path}):\n{self.log_tail()}"
+            f"tritonserver not ready at {redact_url(url)} after {self.startup_timeout}s (log {self.log_path}):\n{self.log_tail()}"
         )
 
     def stop(self, timeout: float = 20.0) -> None:

@@ -22,6 +22,7 @@ from ..errors import (
 from ..protocol import inference as wire
 from ..protocol.sse import SSEParser
 from ..transport import Response, Transport, TransportError, default_transport
+from ..transport.base import redact_url
 from ._infer import InferInput, InferRequestedOutput, InferResult
 
 
@@ -505,7 +506,7 @@ class InferenceServerClient:
         try:
             value = json.loads(data)
         except ValueError:
-            raise InferenceServerException(f"generate_stream from {url}: event is not JSON: {data[:200]!r}") from None
+            raise InferenceServerException(f"generate_stream from {redact_url(url)}: event is not JSON: {data[:200]!r}") from None
         if isinstance(value, dict) and "error" in value and len(value) == 1:
             raise InferenceServerException(str(value["error"]), url=url)
         return value
