@@ -86,7 +86,9 @@ async def close_clients() -> None:
 
 _configs: Dict[Tuple[str, str, str], Dict[str, Any]] = {}
 _read_at: Dict[Tuple[str, str, str], float] = {}
-_pending: Dict[Tuple[str, str, str, int], "asyncio.Future[Dict[str, Any]]"] = {}  # config reads under way  # when each cached config was read (time.monotonic())
+_pending: Dict[
+    Tuple[str, str, str, int], asyncio.Future[Dict[str, Any]]
+] = {}  # config reads under way  # when each cached config was read (time.monotonic())
 
 # Inputs refused by the checks here with a cached config make execute read the config again (the model may
 # have changed), unless the config was read less than this many seconds ago: a loop of bad inputs costs
@@ -127,7 +129,7 @@ async def get_config(
         pending = asyncio.ensure_future(_read_config(key, server_url, client, headers))
         _pending[pending_key] = pending
 
-        def finished(task: "asyncio.Future[Any]") -> None:
+        def finished(task: asyncio.Future[Any]) -> None:
             _pending.pop(pending_key, None)
             if not task.cancelled():
                 task.exception()  # retrieved, even if every caller was cancelled meanwhile
@@ -255,21 +257,38 @@ async def execute(
 
     async def config_request(**options: Any) -> Dict[str, Any]:
         # ``timeout`` covers the whole call: a config request too (a cold cache, or a re-read).
-        read = get_config(server_url, model_name, model_version=model_version, client=client, headers=headers, **options)
+        read = get_config(
+            server_url, model_name, model_version=model_version, client=client, headers=headers, **options
+        )
         if deadline is None:
             return await read
         try:
             return await asyncio.wait_for(read, max(deadline - time.monotonic(), 0.0))
         except asyncio.TimeoutError:
-            raise InferenceServerTimeout(f"no model config of {model_name!r} within {timeout} s", status="TIMEOUT") from None
+            raise InferenceServerTimeout(
+                f"no model config of {model_name!r} within {timeout} s", status="TIMEOUT"
+            ) from None
 
     def call(config_: Mapping[str, Any]) -> Any:
         return _run(
-            client, model_name, config_, inputs, model_version=model_version, select_outputs=select_outputs,
-            decode_bytes=decode_bytes, decode_json=decode_json, serialization=serialization, cast=cast,
-            request_id=request_id, parameters=parameters, headers=headers,
+            client,
+            model_name,
+            config_,
+            inputs,
+            model_version=model_version,
+            select_outputs=select_outputs,
+            decode_bytes=decode_bytes,
+            decode_json=decode_json,
+            serialization=serialization,
+            cast=cast,
+            request_id=request_id,
+            parameters=parameters,
+            headers=headers,
             timeout=None if deadline is None else max(deadline - time.monotonic(), 0.001),
-            compression=compression, sequence_id=sequence_id, sequence_start=sequence_start, sequence_end=sequence_end,
+            compression=compression,
+            sequence_id=sequence_id,
+            sequence_start=sequence_start,
+            sequence_end=sequence_end,
         )
 
     try:
@@ -338,10 +357,19 @@ async def _run(
                 raise InvalidInputError(f"model {model_name!r} has no output {name!r}; its outputs are {output_names}")
         outputs = [InferRequestedOutput(name) for name in select_outputs]
     result = await client.infer(
-        model_name, infer_inputs, model_version=model_version, outputs=outputs, request_id=request_id,
-        sequence_id=sequence_id, sequence_start=sequence_start, sequence_end=sequence_end,
-        headers=headers, parameters=parameters, client_timeout=timeout,
-        request_compression_algorithm=compression, response_compression_algorithm=compression,
+        model_name,
+        infer_inputs,
+        model_version=model_version,
+        outputs=outputs,
+        request_id=request_id,
+        sequence_id=sequence_id,
+        sequence_start=sequence_start,
+        sequence_end=sequence_end,
+        headers=headers,
+        parameters=parameters,
+        client_timeout=timeout,
+        request_compression_algorithm=compression,
+        response_compression_algorithm=compression,
     )
     results = shape_outputs(result, serialization=serialization, decode_bytes=decode_bytes, decode_json=decode_json)
     results[INFO_KEY] = result.get_response()
@@ -373,7 +401,9 @@ async def execute_batch(
     """
     if len(args) > 2:
         raise TypeError(f"execute_batch takes at most 3 positional arguments, got {1 + len(args)}")
-    if args and isinstance(args[0], int) and not isinstance(args[0], bool):  # 0.2.x: (batches, batch_size, on_batch_end)
+    if (
+        args and isinstance(args[0], int) and not isinstance(args[0], bool)
+    ):  # 0.2.x: (batches, batch_size, on_batch_end)
         batch_size = args[0]
         if len(args) > 1:
             on_batch_end = args[1]
@@ -395,8 +425,11 @@ async def execute_batch(
     if items and options.get("config") is None and options.get("cache_config", True) and model_name:
         try:  # one config request, not one per item in flight (errors are reported per item below)
             await get_config(
-                server_url or options["client"].url, model_name, model_version=options.get("model_version", ""),
-                client=options.get("client"), headers=options.get("headers"),
+                server_url or options["client"].url,
+                model_name,
+                model_version=options.get("model_version", ""),
+                client=options.get("client"),
+                headers=options.get("headers"),
             )
         except Exception:
             pass

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import serialization as imjoy_codec
 from . import ndarray as rpc_ndarray
+from . import serialization as imjoy_codec
 from .errors import InvalidInputError
 from .http import InferInput, InferResult
 from .protocol.dtypes import config_to_wire, get_dtype
@@ -88,9 +88,7 @@ def _to_array(value: Any, name: str, datatype: str, cast: bool) -> Any:
     if cast and np.can_cast(value.dtype, wanted, "safe"):
         return value.astype(wanted)
     hint = " (pass cast=True to convert it safely)" if np.can_cast(value.dtype, wanted, "safe") else ""
-    raise InvalidInputError(
-        f"input {name!r}: expected dtype {datatype} ({wanted}), got a {value.dtype} array{hint}"
-    )
+    raise InvalidInputError(f"input {name!r}: expected dtype {datatype} ({wanted}), got a {value.dtype} array{hint}")
 
 
 def _describe(value: Any) -> str:
@@ -119,9 +117,7 @@ def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mappi
         values = [inputs.get(name) for name in names]
     elif isinstance(inputs, (list, tuple)):
         if len(inputs) > len(specs):
-            raise InvalidInputError(
-                f"model {model!r} takes {len(specs)} inputs {names}, got {len(inputs)}"
-            )
+            raise InvalidInputError(f"model {model!r} takes {len(specs)} inputs {names}, got {len(inputs)}")
         values = list(inputs) + [None] * (len(specs) - len(inputs))
     else:
         raise InvalidInputError(
@@ -176,29 +172,42 @@ def _plain_values(value: Any, name: str, datatype: str) -> Tuple[List[int], List
             return [1], [_text_bytes(value)]
         shape, flat = _nested(value, name)
         if not shape or not all(_is_text_like(v) for v in flat):
-            raise InvalidInputError(f"input {name!r}: expected BYTES (str, bytes, dict or a list of them), got {_describe(value)}")
+            raise InvalidInputError(
+                f"input {name!r}: expected BYTES (str, bytes, dict or a list of them), got {_describe(value)}"
+            )
         return shape, [_text_bytes(v) for v in flat]
     if _is_text_like(value):
         raise InvalidInputError(f"input {name!r}: expected {datatype} numbers, got {type(value).__name__}")
     shape, flat = _nested(value, name)
     integral = datatype.startswith(("INT", "UINT"))
     for item in flat:
-        ok = isinstance(item, bool) if datatype == "BOOL" else (
-            isinstance(item, int) and not isinstance(item, bool) if integral else isinstance(item, (int, float)) and not isinstance(item, bool)
+        ok = (
+            isinstance(item, bool)
+            if datatype == "BOOL"
+            else (
+                isinstance(item, int) and not isinstance(item, bool)
+                if integral
+                else isinstance(item, (int, float)) and not isinstance(item, bool)
+            )
         )
         if not ok:
-            raise InvalidInputError(f"input {name!r}: expected {datatype} values, got a {type(item).__name__} ({item!r})")
+            raise InvalidInputError(
+                f"input {name!r}: expected {datatype} values, got a {type(item).__name__} ({item!r})"
+            )
     return shape, flat
 
 
-def _input(name: str, datatype: str, value: Any, spec: Mapping[str, Any], config: Mapping[str, Any],
-           cast: bool, np: Any) -> InferInput:
+def _input(
+    name: str, datatype: str, value: Any, spec: Mapping[str, Any], config: Mapping[str, Any], cast: bool, np: Any
+) -> InferInput:
     """One checked input value -> an InferInput."""
     if rpc_ndarray.is_ndarray(value):
         raw = rpc_ndarray.read(value, name)
         if np is None:
             if raw.datatype != datatype:
-                raise InvalidInputError(f"input {name!r}: expected dtype {datatype}, got a {value.get('_rdtype')} ndarray")
+                raise InvalidInputError(
+                    f"input {name!r}: expected dtype {datatype}, got a {value.get('_rdtype')} ndarray"
+                )
             shape = _checked_shape(raw.shape, name, spec, config)
             return InferInput(name, shape, datatype).set_data_from_buffer(raw.data)
         value = np.frombuffer(raw.data, dtype=rpc_ndarray.WIRE_TO_NUMPY[raw.datatype]).reshape(raw.shape)
@@ -228,7 +237,9 @@ def prepare_inputs(
                     f'input {name!r}: serialization="imjoy" needs BYTES (TYPE_STRING) inputs, the model has {datatype}'
                 )
             shape = _checked_shape([1], name, spec, config)
-            prepared.append(InferInput(name, shape, "BYTES").set_data_from_list([imjoy_codec.encode(value)], binary_data=True))
+            prepared.append(
+                InferInput(name, shape, "BYTES").set_data_from_list([imjoy_codec.encode(value)], binary_data=True)
+            )
         else:
             prepared.append(_input(name, datatype, value, spec, config, cast, np))
     return prepared
@@ -266,7 +277,7 @@ def _nest(flat: List[Any], shape: Sequence[int]) -> Any:
     if len(shape) <= 1:
         return list(flat)
     step = len(flat) // shape[0] if shape[0] else 0
-    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+    return [_nest(flat[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
 def shape_outputs(

@@ -41,7 +41,9 @@ def _as_bytes(value: Any, name: str, expected: int) -> memoryview:
     if isinstance(value, (list, tuple)) and all(isinstance(c, (bytes, bytearray, memoryview)) for c in value):
         total = sum(memoryview(c).nbytes for c in value)
         if total != expected:  # checked before joining: nothing is allocated for a wrong length
-            raise InvalidInputError(f"input {name!r}: the ndarray holds {total} bytes, its shape and dtype need {expected}")
+            raise InvalidInputError(
+                f"input {name!r}: the ndarray holds {total} bytes, its shape and dtype need {expected}"
+            )
         return memoryview(b"".join(bytes(c) for c in value))
     raise InvalidInputError(f"input {name!r}: ndarray _rvalue must be bytes, got {type(value).__name__}")
 
@@ -55,7 +57,9 @@ def read(value: Mapping[str, Any], name: str) -> RawArray:
             f"input {name!r}: ndarray dtype {dtype!r} is not one Triton takes; expected one of {sorted(NUMPY_TO_WIRE)}"
         )
     shape = value.get("_rshape")
-    if not isinstance(shape, (list, tuple)) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+    if not isinstance(shape, (list, tuple)) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
         raise InvalidInputError(f"input {name!r}: ndarray _rshape must be a list of non-negative ints, got {shape!r}")
     count = 1
     for dim in shape:
@@ -64,7 +68,8 @@ def read(value: Mapping[str, Any], name: str) -> RawArray:
     data = _as_bytes(value.get("_rvalue"), name, expected)
     if data.nbytes != expected:
         raise InvalidInputError(
-            f"input {name!r}: the ndarray holds {data.nbytes} bytes, but {dtype} with shape {list(shape)} needs {expected}"
+            f"input {name!r}: the ndarray holds {data.nbytes} bytes, "
+            f"but {dtype} with shape {list(shape)} needs {expected}"
         )
     return RawArray(datatype, [int(d) for d in shape], data)
 
@@ -81,5 +86,10 @@ def encode(datatype: str, shape: Sequence[int], data: Any) -> Dict[str, Any]:
     """Raw wire bytes of a fixed-size tensor as an RPC ndarray (BF16 widened to float32)."""
     view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     if datatype == "BF16":
-        return {"_rtype": "ndarray", "_rvalue": bf16_to_float32(memoryview(view)), "_rshape": list(shape), "_rdtype": "float32"}
+        return {
+            "_rtype": "ndarray",
+            "_rvalue": bf16_to_float32(memoryview(view)),
+            "_rshape": list(shape),
+            "_rdtype": "float32",
+        }
     return {"_rtype": "ndarray", "_rvalue": bytes(view), "_rshape": list(shape), "_rdtype": WIRE_TO_NUMPY[datatype]}

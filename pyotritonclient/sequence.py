@@ -91,8 +91,14 @@ class SequenceExecutor:
         merged = {**self.options, **options}
         try:
             result = await execute(
-                inputs, self.server_url, self.model_name, client=self.client, sequence_id=self.sequence_id,
-                sequence_start=start, sequence_end=end, **merged,
+                inputs,
+                self.server_url,
+                self.model_name,
+                client=self.client,
+                sequence_id=self.sequence_id,
+                sequence_start=start,
+                sequence_end=end,
+                **merged,
             )
         except InvalidInputError:
             raise  # refused before sending: the sequence goes on
@@ -153,7 +159,7 @@ class SequenceExecutor:
                     await outcome
         return results
 
-    async def __aenter__(self) -> "SequenceExecutor":
+    async def __aenter__(self) -> SequenceExecutor:
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

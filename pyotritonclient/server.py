@@ -75,8 +75,12 @@ class Installation:
         return self.site_packages() / "nvidia_pytriton.libs"
 
     def installed(self) -> bool:
-        return (self.stamp.exists() and self.stamp.read_text() == _stamp_text()
-                and self.binary.exists() and self.python.exists())
+        return (
+            self.stamp.exists()
+            and self.stamp.read_text() == _stamp_text()
+            and self.binary.exists()
+            and self.python.exists()
+        )
 
 
 def _stamp_text() -> str:
@@ -87,11 +91,12 @@ def _find_python() -> str:
     for name in (f"python{SERVER_PYTHON}", "python3"):
         path = shutil.which(name)
         if path:
-            out = subprocess.run([path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
+            )
             if out.stdout.strip() == SERVER_PYTHON:
                 return path
-    if "%d.%d" % sys.version_info[:2] == SERVER_PYTHON:
+    if "{}.{}".format(*sys.version_info[:2]) == SERVER_PYTHON:
         return sys.executable
     raise ServerInstallError(f"the Triton server venv needs Python {SERVER_PYTHON}; none found on PATH")
 
@@ -105,8 +110,9 @@ def install(root: Optional[Path] = None, quiet: bool = True) -> Installation:
     if not inst.python.exists():
         subprocess.run([_find_python(), "-m", "venv", str(inst.venv)], check=True)
     pip = [str(inst.python), "-m", "pip", "install"] + (["-q"] if quiet else [])
-    result = subprocess.run(pip + ["--no-deps", f"nvidia-pytriton=={PYTRITON_VERSION}", *SERVER_PACKAGES],
-                            capture_output=quiet, text=True)
+    result = subprocess.run(
+        pip + ["--no-deps", f"nvidia-pytriton=={PYTRITON_VERSION}", *SERVER_PACKAGES], capture_output=quiet, text=True
+    )
     if result.returncode != 0:
         raise ServerInstallError(f"pip could not install nvidia-pytriton=={PYTRITON_VERSION}:\n{result.stderr}")
     source = inst.site_packages() / "pytriton" / "tritonserver"
@@ -153,11 +159,11 @@ class TritonServer:
 
     def __init__(
         self,
-        model_repository: "str | os.PathLike[str]",
+        model_repository: str | os.PathLike[str],
         http_port: Optional[int] = None,
         startup_timeout: float = 120.0,
         extra_args: Sequence[str] = (),
-        log_path: "Optional[str | os.PathLike[str]]" = None,
+        log_path: Optional[str | os.PathLike[str]] = None,
         installation: Optional[Installation] = None,
     ) -> None:
         self.model_repository = Path(model_repository).resolve()
@@ -186,7 +192,7 @@ class TritonServer:
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def start(self) -> "TritonServer":
+    def start(self) -> TritonServer:
         inst = self.installation or install()
         if not inst.installed():
             raise ServerInstallError(f"Triton is not installed under {inst.root}: run install() first")
@@ -220,8 +226,7 @@ class TritonServer:
         ]
         log = open(self.log_path, "wb")
         try:
-            self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             log.close()
         try:
@@ -249,7 +254,8 @@ class TritonServer:
                 pass
             time.sleep(0.25)
         raise TimeoutError(
-            f"tritonserver not ready at {redact_url(url)} after {self.startup_timeout}s (log {self.log_path}):\n{self.log_tail()}"
+            f"tritonserver not ready at {redact_url(url)} after {self.startup_timeout}s "
+            f"(log {self.log_path}):\n{self.log_tail()}"
         )
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -264,7 +270,7 @@ class TritonServer:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
 
-    def __enter__(self) -> "TritonServer":
+    def __enter__(self) -> TritonServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -57,7 +57,9 @@ class _Completed:
         except StopIteration as done:
             return done.value
         coro.close()
-        raise InferenceServerException("this call would have to wait on the event loop: use the async client with await")
+        raise InferenceServerException(
+            "this call would have to wait on the event loop: use the async client with await"
+        )
 
     def stop(self) -> None:
         """Nothing to stop."""
@@ -133,7 +135,7 @@ class InferenceServerClient:
             finally:
                 self._runner.stop()
 
-    def __enter__(self) -> "InferenceServerClient":
+    def __enter__(self) -> InferenceServerClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

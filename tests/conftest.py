@@ -49,8 +49,18 @@ def built_wheel(tmp_path_factory) -> Path:
 
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
-         str(MODELS_DIR.parent.parent)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dist),
+            str(MODELS_DIR.parent.parent),
+        ],
         check=True,
     )
     (wheel,) = dist.glob("pyotritonclient-*-py3-none-any.whl")

@@ -23,7 +23,7 @@ class HyphaServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90) -> "HyphaServer":
+    def start(self, timeout: float = 90) -> HyphaServer:
         if not self.python.exists():
             raise RuntimeError(f"hypha is not installed at {self.python}: run scripts/ensure-extras (./dev test does)")
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -32,7 +32,10 @@ class HyphaServer:
         env = dict(os.environ, HYPHA_JWT_SECRET="pyotritonclient-tests")
         self.process = subprocess.Popen(
             [str(self.python), "-m", "hypha.server", "--host=127.0.0.1", f"--port={self.port}"],
-            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=env,
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -44,7 +47,7 @@ class HyphaServer:
                 return self
             except OSError:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"hypha not ready at {self.url}: {self.log_tail()}")
+                    raise TimeoutError(f"hypha not ready at {self.url}: {self.log_tail()}") from None
                 time.sleep(0.2)
 
     def log_tail(self) -> str:

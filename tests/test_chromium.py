@@ -44,7 +44,9 @@ def worker_run(chromium_run, nginx, built_wheel, cache_dir):
         for name in ("worker.html", "worker.js", "sync_checks.py"):
             shutil.copy(HERE / "browser" / name, root / name)
         micropip = sorted((cache_dir / "wheels").glob("micropip-*.whl"))[-1]
-        query = urllib.parse.urlencode({"wheel": built_wheel.name, "micropip": micropip.name, "cors_url": nginx.url("cors")})
+        query = urllib.parse.urlencode(
+            {"wheel": built_wheel.name, "micropip": micropip.name, "cors_url": nginx.url("cors")}
+        )
         _outcome["worker"] = _node(f"{nginx.url('static')}/worker.html?{query}", cache_dir)
     return _outcome["worker"]
 
@@ -53,12 +55,14 @@ def _node(url, cache_dir):
     playwright = cache_dir / "npm" / "node_modules" / "playwright-core"
     out = subprocess.run(
         ["node", str(HERE / "browser" / "run_chromium.mjs"), str(playwright), url, "90000"],
-        capture_output=True, text=True, timeout=240,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if out.returncode != 0 or not lines:
         pytest.fail(f"Chromium run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def _run_page(cache_dir, built_wheel, nginx):
@@ -78,18 +82,31 @@ def _run_page(cache_dir, built_wheel, nginx):
     shutil.copy(micropip[-1], root / "wheels" / micropip[-1].name)
     shutil.copy(HERE / "browser" / "page.html", root / "index.html")
     shutil.copy(HERE / "browser" / "chromium_checks.py", root / "checks.py")
-    query = urllib.parse.urlencode({
-        "wheel": built_wheel.name, "micropip": micropip[-1].name,
-        "cors_url": nginx.url("cors"), "plain_url": nginx.url("plain"), "hidden_url": nginx.url("hidden"),
-    })
+    query = urllib.parse.urlencode(
+        {
+            "wheel": built_wheel.name,
+            "micropip": micropip[-1].name,
+            "cors_url": nginx.url("cors"),
+            "plain_url": nginx.url("plain"),
+            "hidden_url": nginx.url("hidden"),
+        }
+    )
     out = subprocess.run(
-        ["node", str(HERE / "browser" / "run_chromium.mjs"), str(playwright), f"{nginx.url('static')}/index.html?{query}", "90000"],
-        capture_output=True, text=True, timeout=240,
+        [
+            "node",
+            str(HERE / "browser" / "run_chromium.mjs"),
+            str(playwright),
+            f"{nginx.url('static')}/index.html?{query}",
+            "90000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if out.returncode != 0 or not lines:
         pytest.fail(f"Chromium run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def test_the_page_runs_the_wheel_from_micropip_cross_origin(chromium_run, nginx):

@@ -19,9 +19,18 @@ from pyotritonclient.http import (
 )
 
 DTYPES = {
-    "BOOL": np.bool_, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
-    "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
-    "FP16": np.float16, "FP32": np.float32, "FP64": np.float64,
+    "BOOL": np.bool_,
+    "UINT8": np.uint8,
+    "UINT16": np.uint16,
+    "UINT32": np.uint32,
+    "UINT64": np.uint64,
+    "INT8": np.int8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "FP16": np.float16,
+    "FP32": np.float32,
+    "FP64": np.float64,
 }
 
 
@@ -145,7 +154,9 @@ async def test_zero_element_tensors(client):
         InferInput("IN_FP32", [0], "FP32").set_data_from_numpy(empty),
         InferInput("IN_INT8", [2], "INT8").set_data_from_numpy(np.array([1, -1], np.int8)),
     ]
-    result = await client.infer("echo_all", inputs, outputs=[InferRequestedOutput("OUT_FP32"), InferRequestedOutput("OUT_INT8")])
+    result = await client.infer(
+        "echo_all", inputs, outputs=[InferRequestedOutput("OUT_FP32"), InferRequestedOutput("OUT_INT8")]
+    )
     assert result.as_numpy("OUT_FP32").shape == (0,)
     np.testing.assert_array_equal(result.as_numpy("OUT_INT8"), [1, -1])
 
@@ -166,13 +177,16 @@ async def test_classification_with_labels(client, models_dir):
         result = await client.infer("classifier", [tensor], outputs=[output])
         top = [x.decode().split(":") for x in result.as_numpy("OUTPUT0")]
         assert [(float(s), int(i), label) for s, i, label in top] == [
-            (pytest.approx(0.7), 1, labels[1]), (pytest.approx(0.15), 3, labels[3]),
+            (pytest.approx(0.7), 1, labels[1]),
+            (pytest.approx(0.15), 3, labels[3]),
         ]
 
 
 async def sequence_step(client, seq_id, value, start=False, end=False):
     tensor = InferInput("INPUT", [1, 1], "INT32").set_data_from_numpy(np.array([[value]], np.int32))
-    result = await client.infer("sequence_accumulate", [tensor], sequence_id=seq_id, sequence_start=start, sequence_end=end)
+    result = await client.infer(
+        "sequence_accumulate", [tensor], sequence_id=seq_id, sequence_start=start, sequence_end=end
+    )
     return int(result.as_numpy("OUTPUT").reshape(-1)[0])
 
 
@@ -222,7 +236,7 @@ async def test_compression_both_ways(triton, capsys, request_algo, response_algo
     log = capsys.readouterr().out
     request_line = next(line for line in log.splitlines() if line.startswith("POST"))
     response_line = next(line for line in log.splitlines() if line.startswith("-> 200"))
-    assert ("'Content-Encoding': '%s'" % request_algo in request_line) is bool(request_algo)
+    assert (f"'Content-Encoding': '{request_algo}'" in request_line) is bool(request_algo)
     assert f"'Accept-Encoding': '{response_algo or 'identity'}'" in request_line
     if response_algo:
         assert f"'content-encoding': '{response_algo}'" in response_line
@@ -293,7 +307,9 @@ async def test_headers_are_not_mutated_and_secrets_not_logged(triton, capsys):
 
 async def test_bad_inputs_fail_before_anything_is_sent(client):
     before = client.transport.stats["requests"]
-    with pytest.raises(InferenceServerException, match="input 'INPUT0': got a float64 array \\(FP64\\), expected INT32"):
+    with pytest.raises(
+        InferenceServerException, match="input 'INPUT0': got a float64 array \\(FP64\\), expected INT32"
+    ):
         InferInput("INPUT0", [16], "INT32").set_data_from_numpy(np.zeros(16))
     with pytest.raises(InferenceServerException, match="input 'INPUT0': got shape \\[8\\], expected \\[16\\]"):
         InferInput("INPUT0", [16], "INT32").set_data_from_numpy(np.zeros(8, np.int32))
@@ -347,8 +363,10 @@ async def test_static_body_helpers_match_what_infer_sends(client):
     body, length = InferenceServerClient.generate_request_body(inputs, request_id="x")
     assert json.loads(body[:length])["id"] == "x"
     response = await client.transport.request(
-        "POST", client.url + "v2/models/add_sub/infer",
-        {"Inference-Header-Content-Length": str(length), "Accept-Encoding": "gzip"}, [body],
+        "POST",
+        client.url + "v2/models/add_sub/infer",
+        {"Inference-Header-Content-Length": str(length), "Accept-Encoding": "gzip"},
+        [body],
     )
     assert response.status == 200
     result = InferenceServerClient.parse_response_body(
@@ -361,8 +379,13 @@ async def test_request_parameters_priority_version_and_query_params_reach_the_se
     tensor = InferInput("INPUT0", [3], "INT32").set_data_from_list([1, 2, 3])
     async with InferenceServerClient(triton.url, verbose=True) as client:
         result = await client.infer(
-            "echo_parameters", [tensor], model_version="1", priority=1, timeout=5_000_000,
-            parameters={"diameter": 30, "mode": "fast", "exact": True}, query_params={"trace": "x y"},
+            "echo_parameters",
+            [tensor],
+            model_version="1",
+            priority=1,
+            timeout=5_000_000,
+            parameters={"diameter": 30, "mode": "fast", "exact": True},
+            query_params={"trace": "x y"},
         )
         with pytest.raises(InferenceServerException) as info:
             await client.infer("echo_parameters", [tensor], model_version="7")

@@ -15,7 +15,6 @@ from triton_inputs import add_sub_inputs
 
 from pyotritonclient.http import InferenceServerException, InferInput, InferRequestedOutput
 
-
 # -- health, metadata, config ---------------------------------------------------------------
 
 
@@ -38,7 +37,8 @@ async def test_model_metadata_and_config(client):
     meta = await client.get_model_metadata("add_sub")
     assert meta["name"] == "add_sub" and meta["versions"] == ["1"]
     assert [(i["name"], i["datatype"], i["shape"]) for i in meta["inputs"]] == [
-        ("INPUT0", "INT32", [16]), ("INPUT1", "INT32", [16]),
+        ("INPUT0", "INT32", [16]),
+        ("INPUT1", "INT32", [16]),
     ]
     config = await client.get_model_config("add_sub", "1")
     assert config["name"] == "add_sub" and config["backend"] == "python"

@@ -9,8 +9,15 @@ import time
 import numpy as np
 import pytest
 
-from pyotritonclient import InferenceServerException, InferenceServerTimeout, execute, execute_batch, get_config, list_models
-from pyotritonclient import execution
+from pyotritonclient import (
+    InferenceServerException,
+    InferenceServerTimeout,
+    execute,
+    execute_batch,
+    execution,
+    get_config,
+    list_models,
+)
 from pyotritonclient.execution import INFO_KEY, _configs, server_base_url, shared_client
 from pyotritonclient.http import InferenceServerClient
 
@@ -26,8 +33,11 @@ def requests_sent(url):
 
 async def test_the_documented_example_runs_verbatim(url):
     URL = url
-    results = await execute(inputs=[np.zeros([2, 349, 467], dtype="float32"), {"diameter": 30}],
-                            server_url=URL, model_name="cellpose-python")
+    results = await execute(
+        inputs=[np.zeros([2, 349, 467], dtype="float32"), {"diameter": 30}],
+        server_url=URL,
+        model_name="cellpose-python",
+    )
     mask = results["mask"]
     assert mask.shape == (349, 467) and mask.dtype == np.uint16 and not mask.any()
     info = json.loads(results["info"][0])
@@ -75,7 +85,10 @@ async def test_bad_inputs_are_named_and_nothing_is_sent(url):
     cases = [
         ([np.zeros([1, 2, 2])], "input 'image': expected dtype FP32 \\(float32\\), got a float64 array$"),
         ([np.zeros([1, 2, 2], np.float16)], "got a float16 array \\(pass cast=True to convert it safely\\)"),
-        ([np.zeros([2, 2], np.float32)], "input 'image': expected shape \\[-1, -1, -1\\] \\(-1: any size\\), got \\[2, 2\\]"),
+        (
+            [np.zeros([2, 2], np.float32)],
+            "input 'image': expected shape \\[-1, -1, -1\\] \\(-1: any size\\), got \\[2, 2\\]",
+        ),
         ([np.zeros([1, 2, 2], np.float32), 5], "input 'param': expected BYTES"),
         ([np.zeros([1, 2, 2], np.float32), {}, "extra"], "takes 2 inputs \\['image', 'param'\\], got 3"),
         ({"imag": np.zeros([1, 2, 2], np.float32)}, "has no input 'imag'; its inputs are \\['image', 'param'\\]"),
@@ -107,8 +120,14 @@ async def test_cast_only_when_asked_and_only_safely(url):
 async def test_request_id_parameters_headers_and_verbose(url, capsys):
     headers = {"Authorization": "Bearer s3cret"}
     results = await execute(
-        [np.arange(3, dtype=np.int32)], url, "echo_parameters", request_id="job-1",
-        parameters={"diameter": 30, "flag": True}, headers=headers, decode_json=True, verbose=True,
+        [np.arange(3, dtype=np.int32)],
+        url,
+        "echo_parameters",
+        request_id="job-1",
+        parameters={"diameter": 30, "flag": True},
+        headers=headers,
+        decode_json=True,
+        verbose=True,
     )
     assert results[INFO_KEY]["id"] == "job-1"
     assert results["PARAMETERS"][0] == {"diameter": 30, "flag": True}
@@ -157,7 +176,7 @@ async def test_config_is_cached_refreshable_and_shows_the_server_url(url):
     assert fresh is not first and fresh["input"] == first["input"] and requests_sent(url) == before + 1
 
 
-CHANGING = b'''
+CHANGING = b"""
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
@@ -168,25 +187,33 @@ class TritonPythonModel:
             x = pb_utils.get_input_tensor_by_name(r, "X").as_numpy()
             out.append(pb_utils.InferenceResponse([pb_utils.Tensor("Y", (x + 1).astype(x.dtype))]))
         return out
-'''
+"""
 
 
 def changing_config(dims, dtype):
-    return json.dumps({
-        "name": "changing", "backend": "python", "max_batch_size": 0,
-        "input": [{"name": "X", "data_type": dtype, "dims": dims}],
-        "output": [{"name": "Y", "data_type": dtype, "dims": dims}],
-    })
+    return json.dumps(
+        {
+            "name": "changing",
+            "backend": "python",
+            "max_batch_size": 0,
+            "input": [{"name": "X", "data_type": dtype, "dims": dims}],
+            "output": [{"name": "Y", "data_type": dtype, "dims": dims}],
+        }
+    )
 
 
 async def test_a_changed_model_refreshes_the_cached_config(url, monkeypatch):
     async with InferenceServerClient(url) as admin:
-        await admin.load_model("changing", config=changing_config([3], "TYPE_FP32"), files={"file:1/model.py": CHANGING})
+        await admin.load_model(
+            "changing", config=changing_config([3], "TYPE_FP32"), files={"file:1/model.py": CHANGING}
+        )
         try:
             out = await execute([np.zeros(3, np.float32)], url, "changing")
             assert out["Y"].tolist() == [1, 1, 1]
             # The model changes on the server: new shape and dtype. The cached config is now stale.
-            await admin.load_model("changing", config=changing_config([4], "TYPE_INT32"), files={"file:1/model.py": CHANGING})
+            await admin.load_model(
+                "changing", config=changing_config([4], "TYPE_INT32"), files={"file:1/model.py": CHANGING}
+            )
             # A config read less than CONFIG_RECHECK_SECONDS ago is trusted: refused here, nothing sent.
             before = requests_sent(url)
             with pytest.raises(InferenceServerException, match="input 'X': expected dtype FP32"):
@@ -258,8 +285,14 @@ async def test_execute_batch_keeps_order_and_reports_failures_in_place(url):
     batches = [[np.full([1, 2, 2], i, np.float32), {"diameter": i}] for i in range(8)]
     batches[3] = [np.zeros([2, 2], np.float32)]  # wrong shape: fails alone
     progress = []
-    results = await execute_batch(batches, server_url=url, model_name="cellpose-python", decode_json=True,
-                                  concurrency=3, on_progress=lambda done, total, i, r: progress.append((done, total, i)))
+    results = await execute_batch(
+        batches,
+        server_url=url,
+        model_name="cellpose-python",
+        decode_json=True,
+        concurrency=3,
+        on_progress=lambda done, total, i, r: progress.append((done, total, i)),
+    )
     assert isinstance(results[3], InferenceServerException) and "expected shape" in str(results[3])
     for i, result in enumerate(results):
         if i != 3:
@@ -272,8 +305,14 @@ async def test_execute_batch_keeps_order_and_reports_failures_in_place(url):
 async def test_execute_batch_old_arguments(url):
     batches = [[np.full([1, 2, 2], i, np.float32), {"diameter": i}] for i in range(5)]
     seen = []
-    results = await execute_batch(batches, 2, lambda start, group: seen.append((start, len(group))),
-                                  server_url=url, model_name="cellpose-python", decode_json=True)
+    results = await execute_batch(
+        batches,
+        2,
+        lambda start, group: seen.append((start, len(group))),
+        server_url=url,
+        model_name="cellpose-python",
+        decode_json=True,
+    )
     assert seen == [(0, 2), (2, 2), (4, 1)]
     assert [r["info"][0]["diameter"] for r in results] == list(range(5))
 
@@ -328,8 +367,19 @@ async def test_headers_reach_the_server(url, capsys):
 async def test_sequence_controls_of_execute(url):
     step = [np.full([1, 2, 2], 2.0, np.float32), np.ones([2, 2], np.uint16), {"steps": 3}]
     first = await execute(step, url, "cellpose-train", sequence_id=901, sequence_start=True, decode_json=True)
-    assert first["info"] == [[{"steps_done": 3, "samples": 1, "image_sum": 2.0, "start": True, "end": False,
-                               "corrid": 901, "live": first["info"][0][0]["live"]}]]
+    assert first["info"] == [
+        [
+            {
+                "steps_done": 3,
+                "samples": 1,
+                "image_sum": 2.0,
+                "start": True,
+                "end": False,
+                "corrid": 901,
+                "live": first["info"][0][0]["live"],
+            }
+        ]
+    ]
     second = await execute(step, url, "cellpose-train", sequence_id=901, decode_json=True)
     assert second["info"][0][0]["steps_done"] == 6 and second["info"][0][0]["start"] is False
     last = await execute(step, url, "cellpose-train", sequence_id=901, sequence_end=True, decode_json=True)
@@ -357,8 +407,9 @@ async def test_execute_batch_on_batch_end_alone_runs_one_at_a_time_as_0_2_did(ur
     async def on_batch_end(start, group):  # a coroutine callback is awaited
         seen.append((start, [r["info"][0]["diameter"] for r in group]))
 
-    await execute_batch(batches, server_url=url, model_name="cellpose-python", decode_json=True,
-                        on_batch_end=on_batch_end)
+    await execute_batch(
+        batches, server_url=url, model_name="cellpose-python", decode_json=True, on_batch_end=on_batch_end
+    )
     assert seen == [(0, [0]), (1, [1]), (2, [2])]
     with pytest.raises(InferenceServerException, match="batch_size must be a positive int"):
         await execute_batch(batches, server_url=url, model_name="cellpose-python", batch_size=0)
@@ -382,12 +433,18 @@ async def test_a_stale_config_refused_by_the_server_is_read_again_and_the_call_r
     # The list [1, 2, 3] is sent as FP32 under the cached config; the reloaded model wants INT32, so the
     # server refuses it (400); execute reads the config again and the retry converts the list to INT32.
     async with InferenceServerClient(url) as admin:
-        await admin.load_model("changing2", config=changing_config([3], "TYPE_FP32").replace('"changing"', '"changing2"'),
-                               files={"file:1/model.py": CHANGING})
+        await admin.load_model(
+            "changing2",
+            config=changing_config([3], "TYPE_FP32").replace('"changing"', '"changing2"'),
+            files={"file:1/model.py": CHANGING},
+        )
         try:
             assert (await execute([[1, 2, 3]], url, "changing2"))["Y"].dtype == np.float32
-            await admin.load_model("changing2", config=changing_config([3], "TYPE_INT32").replace('"changing"', '"changing2"'),
-                                   files={"file:1/model.py": CHANGING})
+            await admin.load_model(
+                "changing2",
+                config=changing_config([3], "TYPE_INT32").replace('"changing"', '"changing2"'),
+                files={"file:1/model.py": CHANGING},
+            )
             before = requests_sent(url)
             out = await execute([[1, 2, 3]], url, "changing2")
             assert out["Y"].dtype == np.int32 and out["Y"].tolist() == [2, 3, 4]
@@ -421,7 +478,8 @@ def test_import_is_lazy_and_needs_no_numpy():
     script = (
         "import sys, pyotritonclient\n"
         "print('numpy' in sys.modules)\n"
-        "from pyotritonclient import execute, execute_batch, get_config, list_models, SequenceExecutor, SequenceExcutor\n"
+        "from pyotritonclient import execute, execute_batch, get_config, list_models\n"
+        "from pyotritonclient import SequenceExecutor, SequenceExcutor\n"
         "print(SequenceExcutor is SequenceExecutor, callable(execute), 'numpy' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
@@ -444,8 +502,9 @@ def test_a_script_with_asyncio_run_ends_cleanly(triton):
         "asyncio.run(main())\n"
         "print('left', len(execution._clients))\n"
     )
-    out = subprocess.run([sys.executable, "-W", "always", "-c", script, triton.url],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-W", "always", "-c", script, triton.url], capture_output=True, text=True, timeout=60
+    )
     assert out.stdout.split() == ["True", "1", "True", "1", "left", "0"], out.stderr
     assert "Unclosed" not in out.stderr and "unclosed" not in out.stderr, out.stderr
 

@@ -28,7 +28,9 @@ ROOT = HERE.parent
 _runs: Dict[str, Any] = {}
 
 
-def _run(cache_dir: Path, nginx: Any, tmp: Path, pyodide: str, wheels: List[Path], caller: bool, mode: str = "") -> Dict[str, Any]:
+def _run(
+    cache_dir: Path, nginx: Any, tmp: Path, pyodide: str, wheels: List[Path], caller: bool, mode: str = ""
+) -> Dict[str, Any]:
     from imjoy.offline_web import OfflineWeb
 
     playwright = cache_dir / "npm" / "node_modules" / "playwright-core"
@@ -40,7 +42,9 @@ def _run(cache_dir: Path, nginx: Any, tmp: Path, pyodide: str, wheels: List[Path
     for name in ("app.html", "checks.js"):
         shutil.copy(IMJOY / name, static / name)
     base = f"{nginx.url('static')}/{static.name}"
-    (static / "caller.imjoy.html").write_text((IMJOY / "caller.imjoy.html").read_text().replace("CHECKS_URL", f"{base}/checks.js"))
+    (static / "caller.imjoy.html").write_text(
+        (IMJOY / "caller.imjoy.html").read_text().replace("CHECKS_URL", f"{base}/checks.js")
+    )
     try:
         routes = OfflineWeb(tmp / "web", cache_dir / "imjoy", pyodide, wheels).prepare()
     except RuntimeError as exc:
@@ -51,13 +55,22 @@ def _run(cache_dir: Path, nginx: Any, tmp: Path, pyodide: str, wheels: List[Path
     if mode:
         query["mode"] = mode
     out = subprocess.run(
-        ["node", str(IMJOY / "run_imjoy.mjs"), str(playwright), str(routes), f"{base}/app.html?{urllib.parse.urlencode(query)}", "280000"],
-        capture_output=True, text=True, timeout=330,
+        [
+            "node",
+            str(IMJOY / "run_imjoy.mjs"),
+            str(playwright),
+            str(routes),
+            f"{base}/app.html?{urllib.parse.urlencode(query)}",
+            "280000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=330,
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         pytest.fail(f"the ImJoy page gave no result:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +116,18 @@ def check_calls(r: Dict[str, Any], cors: str, fresh: bool) -> None:
     assert by_object["keys"] == ["OUTPUT1", "__info__"]
     assert by_object["OUTPUT1"]["values"] == (a - b).tolist()
     x = np.array([0.5, -1.25, 3.0, 1e-3, 2.5, 6.0], np.float32)
-    assert ok(r["execute_float"])["OUTPUT0"] == {"dtype": "float32", "shape": [1, 2, 3], "values": x.astype(float).tolist()}
+    assert ok(r["execute_float"])["OUTPUT0"] == {
+        "dtype": "float32",
+        "shape": [1, 2, 3],
+        "values": x.astype(float).tolist(),
+    }
     cellpose = ok(r["execute_json"])
     image = np.arange(12, dtype=np.float32).reshape(1, 3, 4)
-    assert cellpose["mask"] == {"dtype": "uint16", "shape": [3, 4], "values": (image.sum(0) > 5.5).astype(int).reshape(-1).tolist()}
+    assert cellpose["mask"] == {
+        "dtype": "uint16",
+        "shape": [3, 4],
+        "values": (image.sum(0) > 5.5).astype(int).reshape(-1).tolist(),
+    }
     assert cellpose["info"] == [{"diameter": 30, "shape": [1, 3, 4], "param": {"diameter": 30, "threshold": 5.5}}]
     sequence = ok(r["sequence"])
     assert sequence["sums"] == [5, 12, 13] and sequence["listed"] == 1 and sequence["after"] == 0
@@ -130,7 +151,10 @@ def test_the_plugin_loads_by_url_in_the_real_imjoy(imjoy_runs):
     assert "https://cdn.jsdelivr.net/pyodide/v0.20.1a1/full/pyodide.asm.wasm" in served
     assert "https://files.pythonhosted.org/packages/pyotritonclient-0.3.0-py3-none-any.whl" in served
     assert any("/numpy-" in url for url in run["unrouted"])
-    print(f"\nImJoy started in {run['imjoy_started_seconds']:.2f} s; plugin load to ready {run['load_to_ready_seconds']:.2f} s")
+    print(
+        f"\nImJoy started in {run['imjoy_started_seconds']:.2f} s; "
+        f"plugin load to ready {run['load_to_ready_seconds']:.2f} s"
+    )
 
 
 def test_javascript_calls_from_the_app_in_both_styles(imjoy_runs, nginx):

@@ -25,7 +25,8 @@ SCRIPT = textwrap.dedent(
     URL = sys.argv[1]
 
     def nd(fmt, values, shape, dtype):
-        return {"_rtype": "ndarray", "_rvalue": struct.pack("<%d%s" % (len(values), fmt), *values), "_rshape": shape, "_rdtype": dtype}
+        data = struct.pack("<%d%s" % (len(values), fmt), *values)
+        return {"_rtype": "ndarray", "_rvalue": data, "_rshape": shape, "_rdtype": dtype}
 
     async def main():
         out = {}
@@ -37,7 +38,8 @@ SCRIPT = textwrap.dedent(
         out["cellpose"] = [r["mask"]["_rdtype"], r["mask"]["_rshape"], list(r["mask"]["_rvalue"]), r["info"]]
         errors = {}
         for name, inputs in [("dtype", [nd("f", [0.0] * 16, [16], "float32"), [3] * 16]),
-                             ("length", [{"_rtype": "ndarray", "_rvalue": b"1234", "_rshape": [16], "_rdtype": "int32"}, [3] * 16]),
+                             ("length", [{"_rtype": "ndarray", "_rvalue": b"1234", "_rshape": [16],
+                                          "_rdtype": "int32"}, [3] * 16]),
                              ("float_in_int", [[0.5] * 16, [3] * 16])]:
             try:
                 await execute(inputs, URL, "add_sub")
@@ -46,7 +48,8 @@ SCRIPT = textwrap.dedent(
                 errors[name] = str(exc)
         out["errors"] = errors
         service = TritonService(ServiceConfig(URL))
-        r = await service.call("execute", ({"model_name": "add_sub", "inputs": [nd("i", [1] * 16, [16], "int32"), [2] * 16]},))
+        options = {"model_name": "add_sub", "inputs": [nd("i", [1] * 16, [16], "int32"), [2] * 16]}
+        r = await service.call("execute", (options,))
         out["service"] = list(struct.unpack("<16i", r["OUTPUT1"]["_rvalue"]))
         print("RESULT " + json.dumps(out))
 
@@ -60,7 +63,7 @@ def numpy_free(triton):
     run = subprocess.run([sys.executable, "-c", SCRIPT, triton.url], capture_output=True, text=True, timeout=120)
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, run.stdout + run.stderr
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def test_rpc_ndarrays_and_lists_in_ndarrays_out(numpy_free):

@@ -74,8 +74,9 @@ class ImJoyRpcLikeApi:
         self.messages = []
 
     def export(self, obj):
-        self.functions = {name: getattr(obj, name) for name in dir(obj)
-                          if not name.startswith("_") and callable(getattr(obj, name))}
+        self.functions = {
+            name: getattr(obj, name) for name in dir(obj) if not name.startswith("_") and callable(getattr(obj, name))
+        }
 
     async def log(self, text):
         self.logs.append(text)
@@ -110,7 +111,9 @@ async def test_the_plugin_code_serves_real_calls(monkeypatch, triton):
         await f["list_models"]()
     assert await f["configure"](triton.http_url) == [triton.http_url + "/"]
     image = js_array([[[1.0, 0.0], [0.0, 0.0]]], np.float32)
-    results = await f["execute"](dotdict(model_name="cellpose-python", inputs=[image, dotdict(diameter=17, threshold=0.5)]))
+    results = await f["execute"](
+        dotdict(model_name="cellpose-python", inputs=[image, dotdict(diameter=17, threshold=0.5)])
+    )
     assert results["mask"].tolist() == [[1, 0], [0, 0]] and results["info"][0]["diameter"] == 17
     assert "cellpose-python" in {m["name"] for m in await f["list_models"]()}
     assert (await f["get_config"]("add_sub"))["backend"] == "python"

@@ -51,8 +51,20 @@ def response_body(outputs, extra_header=None):
 
 def test_dtype_table_covers_every_triton_type():
     assert set(DTYPES) == {
-        "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
-        "FP16", "FP32", "FP64", "BF16", "BYTES",
+        "BOOL",
+        "UINT8",
+        "UINT16",
+        "UINT32",
+        "UINT64",
+        "INT8",
+        "INT16",
+        "INT32",
+        "INT64",
+        "FP16",
+        "FP32",
+        "FP64",
+        "BF16",
+        "BYTES",
     }
     assert get_dtype("FP16").itemsize == 2 and get_dtype("BYTES").variable
     assert config_to_wire("TYPE_STRING") == "BYTES" and config_to_wire("TYPE_FP32") == "FP32"
@@ -134,7 +146,9 @@ def test_duplicate_inputs_and_reserved_parameters_are_refused():
 
 def test_sequence_parameters_accept_int_and_str_ids():
     assert request_parameters(sequence_id=7, sequence_start=True) == {
-        "sequence_id": 7, "sequence_start": True, "sequence_end": False,
+        "sequence_id": 7,
+        "sequence_start": True,
+        "sequence_end": False,
     }
     assert request_parameters(sequence_id="abc", sequence_end=True)["sequence_id"] == "abc"
     assert request_parameters(priority=2, timeout=1000) == {"priority": 2, "timeout": 1000}
@@ -153,7 +167,7 @@ def test_parse_response_with_header_length_gives_views_on_the_body():
 
 def test_parse_response_without_header_length_finds_the_json_end():
     tricky = {"id": 'braces } { and "quotes" \\ in a string'}
-    body, length = response_body([("X", "UINT8", [4], b"{}}\"")], tricky)
+    body, length = response_body([("X", "UINT8", [4], b'{}}"')], tricky)
     assert find_json_end(body) == length
     parsed = parse_infer_response(body)
     assert bytes(parsed.outputs["X"].binary) == b'{}}"'
@@ -219,9 +233,9 @@ _VALUES = {
     "FP32": st.floats(width=32, allow_nan=False),
     "FP64": st.floats(allow_nan=False),
     # bfloat16 values: float32s whose low 16 bits are zero
-    "BF16": st.integers(0, 2**16 - 1).map(lambda h: struct.unpack("<f", struct.pack("<I", h << 16))[0]).filter(
-        lambda f: f == f
-    ),
+    "BF16": st.integers(0, 2**16 - 1)
+    .map(lambda h: struct.unpack("<f", struct.pack("<I", h << 16))[0])
+    .filter(lambda f: f == f),
     "BYTES": st.binary(max_size=20),
 }
 

@@ -22,13 +22,21 @@ def pyodide_dir(cache_dir: Path) -> Path:
 def pyodide_run(cache_dir, built_wheel, triton, nginx):
     config = {"url": triton.http_url, "hidden_url": nginx.url("hidden")}
     out = subprocess.run(
-        ["node", str(HERE / "browser" / "run_pyodide.mjs"), str(pyodide_dir(cache_dir)), str(built_wheel),
-         str(HERE / "browser" / "pyodide_checks.py"), json.dumps(config)],
-        capture_output=True, text=True, timeout=180,
+        [
+            "node",
+            str(HERE / "browser" / "run_pyodide.mjs"),
+            str(pyodide_dir(cache_dir)),
+            str(built_wheel),
+            str(HERE / "browser" / "pyodide_checks.py"),
+            json.dumps(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     assert out.returncode == 0 and lines, f"Pyodide run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def test_runs_in_pyodide_on_the_fetch_transport_without_numpy(pyodide_run):

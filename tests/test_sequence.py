@@ -31,10 +31,10 @@ async def test_the_documented_example_runs_verbatim(url):
     train_samples = [(*sample(v), {"sample": v}) for v in (1.0, 2.0, 3.0)]
     seq = SequenceExcutor(server_url=URL, model_name="cellpose-train", sequence_id=100)
     seen = []
-    for (image, labels, info_) in train_samples:
+    for image, labels, _info in train_samples:
         result = await seq.step([image, labels, {"steps": 1, "resume": True}])
         seen.append(info(result))
-    result = await seq.end()            # re-sends the last inputs with sequence_end
+    result = await seq.end()  # re-sends the last inputs with sequence_end
     assert [s["steps_done"] for s in seen] == [1, 2, 3]
     assert [s["start"] for s in seen] == [True, False, False]
     assert [s["image_sum"] for s in seen] == [1.0, 3.0, 6.0]

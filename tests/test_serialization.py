@@ -11,8 +11,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from pyotritonclient import InferenceServerException, execute
-from pyotritonclient import serialization
+from pyotritonclient import InferenceServerException, execute, serialization
 
 
 def s(text: str) -> bytes:
@@ -26,12 +25,20 @@ def test_bytes_are_what_0_2_sent():
     # 0.2.x: msgpack.dumps(imjoy_rpc RPC.encode(obj)); an ndarray is {_rtype, _rvalue, _rshape, _rdtype}.
     array = np.zeros([2, 3], np.float32)
     expected = (
-        b"\x82" + s("args") + b"\x7b"
-        + s("array") + b"\x84"
-        + s("_rtype") + s("ndarray")
-        + s("_rvalue") + b"\xc4\x18" + bytes(24)
-        + s("_rshape") + b"\x92\x02\x03"
-        + s("_rdtype") + s("float32")
+        b"\x82"
+        + s("args")
+        + b"\x7b"
+        + s("array")
+        + b"\x84"
+        + s("_rtype")
+        + s("ndarray")
+        + s("_rvalue")
+        + b"\xc4\x18"
+        + bytes(24)
+        + s("_rshape")
+        + b"\x92\x02\x03"
+        + s("_rdtype")
+        + s("float32")
     )
     assert serialization.encode({"args": 123, "array": array}) == expected
     decoded = serialization.decode(expected)
@@ -45,8 +52,20 @@ def test_every_kind_of_value_is_written_as_imjoy_rpc_wrote_it():
     # 0-d ndarrays; tuples are lists; sets, memoryviews and exceptions are _rtype dicts; a dict that already
     # has "_rtype" keeps it, moved last.
     def nd(dtype, shape, raw):
-        return (b"\x84" + s("_rtype") + s("ndarray") + s("_rvalue") + b"\xc4" + bytes([len(raw)]) + raw
-                + s("_rshape") + bytes([0x90 | len(shape)]) + bytes(shape) + s("_rdtype") + s(dtype))
+        return (
+            b"\x84"
+            + s("_rtype")
+            + s("ndarray")
+            + s("_rvalue")
+            + b"\xc4"
+            + bytes([len(raw)])
+            + raw
+            + s("_rshape")
+            + bytes([0x90 | len(shape)])
+            + bytes(shape)
+            + s("_rdtype")
+            + s(dtype)
+        )
 
     cases = [
         (None, b"\xc0"),
@@ -73,28 +92,54 @@ def test_every_kind_of_value_is_written_as_imjoy_rpc_wrote_it():
 
 def test_what_imjoy_rpc_writes_is_read_back():
     def nd_chunks(chunks):  # an ndarray whose _rvalue came in chunks
-        return (b"\x84" + s("_rtype") + s("ndarray") + s("_rvalue") + bytes([0x90 | len(chunks)])
-                + b"".join(b"\xc4" + bytes([len(c)]) + c for c in chunks)
-                + s("_rshape") + b"\x92\x02\x02" + s("_rdtype") + s("int16"))
+        return (
+            b"\x84"
+            + s("_rtype")
+            + s("ndarray")
+            + s("_rvalue")
+            + bytes([0x90 | len(chunks)])
+            + b"".join(b"\xc4" + bytes([len(c)]) + c for c in chunks)
+            + s("_rshape")
+            + b"\x92\x02\x02"
+            + s("_rdtype")
+            + s("int16")
+        )
 
     chunked = serialization.decode(nd_chunks([struct.pack("<hh", 1, 2), struct.pack("<hh", 3, 4)]))
     assert chunked.dtype == np.int16 and chunked.tolist() == [[1, 2], [3, 4]]
     typed = serialization.decode(
-        b"\x83" + s("_rtype") + s("typedarray") + s("_rvalue") + b"\xc4\x08" + struct.pack("<ff", 1, 2)
-        + s("_rdtype") + s("float32")
+        b"\x83"
+        + s("_rtype")
+        + s("typedarray")
+        + s("_rvalue")
+        + b"\xc4\x08"
+        + struct.pack("<ff", 1, 2)
+        + s("_rdtype")
+        + s("float32")
     )
     assert typed.dtype == np.float32 and typed.tolist() == [1.0, 2.0]
     assert serialization.decode(b"\x82" + s("_rtype") + s("set") + s("_rvalue") + b"\x92\x01\x03") == {1, 3}
     error = serialization.decode(b"\x82" + s("_rtype") + s("error") + s("_rvalue") + s("boom"))
     assert type(error) is Exception and str(error) == "boom"
     assert bytes(serialization.decode(b"\x82" + s("_rtype") + s("memoryview") + s("_rvalue") + b"\xc4\x02ab")) == b"ab"
-    ordered = serialization.decode(b"\x82" + s("_rtype") + s("orderedmap") + s("_rvalue") + b"\x91\x92" + s("k") + b"\x07")
+    ordered = serialization.decode(
+        b"\x82" + s("_rtype") + s("orderedmap") + s("_rvalue") + b"\x91\x92" + s("k") + b"\x07"
+    )
     assert ordered == OrderedDict([("k", 7)])
     other = serialization.decode(b"\x82" + s("_rtype") + s("custom") + s("a") + b"\x01")
     assert other == {"a": 1, "_rtype": "custom"}
     with pytest.raises(InferenceServerException, match="bad ndarray"):
-        serialization.decode(b"\x84" + s("_rtype") + s("ndarray") + s("_rvalue") + b"\xc4\x03abc"
-                             + s("_rshape") + b"\x91\x02" + s("_rdtype") + s("float32"))
+        serialization.decode(
+            b"\x84"
+            + s("_rtype")
+            + s("ndarray")
+            + s("_rvalue")
+            + b"\xc4\x03abc"
+            + s("_rshape")
+            + b"\x91\x02"
+            + s("_rdtype")
+            + s("float32")
+        )
 
 
 def test_values_it_cannot_carry_are_refused_with_the_reason():
@@ -126,7 +171,12 @@ async def test_round_trip_through_a_model_written_for_it(triton):
     np.testing.assert_array_equal(out["echo"]["inputs"][0], image)
     np.testing.assert_array_equal(out["doubled"]["inputs"][0], image * 2)
     assert out["doubled"]["inputs"][1] == {"diameter": 30}
-    assert out["kinds"] == {"args": "int", "inputs": ["ndarray", {"diameter": "int"}], "name": "str", "tags": ["str", "str"]}
+    assert out["kinds"] == {
+        "args": "int",
+        "inputs": ["ndarray", {"diameter": "int"}],
+        "name": "str",
+        "tags": ["str", "str"],
+    }
     assert "__info__" in results
 
 
@@ -134,15 +184,27 @@ async def test_the_model_receives_exactly_the_0_2_bytes(triton):
     # The same object as test_bytes_are_what_0_2_sent, through the real server: the model reports a digest
     # of the bytes it got, which must be those of the encoding built by hand.
     expected = (
-        b"\x82" + s("args") + b"\x7b"
-        + s("array") + b"\x84"
-        + s("_rtype") + s("ndarray")
-        + s("_rvalue") + b"\xc4\x18" + bytes(24)
-        + s("_rshape") + b"\x92\x02\x03"
-        + s("_rdtype") + s("float32")
+        b"\x82"
+        + s("args")
+        + b"\x7b"
+        + s("array")
+        + b"\x84"
+        + s("_rtype")
+        + s("ndarray")
+        + s("_rvalue")
+        + b"\xc4\x18"
+        + bytes(24)
+        + s("_rshape")
+        + b"\x92\x02\x03"
+        + s("_rdtype")
+        + s("float32")
     )
-    results = await execute({"inputs": {"args": 123, "array": np.zeros([2, 3], np.float32)}}, triton.url, "imjoy_echo",
-                            serialization="imjoy")
+    results = await execute(
+        {"inputs": {"args": 123, "array": np.zeros([2, 3], np.float32)}},
+        triton.url,
+        "imjoy_echo",
+        serialization="imjoy",
+    )
     out = results["outputs"]
     assert out["size"] == len(expected) and out["sha256"] == hashlib.sha256(expected).hexdigest()
     assert out["kinds"] == {"args": "int", "array": "ndarray"} and out["doubled"]["array"].shape == (2, 3)

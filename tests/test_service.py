@@ -124,7 +124,8 @@ async def test_a_running_step_is_never_reaped_and_steps_run_in_order(triton):
         slow = [np.ones([1, 2, 2], np.float32), np.ones([2, 2], np.uint16), {"steps": 1, "sleep": 1.2}]
         # two steps sent at once: the second waits for the first; neither is reaped while running
         first, second = await asyncio.gather(
-            svc.sequence_step(seq, slow, context=ALICE), svc.sequence_step(seq, train_step(3.0), context=ALICE))
+            svc.sequence_step(seq, slow, context=ALICE), svc.sequence_step(seq, train_step(3.0), context=ALICE)
+        )
         assert (state(first)["steps_done"], state(second)["steps_done"]) == (1, 2)
         assert state(first)["start"] and not state(second)["start"]
     finally:
@@ -181,9 +182,21 @@ def registered(hypha_server, triton, tmp_path_factory):
     """The real command line registers the service on hypha; yields the service id."""
     log = tmp_path_factory.mktemp("svc") / "service.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "pyotritonclient.service", "--hypha-url", hypha_server, "--triton-url",
-         triton.http_url, "--max-request-mb", "1", "--timeout", "30"],
-        stdout=open(log, "w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "pyotritonclient.service",
+            "--hypha-url",
+            hypha_server,
+            "--triton-url",
+            triton.http_url,
+            "--max-request-mb",
+            "1",
+            "--timeout",
+            "30",
+        ],
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     try:
@@ -216,7 +229,11 @@ async def test_python_hypha_client(hypha_client, registered):
     assert results["mask"].tolist() == [[0, 1, 0], [0, 0, 0]]
     assert results["info"][0]["diameter"] == 30
     assert "cellpose-python" in {m["name"] for m in await svc.list_models()}
-    assert [i["name"] for i in (await svc.get_config(model_name="cellpose-train"))["input"]] == ["image", "labels", "param"]
+    assert [i["name"] for i in (await svc.get_config(model_name="cellpose-train"))["input"]] == [
+        "image",
+        "labels",
+        "param",
+    ]
     seq = await svc.sequence_start(model_name="cellpose-train")
     first = state(await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0)))
     second = state(await svc.sequence_step(sequence_id=seq, inputs=train_step(2.0)))
@@ -263,12 +280,21 @@ def test_javascript_hypha_client(cache_dir, hypha_server, registered, triton):
     if not (modules / "hypha-rpc").exists():
         pytest.fail(f"npm hypha-rpc is missing under {modules}: run scripts/ensure-hypha (./dev test does)")
     out = subprocess.run(
-        ["node", "--experimental-websocket", str(HERE / "js" / "hypha_client.mjs"), str(modules), hypha_server, registered],
-        capture_output=True, text=True, timeout=120,
+        [
+            "node",
+            "--experimental-websocket",
+            str(HERE / "js" / "hypha_client.mjs"),
+            str(modules),
+            hypha_server,
+            registered,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     assert out.returncode == 0 and lines, f"{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT ") :])
     assert result["mask"] == {"dtype": "uint16", "shape": [2, 3], "values": [0, 1, 0, 1, 0, 1]}
     assert result["info"][0]["param"] == {"diameter": 30, "threshold": 0.5}
     assert "cellpose-train" in result["models"]
@@ -281,17 +307,28 @@ def test_javascript_hypha_client(cache_dir, hypha_server, registered, triton):
     assert "more than this service accepts" in result["oversized"]
 
 
-async def test_the_service_stays_registered_across_a_hypha_restart_and_ends_its_sequences_on_sigterm(cache_dir, triton, tmp_path):
+async def test_the_service_stays_registered_across_a_hypha_restart_and_ends_its_sequences_on_sigterm(
+    cache_dir, triton, tmp_path
+):
     from hypha_rpc import connect_to_server
-
     from hypha_server import HyphaServer
 
     hypha = HyphaServer(cache_dir, tmp_path / "hypha").start()
     log = tmp_path / "service.log"
     service = subprocess.Popen(
-        [sys.executable, "-m", "pyotritonclient.service", "--hypha-url", hypha.url, "--triton-url",
-         triton.http_url, "--client-id", "triton-svc"],
-        stdout=open(log, "w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "pyotritonclient.service",
+            "--hypha-url",
+            hypha.url,
+            "--triton-url",
+            triton.http_url,
+            "--client-id",
+            "triton-svc",
+        ],
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
     )
 
     async def call_it(service_id):
@@ -319,7 +356,7 @@ async def test_the_service_stays_registered_across_a_hypha_restart_and_ends_its_
             except Exception as exc:
                 assert service.poll() is None, log.read_text()
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"not registered again after 60 s: {exc}\n{log.read_text()[-2000:]}")
+                    raise AssertionError(f"not registered again after 60 s: {exc}\n{log.read_text()[-2000:]}") from None
                 await asyncio.sleep(0.5)
         # SIGTERM (how process managers stop services) ends the open sequences on Triton before exiting
         client = await connect_to_server({"server_url": hypha.url})
@@ -387,7 +424,8 @@ async def test_a_caller_of_the_service_workspace_is_released_on_its_disconnect_e
     try:
         token = await server.generate_token()
         caller = await connect_to_server(
-            {"server_url": hypha_server, "workspace": server.config.workspace, "token": token})
+            {"server_url": hypha_server, "workspace": server.config.workspace, "token": token}
+        )
         svc = await caller.get_service(info["id"])
         seq = await svc.sequence_start(model_name="cellpose-train")
         await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))

@@ -15,9 +15,16 @@ def test_three_calling_styles_bind_the_same():
     expected = {"model_name": "m", "inputs": [1], "server_url": None, "context": None}
     assert bind("execute", SERVICE.execute, ("m", [1]), {}) == {"model_name": "m", "inputs": [1], "context": None}
     assert bind("execute", SERVICE.execute, (), {"model_name": "m", "inputs": [1], "server_url": None}) == expected
-    assert bind("execute", SERVICE.execute, ({"model_name": "m", "inputs": [1], "server_url": None, "_rkwargs": True},), {}) == expected
+    assert (
+        bind(
+            "execute", SERVICE.execute, ({"model_name": "m", "inputs": [1], "server_url": None, "_rkwargs": True},), {}
+        )
+        == expected
+    )
     # hypha passes the caller's context as a keyword; it is kept apart from the fields
-    assert bind("list_sequences", SERVICE.list_sequences, (), {"context": {"from": "ws/a"}}) == {"context": {"from": "ws/a"}}
+    assert bind("list_sequences", SERVICE.list_sequences, (), {"context": {"from": "ws/a"}}) == {
+        "context": {"from": "ws/a"}
+    }
 
 
 def test_a_dict_in_second_place_is_the_inputs_not_options():
@@ -31,7 +38,11 @@ def test_a_dict_in_second_place_is_the_inputs_not_options():
         ((), {}, "execute(): 'model_name' is required; the fields are model_name, inputs, server_url"),
         (({"inputs": []},), {}, "execute(): 'model_name' is required"),
         (({"model_name": "m"},), {}, "execute(): 'inputs' is required"),
-        (({"model_name": "m", "inputs": [], "colour": "red"},), {}, "execute(): unknown field 'colour'; the fields are model_name"),
+        (
+            ({"model_name": "m", "inputs": [], "colour": "red"},),
+            {},
+            "execute(): unknown field 'colour'; the fields are model_name",
+        ),
         (("m", []), {"model_name": "n"}, "execute(): 'model_name' is given twice"),
         (tuple(range(9)), {}, "execute() takes at most 8 arguments"),
     ],
@@ -47,8 +58,9 @@ def test_the_schemas_list_exactly_the_functions_parameters():
     for name, schema in SCHEMAS.items():
         parameters = [p for p in inspect.signature(getattr(SERVICE, name)).parameters if p != "context"]
         assert list(schema["parameters"]["properties"]) == parameters, name
-        required = [p.name for p in inspect.signature(getattr(SERVICE, name)).parameters.values()
-                    if p.default is p.empty]
+        required = [
+            p.name for p in inspect.signature(getattr(SERVICE, name)).parameters.values() if p.default is p.empty
+        ]
         assert schema["parameters"]["required"] == required, name
 
 
@@ -58,8 +70,8 @@ async def test_an_unknown_function_is_refused():
 
 
 async def test_a_password_in_a_server_url_never_reaches_a_message():
-    from pyotritonclient.http import InferenceServerClient
     from pyotritonclient.errors import UnavailableError
+    from pyotritonclient.http import InferenceServerClient
 
     async with InferenceServerClient("http://alice:s3cret@127.0.0.1:9") as client:
         with pytest.raises(UnavailableError, match=r"http://\*\*\*@127\.0\.0\.1:9/") as info:

@@ -12,8 +12,22 @@ import tritonclient.utils as peer
 
 from pyotritonclient import utils
 
-DTYPES = [np.bool_, np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int16, np.int32, np.int64,
-          np.float16, np.float32, np.float64, np.object_, np.bytes_]
+DTYPES = [
+    np.bool_,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.float16,
+    np.float32,
+    np.float64,
+    np.object_,
+    np.bytes_,
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -30,11 +44,14 @@ def test_unknown_dtypes():
     assert utils.triton_to_np_dtype("NOPE") is None
 
 
-@pytest.mark.parametrize("values", [
-    [b"a\x00b", b"", b"\x00", "h\u00e9".encode()],
-    ["text", "", "\u00e9"],
-    [[b"x", b"yy"], [b"", b"zzz"]],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [b"a\x00b", b"", b"\x00", "h\u00e9".encode()],
+        ["text", "", "\u00e9"],
+        [[b"x", b"yy"], [b"", b"zzz"]],
+    ],
+)
 def test_byte_tensors_serialize_like_tritonclient(values):
     tensor = np.array(values, dtype=np.object_)
     ours = utils.serialize_byte_tensor(tensor)
@@ -49,8 +66,9 @@ def test_bf16_like_tritonclient():
     ours = utils.serialize_bf16_tensor(data)
     assert ours.tobytes() == peer.serialize_bf16_tensor(data).item()
     # (tritonclient gives an [n, 1] array; ours is flat like the other deserializers)
-    np.testing.assert_array_equal(utils.deserialize_bf16_tensor(ours.tobytes()),
-                                  peer.deserialize_bf16_tensor(ours.tobytes()).ravel())
+    np.testing.assert_array_equal(
+        utils.deserialize_bf16_tensor(ours.tobytes()), peer.deserialize_bf16_tensor(ours.tobytes()).ravel()
+    )
 
 
 def test_protocol_transport_and_client_work_without_numpy(triton):

@@ -34,6 +34,7 @@ def transport_error(exc: TransportError, url: str) -> InferenceServerException:
         return InferenceServerTimeout(str(exc), status="TIMEOUT", url=url)
     return UnavailableError(str(exc), url=url)
 
+
 Headers = Optional[Mapping[str, str]]
 Query = Optional[Mapping[str, Any]]
 _SECRET_WORDS = ("auth", "cookie", "token", "secret", "password", "api-key", "apikey")
@@ -113,7 +114,7 @@ class InferenceServerClient:
     def transport(self) -> Transport:
         return self._transport
 
-    async def __aenter__(self) -> "InferenceServerClient":
+    async def __aenter__(self) -> InferenceServerClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -378,7 +379,7 @@ class InferenceServerClient:
         priority: int = 0,
         timeout: Optional[int] = None,
         parameters: Optional[Mapping[str, Any]] = None,
-    ) -> "tuple[bytes, Optional[int]]":
+    ) -> tuple[bytes, Optional[int]]:
         """The whole request body as one bytes object and its JSON length (for custom transports)."""
         request = InferenceServerClient._encode(
             inputs, outputs, request_id, sequence_id, sequence_start, sequence_end, priority, timeout, parameters
@@ -506,7 +507,9 @@ class InferenceServerClient:
         try:
             value = json.loads(data)
         except ValueError:
-            raise InferenceServerException(f"generate_stream from {redact_url(url)}: event is not JSON: {data[:200]!r}") from None
+            raise InferenceServerException(
+                f"generate_stream from {redact_url(url)}: event is not JSON: {data[:200]!r}"
+            ) from None
         if isinstance(value, dict) and "error" in value and len(value) == 1:
             raise InferenceServerException(str(value["error"]), url=url)
         return value

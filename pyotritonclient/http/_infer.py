@@ -48,7 +48,7 @@ class InferInput:
     def shape(self) -> List[int]:
         return list(self._shape)
 
-    def set_shape(self, shape: Sequence[int]) -> "InferInput":
+    def set_shape(self, shape: Sequence[int]) -> InferInput:
         self._shape = self._checked_shape(shape)
         return self
 
@@ -57,7 +57,7 @@ class InferInput:
         for key in ("shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"):
             self._parameters.pop(key, None)
 
-    def set_data_from_numpy(self, input_tensor: "np.ndarray", binary_data: bool = True) -> "InferInput":
+    def set_data_from_numpy(self, input_tensor: np.ndarray, binary_data: bool = True) -> InferInput:
         """Take the data from a numpy array whose dtype and shape match this input.
 
         Binary data is a zero-copy view of a C-contiguous array: do not modify the array before
@@ -113,7 +113,7 @@ class InferInput:
                 ) from None
         return item if isinstance(item, str) else str(item)
 
-    def set_data_from_buffer(self, buffer: Buffer, binary_data: bool = True) -> "InferInput":
+    def set_data_from_buffer(self, buffer: Buffer, binary_data: bool = True) -> InferInput:
         """Take raw wire-layout bytes (little-endian, row-major; BYTES length-prefixed). No numpy needed."""
         if not isinstance(buffer, (bytes, bytearray, memoryview)):
             raise InvalidInputError(
@@ -135,7 +135,7 @@ class InferInput:
         self._binary = view
         return self
 
-    def set_data_from_list(self, values: Sequence[Any], binary_data: bool = False) -> "InferInput":
+    def set_data_from_list(self, values: Sequence[Any], binary_data: bool = False) -> InferInput:
         """Take a flat list of Python values (bool/int/float; str or bytes for BYTES). No numpy needed."""
         values = list(values)
         count = element_count(self._shape)
@@ -155,7 +155,7 @@ class InferInput:
             self._json = values
         return self
 
-    def set_shared_memory(self, region_name: str, byte_size: int, offset: int = 0) -> "InferInput":
+    def set_shared_memory(self, region_name: str, byte_size: int, offset: int = 0) -> InferInput:
         """Read this input from a registered shared-memory region instead of the request body."""
         self._clear()
         self._parameters["shared_memory_region"] = region_name
@@ -199,13 +199,13 @@ class InferRequestedOutput:
     def name(self) -> str:
         return self._name
 
-    def set_shared_memory(self, region_name: str, byte_size: int, offset: int = 0) -> "InferRequestedOutput":
+    def set_shared_memory(self, region_name: str, byte_size: int, offset: int = 0) -> InferRequestedOutput:
         self._parameters.update(shared_memory_region=region_name, shared_memory_byte_size=int(byte_size))
         if offset:
             self._parameters["shared_memory_offset"] = int(offset)
         return self
 
-    def unset_shared_memory(self) -> "InferRequestedOutput":
+    def unset_shared_memory(self) -> InferRequestedOutput:
         for key in ("shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"):
             self._parameters.pop(key, None)
         return self
@@ -226,9 +226,12 @@ class InferResult:
 
     @classmethod
     def from_response_body(
-        cls, response_body: Buffer, verbose: bool = False, header_length: Optional[int] = None,
+        cls,
+        response_body: Buffer,
+        verbose: bool = False,
+        header_length: Optional[int] = None,
         content_encoding: Optional[str] = None,
-    ) -> "InferResult":
+    ) -> InferResult:
         body = wire.decompress(response_body, content_encoding)
         result = cls(wire.parse_infer_response(body, header_length))
         if verbose:
@@ -273,7 +276,7 @@ class InferResult:
             return [v.encode("utf-8") if isinstance(v, str) else v for v in tensor.json]
         return None if tensor.json is None else list(tensor.json)
 
-    def as_numpy(self, name: str) -> Optional["np.ndarray"]:
+    def as_numpy(self, name: str) -> Optional[np.ndarray]:
         """An output as a numpy array (a zero-copy view for binary fixed-size outputs); None if absent."""
         import numpy as np
 

@@ -50,9 +50,7 @@ def get_dtype(name: str, what: str = "datatype") -> DType:
     try:
         return DTYPES[key]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown Triton {what} {name!r}; expected one of {', '.join(DTYPES)}"
-        ) from None
+        raise ValueError(f"unknown Triton {what} {name!r}; expected one of {', '.join(DTYPES)}") from None
 
 
 def config_to_wire(name: str) -> str:

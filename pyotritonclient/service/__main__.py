@@ -12,7 +12,9 @@ from .hypha import serve
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pyotritonclient.service", description=__doc__.split(":")[1].strip())
+    parser = argparse.ArgumentParser(
+        prog="python -m pyotritonclient.service", description=__doc__.split(":")[1].strip()
+    )
     parser.add_argument("--hypha-url", required=True, help="hypha server, e.g. https://hypha.aicell.io")
     parser.add_argument("--triton-url", required=True, help="the default Triton server, e.g. http://127.0.0.1:8000")
     parser.add_argument("--allow-url", action="append", default=[], help="another Triton URL callers may choose")
@@ -23,20 +25,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--visibility", default="public", choices=["public", "protected"])
     parser.add_argument("--max-request-mb", type=float, default=256.0)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per Triton call")
-    parser.add_argument("--sequence-idle-timeout", type=float, default=600.0,
-                        help="seconds without a step before a sequence is ended on Triton and freed")
-    parser.add_argument("--liveness-interval", type=float, default=30.0,
-                        help="seconds between checks that owners of open sequences are still connected")
+    parser.add_argument(
+        "--sequence-idle-timeout",
+        type=float,
+        default=600.0,
+        help="seconds without a step before a sequence is ended on Triton and freed",
+    )
+    parser.add_argument(
+        "--liveness-interval",
+        type=float,
+        default=30.0,
+        help="seconds between checks that owners of open sequences are still connected",
+    )
     args = parser.parse_args(argv)
     config = ServiceConfig(
-        triton_url=args.triton_url, allowed_urls=args.allow_url,
-        max_request_bytes=int(args.max_request_mb * 1024 * 1024), timeout=args.timeout,
-        sequence_idle_timeout=args.sequence_idle_timeout, liveness_interval=args.liveness_interval,
+        triton_url=args.triton_url,
+        allowed_urls=args.allow_url,
+        max_request_bytes=int(args.max_request_mb * 1024 * 1024),
+        timeout=args.timeout,
+        sequence_idle_timeout=args.sequence_idle_timeout,
+        liveness_interval=args.liveness_interval,
     )
     service = TritonService(config)
     try:
-        asyncio.run(serve(service, args.hypha_url, workspace=args.workspace, token=args.token,
-                          service_id=args.service_id, client_id=args.client_id, visibility=args.visibility))
+        asyncio.run(
+            serve(
+                service,
+                args.hypha_url,
+                workspace=args.workspace,
+                token=args.token,
+                service_id=args.service_id,
+                client_id=args.client_id,
+                visibility=args.visibility,
+            )
+        )
     except KeyboardInterrupt:
         pass
     return 0

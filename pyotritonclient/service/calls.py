@@ -20,8 +20,11 @@ def bind(name: str, function: Callable[..., Any], args: Sequence[Any], kwargs: M
     """The keyword arguments to call ``function`` (exported as ``name``) with; ``context`` passes through."""
     kwargs = {k: v for k, v in kwargs.items() if k != "_rkwargs"}
     context = kwargs.pop("context", None)
-    parameters = [p for p in inspect.signature(function).parameters.values()
-                  if p.name != "context" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    parameters = [
+        p
+        for p in inspect.signature(function).parameters.values()
+        if p.name != "context" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
     fields = [p.name for p in parameters]
     args = list(args)
     if len(args) == 1 and not kwargs and isinstance(args[0], Mapping) and fields:

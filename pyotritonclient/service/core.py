@@ -56,11 +56,19 @@ class TritonService:
         """Run a model once; outputs by name (see the schema in schemas.py)."""
         url = self.config.url(server_url)
         self.config.check_size(inputs)
-        results = await guarded(execute(
-            inputs, url, model_name, model_version=model_version or "", select_outputs=select_outputs,
-            parameters=parameters, decode_json=bool(decode_json) and serialization != "imjoy",
-            serialization=serialization, timeout=self.config.timeout,
-        ))
+        results = await guarded(
+            execute(
+                inputs,
+                url,
+                model_name,
+                model_version=model_version or "",
+                select_outputs=select_outputs,
+                parameters=parameters,
+                decode_json=bool(decode_json) and serialization != "imjoy",
+                serialization=serialization,
+                timeout=self.config.timeout,
+            )
+        )
         return plain_for_rpc(results)
 
     async def list_models(

@@ -16,8 +16,9 @@ from .core import TritonService
 SERVICE_TYPE = "triton-client"
 
 
-def service_definition(service: TritonService, service_id: str = "triton-client",
-                       visibility: str = "public") -> Dict[str, Any]:
+def service_definition(
+    service: TritonService, service_id: str = "triton-client", visibility: str = "public"
+) -> Dict[str, Any]:
     return {
         "id": service_id,
         "name": "Triton Inference Server client",

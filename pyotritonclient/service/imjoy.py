@@ -39,7 +39,9 @@ class ImJoyPlugin:
     async def setup(self) -> None:
         """Called by ImJoy once the plugin is loaded."""
         if self.api is not None:
-            await self.api.log(f"Triton-Client ready: pyotritonclient {__version__}, Triton at {self.service.config.allowed()[0]}")
+            await self.api.log(
+                f"Triton-Client ready: pyotritonclient {__version__}, Triton at {self.service.config.allowed()[0]}"
+            )
 
     async def configure(self, *args: Any, **kwargs: Any) -> List[str]:
         """Point the plugin at another Triton: ``configure(triton_url, allowed_urls=None, timeout=None)`` or

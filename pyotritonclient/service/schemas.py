@@ -16,7 +16,10 @@ _INPUTS = {
     ),
     "anyOf": [{"type": "array"}, {"type": "object"}],
 }
-_SEQ = {"description": "Sequence id returned by sequence_start (int or string).", "anyOf": [{"type": "integer"}, {"type": "string"}]}
+_SEQ = {
+    "description": "Sequence id returned by sequence_start (int or string).",
+    "anyOf": [{"type": "integer"}, {"type": "string"}],
+}
 
 
 def _schema(name: str, description: str, properties: Dict[str, Any], required: list) -> Dict[str, Any]:
@@ -39,15 +42,27 @@ SCHEMAS: Dict[str, Dict[str, Any]] = {
             "model_version": {"type": "string", "description": "Model version; default: the server's choice."},
             "select_outputs": {"type": "array", "items": {"type": "string"}, "description": "Only these outputs."},
             "parameters": {"type": "object", "description": "Triton request parameters."},
-            "decode_json": {"type": "boolean", "default": True, "description": "Parse BYTES outputs as JSON when they are."},
-            "serialization": {"type": "string", "enum": ["triton", "imjoy"], "description": "imjoy: msgpack-encoded objects."},
+            "decode_json": {
+                "type": "boolean",
+                "default": True,
+                "description": "Parse BYTES outputs as JSON when they are.",
+            },
+            "serialization": {
+                "type": "string",
+                "enum": ["triton", "imjoy"],
+                "description": "imjoy: msgpack-encoded objects.",
+            },
         },
         ["model_name", "inputs"],
     ),
     "list_models": _schema(
         "list_models",
         "List the models of the Triton server: name, versions, state (and inputs/outputs with details).",
-        {"server_url": _URL, "ready": {"type": "boolean", "default": False}, "details": {"type": "boolean", "default": False}},
+        {
+            "server_url": _URL,
+            "ready": {"type": "boolean", "default": False},
+            "details": {"type": "boolean", "default": False},
+        },
         [],
     ),
     "get_config": _schema(
@@ -74,7 +89,5 @@ SCHEMAS: Dict[str, Dict[str, Any]] = {
         {"sequence_id": _SEQ, "inputs": _INPUTS, "decode_json": {"type": "boolean", "default": True}},
         ["sequence_id"],
     ),
-    "list_sequences": _schema(
-        "list_sequences", "The caller's open sequences: id, model, steps, idle seconds.", {}, []
-    ),
+    "list_sequences": _schema("list_sequences", "The caller's open sequences: id, model, steps, idle seconds.", {}, []),
 }

@@ -44,13 +44,15 @@ class SequenceRegistry:
         self.config = config
         self.caller_alive = caller_alive
         self.open: Dict[str, OpenSequence] = {}
-        self._reaper: Optional["asyncio.Task[None]"] = None
+        self._reaper: Optional[asyncio.Task[None]] = None
         self._gone_once: Set[str] = set()  # callers found gone at the last liveness check
 
     async def start(self, model_name: str, url: str, sequence_id: Optional[SequenceId], owner: str) -> SequenceId:
         """Open a sequence for ``owner`` (limits checked, the model's config read now) and return its id."""
         if sum(1 for s in self.open.values() if s.owner == owner) >= self.config.max_sequences_per_caller:
-            raise ServiceError(f"too many open sequences (limit {self.config.max_sequences_per_caller}); end some first")
+            raise ServiceError(
+                f"too many open sequences (limit {self.config.max_sequences_per_caller}); end some first"
+            )
         if len(self.open) >= self.config.max_sequences:
             raise ServiceError(f"the service has {len(self.open)} open sequences, its limit; try again later")
         if sequence_id is not None and str(sequence_id) in self.open:
@@ -76,7 +78,9 @@ class SequenceRegistry:
             raise ServiceError(f"sequence {sequence_id!r} belongs to another caller")
         return entry
 
-    async def step(self, entry: OpenSequence, sequence_id: SequenceId, inputs: Any, decode_json: bool) -> Dict[str, Any]:
+    async def step(
+        self, entry: OpenSequence, sequence_id: SequenceId, inputs: Any, decode_json: bool
+    ) -> Dict[str, Any]:
         """One step, after the steps before it; a step that failed on the server closes the sequence."""
         async with entry.lock:
             self._still_open(sequence_id, entry)
@@ -111,9 +115,14 @@ class SequenceRegistry:
         """``owner``'s open sequences: id, model, steps, idle seconds."""
         now = time.monotonic()
         return [
-            {"sequence_id": s.executor.sequence_id, "model_name": s.model_name, "steps": s.executor.steps,
-             "idle_seconds": round(now - s.last_used, 3)}
-            for s in self.open.values() if s.owner == owner
+            {
+                "sequence_id": s.executor.sequence_id,
+                "model_name": s.model_name,
+                "steps": s.executor.steps,
+                "idle_seconds": round(now - s.last_used, 3),
+            }
+            for s in self.open.values()
+            if s.owner == owner
         ]
 
     async def finish(self, key: str) -> None:
@@ -133,7 +142,8 @@ class SequenceRegistry:
         """End and free the sequences idle for longer than the configured timeout; returns their ids."""
         now = time.monotonic()
         stale = [
-            k for k, s in self.open.items()
+            k
+            for k, s in self.open.items()
             if not s.lock.locked() and now - s.last_used > self.config.sequence_idle_timeout
         ]
         for key in stale:

@@ -158,9 +158,18 @@ class AiohttpTransport:
         if body:
             parts = _coalesce_small(body)
             # One small buffer goes as plain bytes (aiohttp's fastest path); large ones are never joined.
-            data = parts[0] if len(parts) == 1 and len(parts[0]) <= SMALL_PART else _PartsPayload(parts, headers.get("Content-Type", "application/octet-stream"))
+            data = (
+                parts[0]
+                if len(parts) == 1 and len(parts[0]) <= SMALL_PART
+                else _PartsPayload(parts, headers.get("Content-Type", "application/octet-stream"))
+            )
         return self._get_session().request(
-            method, url, headers=dict(headers), data=data, timeout=self._timeout(timeout, streaming), allow_redirects=False
+            method,
+            url,
+            headers=dict(headers),
+            data=data,
+            timeout=self._timeout(timeout, streaming),
+            allow_redirects=False,
         )
 
     async def request(

@@ -9,8 +9,8 @@ for server-sent events: the body arrives chunk by chunk as the server sends it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 from typing import AsyncIterator, Mapping, Optional, Protocol, Sequence, Union
+from urllib.parse import urlsplit, urlunsplit
 
 Buffer = Union[bytes, bytearray, memoryview]
 BodyParts = Sequence[Buffer]
@@ -99,7 +99,7 @@ class Transport(Protocol):
         headers: Mapping[str, str],
         body: BodyParts = (),
         timeout: Optional[float] = None,
-    ) -> "StreamContext":
+    ) -> StreamContext:
         """``async with transport.stream(...) as response`` — the body read chunk by chunk."""
         ...
 

@@ -160,7 +160,9 @@ class FetchTransport:
                     item = await asyncio.wait_for(reader.read(), limit)  # at most `limit` s of silence
                 except asyncio.TimeoutError:
                     controller.abort()
-                    raise TransportError(f"{method} {redact_url(url)}: no data for {limit} s", url, timeout=True) from None
+                    raise TransportError(
+                        f"{method} {redact_url(url)}: no data for {limit} s", url, timeout=True
+                    ) from None
                 except JsException as exc:
                     raise _error(exc, method, url) from None
                 if item.done:

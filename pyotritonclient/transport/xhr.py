@@ -54,15 +54,18 @@ class SyncXHRTransport:
             xhr.send(data)
         except ffi.JsException as exc:
             if "Timeout" in str(exc) or "timed out" in str(exc):
-                raise TransportError(f"{method} {redact_url(url)} timed out after {limit} s", url, timeout=True) from None
+                raise TransportError(
+                    f"{method} {redact_url(url)} timed out after {limit} s", url, timeout=True
+                ) from None
             raise TransportError(f"{method} {redact_url(url)} failed ({exc}): {CORS_HINT}", url) from None
         if int(xhr.status) == 0:
             raise TransportError(f"{method} {redact_url(url)} failed: {CORS_HINT}", url)
         payload = js.Uint8Array.new(xhr.response).to_bytes() if xhr.response else b""
         return Response(int(xhr.status), _headers(str(xhr.getAllResponseHeaders())), payload, url)
 
-    def stream(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts = (),
-               timeout: Optional[float] = None) -> Any:
+    def stream(
+        self, method: str, url: str, headers: Mapping[str, str], body: BodyParts = (), timeout: Optional[float] = None
+    ) -> Any:
         """Not available: synchronous requests cannot deliver a body in pieces."""
         raise TransportError("streaming needs the async client in the browser (await generate_stream(...))", url)
 

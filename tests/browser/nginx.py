@@ -49,7 +49,7 @@ class Nginx:
         if self.static_root is not None:
             static = f"""
     server {{
-        listen 127.0.0.1:{self.ports['static']};
+        listen 127.0.0.1:{self.ports["static"]};
         root {self.static_root};
         location / {{ add_header Cache-Control no-store; }}
     }}"""
@@ -75,22 +75,23 @@ http {{
     default_type application/octet-stream;
 
     # 1. the documented CORS proxy
-{docs_cors_server(self.ports['cors'], self.triton, 'triton_cors')}
+{docs_cors_server(self.ports["cors"], self.triton, "triton_cors")}
 
     # 2. a proxy WITHOUT CORS headers (what a browser sees of Triton itself)
     server {{
-        listen 127.0.0.1:{self.ports['plain']};
+        listen 127.0.0.1:{self.ports["plain"]};
         location / {{ proxy_pass http://{self.triton}; proxy_buffering off; }}
     }}
 
     # 3. CORS without exposing Inference-Header-Content-Length (the client must find the JSON end)
     server {{
-        listen 127.0.0.1:{self.ports['hidden']};
+        listen 127.0.0.1:{self.ports["hidden"]};
         location / {{
             if ($request_method = OPTIONS) {{
                 add_header Access-Control-Allow-Origin $http_origin always;
                 add_header Access-Control-Allow-Methods "GET, POST, OPTIONS" always;
-                add_header Access-Control-Allow-Headers "Content-Type, Content-Encoding, Inference-Header-Content-Length" always;
+                add_header Access-Control-Allow-Headers
+                    "Content-Type, Content-Encoding, Inference-Header-Content-Length" always;
                 return 204;
             }}
             add_header Access-Control-Allow-Origin $http_origin always;
@@ -102,13 +103,14 @@ http {{
 }}
 """
 
-    def start(self) -> "Nginx":
+    def start(self) -> Nginx:
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "nginx.conf"
         conf.write_text(self.config())
         self.process = subprocess.Popen(
             [nginx_binary(), "-c", str(conf), "-p", str(self.workdir), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=open(self.workdir / "stderr.log", "wb"),
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.workdir / "stderr.log", "wb"),
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

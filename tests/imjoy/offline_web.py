@@ -2,7 +2,8 @@
 
 Builds a folder tree and a route table for ``run_imjoy.mjs``: imjoy-core's frame and loader, the imjoy-rpc
 bundle the frame loads, ImJoy's web-python engine, the Pyodide runtime at the URL the engine names, and a
-small PyPI (JSON API + files) holding imjoy-rpc, shortuuid and the wheels given. Nothing is changed in what is served except
+small PyPI (JSON API + files) holding imjoy-rpc, shortuuid and the wheels given. Nothing is changed in what is
+served except
 Pyodide's ``repodata.json``, whose micropip/packaging/pyparsing entries are pointed at the PyPI builds of
 those wheels (their names and sha256). A package the runtime asks for and that is not here gets a 404,
 as the real CDN would give when it is unreachable (numpy and msgpack: no Pyodide build exists offline).
@@ -86,9 +87,14 @@ class OfflineWeb:
             if not link.exists():
                 os.symlink(wheel, link)
             entry = {
-                "filename": wheel.name, "url": f"https://files.pythonhosted.org/packages/{wheel.name}",
-                "digests": {"sha256": _sha256(wheel)}, "packagetype": "bdist_wheel", "python_version": "py3",
-                "requires_python": meta.get("Requires-Python"), "yanked": False, "size": wheel.stat().st_size,
+                "filename": wheel.name,
+                "url": f"https://files.pythonhosted.org/packages/{wheel.name}",
+                "digests": {"sha256": _sha256(wheel)},
+                "packagetype": "bdist_wheel",
+                "python_version": "py3",
+                "requires_python": meta.get("Requires-Python"),
+                "yanked": False,
+                "size": wheel.stat().st_size,
                 "version": meta["Version"],
             }
             releases.setdefault(meta["Name"], []).append(entry)
@@ -109,14 +115,16 @@ class OfflineWeb:
         rpc = self._npm("imjoy-rpc-0.5.9") / "dist"
         pyodide = self._pyodide()
         api, files = self._pypi()
-        routes = {"prefixes": [
-            ["https://lib.imjoy.io/", str(core)],
-            ["https://cdn.jsdelivr.net/npm/imjoy-rpc@0.5.9/dist/", str(rpc)],
-            ["https://imjoy-team.github.io/imjoy-core-plugins/", str(HERE / "third_party")],
-            [ENGINE_PYODIDE_URL, str(pyodide)],
-            ["https://pypi.org/pypi/", str(api)],
-            ["https://files.pythonhosted.org/packages/", str(files)],
-        ]}
+        routes = {
+            "prefixes": [
+                ["https://lib.imjoy.io/", str(core)],
+                ["https://cdn.jsdelivr.net/npm/imjoy-rpc@0.5.9/dist/", str(rpc)],
+                ["https://imjoy-team.github.io/imjoy-core-plugins/", str(HERE / "third_party")],
+                [ENGINE_PYODIDE_URL, str(pyodide)],
+                ["https://pypi.org/pypi/", str(api)],
+                ["https://files.pythonhosted.org/packages/", str(files)],
+            ]
+        }
         path = self.root / "routes.json"
         path.write_text(json.dumps(routes, indent=1))
         return path
