@@ -3,105 +3,48 @@
     results = await execute([image, {"diameter": 30}], server_url=URL, model_name="cellpose-python")
     results["mask"], results["info"], results["__info__"]
 
-Inputs are checked against the model's config (cached per server and model) before anything is sent.
-Calls share one pooled client per server and event loop (``shared_client``), or use the ``client`` given.
+Thin functions over the running loop's ``Session`` for the server (session.py): inputs are checked against
+the model's cached config before anything is sent; calls share the session's pooled client, or use the
+``client`` given. What ``execute`` takes is ``ExecuteOptions`` (options.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from .errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, ServerError
-from .http import InferenceServerClient, InferRequestedOutput
-from .model_io import Inputs, prepare_inputs, shape_outputs, tensor_summary
+from .errors import InvalidInputError
+from .http import InferenceServerClient
+from .model_io import Inputs
+from .options import ExecuteOptions
+from .protocol.endpoints import base_url
+from .session import CONFIG_RECHECK_SECONDS, INFO_KEY, close_sessions, forget_config, session_for
 
-INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, model_version, id, parameters, outputs)
+__all__ = [
+    "CONFIG_RECHECK_SECONDS",
+    "INFO_KEY",
+    "Inputs",
+    "close_clients",
+    "execute",
+    "execute_batch",
+    "forget_config",
+    "get_config",
+    "list_models",
+    "server_base_url",
+    "shared_client",
+]
 
-# -- pooled clients -------------------------------------------------------------------------------
-
-_clients: Dict[Tuple[str, int], InferenceServerClient] = {}
-_closers: Dict[Tuple[str, int], Any] = {}  # one async generator per pooled client, see _close_with_loop
+close_clients = close_sessions  # the name 0.3.0 documented
 
 
 def server_base_url(server_url: str) -> str:
     """``host:port`` or a full URL -> the normalised base URL that keys clients and configs."""
-    return InferenceServerClient._base_url(server_url, False)
+    return base_url(server_url)
 
 
 def shared_client(server_url: str) -> InferenceServerClient:
-    """The pooled client for ``server_url`` in the running event loop (created on first use).
-
-    It is closed by ``close_clients()``, or when its loop shuts down (``asyncio.run`` does that), so a
-    script's ``asyncio.run(main())`` ends without "Unclosed client session" warnings.
-    """
-    loop = asyncio.get_running_loop()
-    key = (server_base_url(server_url), id(loop))
-    client = _clients.get(key)
-    if client is None or getattr(client, "_loop", loop) is not loop or client.closed:
-        for stale in [k for k, c in _clients.items() if c._loop.is_closed()]:  # type: ignore[attr-defined]
-            _clients.pop(stale)  # a loop closed without shutting down its async generators
-            _closers.pop(stale, None)
-        client = InferenceServerClient(key[0])
-        client._loop = loop  # type: ignore[attr-defined]
-        _clients[key] = client
-        _close_with_loop(key, client)
-    return client
-
-
-async def _closer(key: Tuple[str, int], client: InferenceServerClient) -> Any:
-    try:
-        yield
-    finally:
-        if _clients.get(key) is client:
-            del _clients[key]
-            _closers.pop(key, None)
-        if not client.closed:
-            await client.close()
-
-
-def _close_with_loop(key: Tuple[str, int], client: InferenceServerClient) -> None:
-    """Tie ``client`` to its loop's end: ``loop.shutdown_asyncgens()`` (run by ``asyncio.run`` before it
-    closes the loop) finalises every async generator started in the loop, and this one closes the client."""
-    closer = _closer(key, client)
-    try:
-        closer.asend(None).send(None)  # run it to its ``yield`` now: the loop's firstiter hook registers it
-    except StopIteration:
-        _closers[key] = closer  # the loop only keeps a weak reference
-    except Exception:  # a loop without async-generator hooks: close_clients() is the way then
-        pass
-
-
-async def close_clients() -> None:
-    """Close the pooled clients of the running event loop (call before the loop ends, e.g. at exit)."""
-    loop_id = id(asyncio.get_running_loop())
-    for key in [k for k in _clients if k[1] == loop_id]:
-        _closers.pop(key, None)
-        await _clients.pop(key).close()
-
-
-# -- model configs --------------------------------------------------------------------------------
-
-_configs: Dict[Tuple[str, str, str], Dict[str, Any]] = {}
-_read_at: Dict[Tuple[str, str, str], float] = {}
-_pending: Dict[
-    Tuple[str, str, str, int], asyncio.Future[Dict[str, Any]]
-] = {}  # config reads under way  # when each cached config was read (time.monotonic())
-
-# Inputs refused by the checks here with a cached config make execute read the config again (the model may
-# have changed), unless the config was read less than this many seconds ago: a loop of bad inputs costs
-# no requests, and at most one config request every few seconds.
-CONFIG_RECHECK_SECONDS = 5.0
-
-
-def forget_config(server_url: str, model_name: Optional[str] = None) -> None:
-    """Drop cached configs of one model (all versions), or of every model of the server."""
-    base = server_base_url(server_url)
-    for key in [k for k in _configs if k[0] == base and (model_name is None or k[1] == model_name)]:
-        del _configs[key]
-        _read_at.pop(key, None)
+    """The pooled client for ``server_url`` in the running event loop (created on first use)."""
+    return session_for(server_url).client
 
 
 async def get_config(
@@ -117,46 +60,10 @@ async def get_config(
 
     The dict is Triton's config plus ``server_url`` and ``model_name`` (as 0.2.x returned it).
     """
-    key = (server_base_url(server_url), model_name, model_version)
-    if refresh:
-        return await _read_config(key, server_url, client, headers)
-    if key in _configs:
-        return _configs[key]
-    # Calls started together on a cold cache (asyncio.gather of executes) share one config request.
-    pending_key = (*key, id(asyncio.get_running_loop()))
-    pending = _pending.get(pending_key)
-    if pending is None:
-        pending = asyncio.ensure_future(_read_config(key, server_url, client, headers))
-        _pending[pending_key] = pending
-
-        def finished(task: asyncio.Future[Any]) -> None:
-            _pending.pop(pending_key, None)
-            if not task.cancelled():
-                task.exception()  # retrieved, even if every caller was cancelled meanwhile
-
-        pending.add_done_callback(finished)
-    return await asyncio.shield(pending)  # a caller cancelled does not cancel the others' request
-
-
-async def _read_config(
-    key: Tuple[str, str, str],
-    server_url: str,
-    client: Optional[InferenceServerClient],
-    headers: Optional[Mapping[str, str]],
-) -> Dict[str, Any]:
-    _, model_name, model_version = key
-    client = client or shared_client(server_url)
-    try:
-        config = await client.get_model_config(model_name, model_version, headers=headers)
-    except InferenceServerException:
-        _configs.pop(key, None)
-        _read_at.pop(key, None)
-        raise
-    config["server_url"] = server_url
-    config["model_name"] = model_name
-    _configs[key] = config
-    _read_at[key] = time.monotonic()
-    return _configs[key]
+    session = session_for(server_url)
+    return await session.config(
+        model_name, model_version, refresh=refresh, client=client, headers=headers, server_url=server_url
+    )
 
 
 async def list_models(
@@ -172,32 +79,7 @@ async def list_models(
     ``ready=True`` lists only ready models; ``details=True`` adds ``inputs`` and ``outputs`` summaries
     (name, datatype, shape, optional) read from each ready model's config.
     """
-    client = client or shared_client(server_url)
-    index = await client.get_model_repository_index(headers=headers, ready=ready)
-    models: Dict[str, Dict[str, Any]] = {}
-    for entry in index:
-        model = models.setdefault(entry["name"], {"name": entry["name"], "versions": [], "states": {}})
-        version = entry.get("version")
-        if version:
-            model["versions"].append(version)
-            model["states"][version] = entry.get("state", "")
-        model.setdefault("state", entry.get("state", ""))
-        if entry.get("state") == "READY":
-            model["state"] = "READY"
-        if entry.get("reason"):
-            model["reason"] = entry["reason"]
-    result = sorted(models.values(), key=lambda m: m["name"])
-    if details:
-        for model in result:
-            if model["state"] != "READY":
-                continue
-            config = await get_config(server_url, model["name"], client=client, refresh=True, headers=headers)
-            model["inputs"] = [tensor_summary(spec, config) for spec in config.get("input", [])]
-            model["outputs"] = [tensor_summary(spec, config) for spec in config.get("output", [])]
-    return result
-
-
-# -- execute --------------------------------------------------------------------------------------
+    return await session_for(server_url).list_models(ready=ready, details=details, client=client, headers=headers)
 
 
 async def execute(
@@ -206,35 +88,25 @@ async def execute(
     model_name: Optional[str] = None,
     *,
     client: Optional[InferenceServerClient] = None,
-    model_version: str = "",
-    select_outputs: Optional[Sequence[str]] = None,
-    decode_bytes: bool = False,
-    decode_json: bool = False,
-    serialization: Optional[str] = None,
-    cast: bool = False,
-    request_id: str = "",
-    parameters: Optional[Mapping[str, Any]] = None,
-    headers: Optional[Mapping[str, str]] = None,
-    timeout: Optional[float] = None,
-    compression: Optional[str] = None,
-    verbose: bool = False,
-    sequence_id: Union[int, str] = 0,
-    sequence_start: bool = False,
-    sequence_end: bool = False,
-    cache_config: bool = True,
     config: Optional[Mapping[str, Any]] = None,
+    **options: Any,
 ) -> Dict[str, Any]:
-    """Run ``model_name`` on ``inputs`` and return ``{output name: numpy array, "__info__": response}``.
+    """Run ``model_name`` on ``inputs`` and return ``{output name: array, "__info__": response}``.
 
     - ``inputs``: a list in the config's input order, or a dict by input name; optional inputs may be left
-      out. ``str``, ``bytes``, ``dict`` and lists of them become BYTES (dicts as JSON).
+      out. ``str``, ``bytes``, ``dict`` and lists of them become BYTES (dicts as JSON). Without numpy,
+      arrays are RPC ndarrays (``{_rtype: "ndarray", ...}``) both ways.
+    - ``options`` are ``ExecuteOptions`` fields: ``model_version``, ``select_outputs``, ``decode_bytes``,
+      ``decode_json``, ``serialization`` ("imjoy": msgpack-encoded objects, 0.2.x), ``cast``, ``request_id``,
+      ``parameters``, ``headers``, ``timeout`` (seconds, the whole call), ``compression`` ("gzip"/"deflate"),
+      ``sequence_id``/``sequence_start``/``sequence_end``, ``cache_config``, ``verbose``.
     - dtypes and shapes are checked against the config before sending; ``cast=True`` converts arrays whose
       dtype casts safely to the model's. A batching model gets the batch dimension added to a single item.
-    - ``decode_bytes`` / ``decode_json``: BYTES outputs become (nested) lists of ``str`` / parsed JSON.
-    - ``serialization="imjoy"``: every input is any Python object, sent msgpack-encoded as one BYTES
-      element, and BYTES outputs are decoded back the same way (0.2.x compatible).
-    - ``timeout`` in seconds for the whole call; ``compression`` ("gzip" or "deflate") both ways.
-    - ``client``: an existing ``InferenceServerClient`` (its URL is used); otherwise a pooled one.
+    - ``client``: an existing ``InferenceServerClient`` (its URL is used); ``config``: a config to use
+      instead of the cached one (its ``server_url``/``model_name`` fill in missing arguments).
+
+    Raises ``InvalidInputError`` before sending for bad inputs or options, ``ServerError`` for the server's
+    refusals, ``UnavailableError``/``InferenceServerTimeout`` when there is no answer.
     """
     if config is not None and server_url is None:
         server_url = config.get("server_url")
@@ -243,137 +115,8 @@ async def execute(
         server_url = client.url
     if not server_url or not model_name or not isinstance(model_name, str):
         raise InvalidInputError("execute needs server_url (or client) and model_name")
-    if serialization == "imjoy" and (decode_bytes or decode_json):
-        raise InvalidInputError('decode_bytes and decode_json do not apply to serialization="imjoy"')
-    if compression not in (None, "gzip", "deflate"):
-        raise InvalidInputError(f"compression must be None, 'gzip' or 'deflate', got {compression!r}")
-    own_client = None
-    if client is None:
-        if verbose:
-            client = own_client = InferenceServerClient(server_url, verbose=True)
-        else:
-            client = shared_client(server_url)
-    deadline = None if timeout is None else time.monotonic() + timeout
-
-    async def config_request(**options: Any) -> Dict[str, Any]:
-        # ``timeout`` covers the whole call: a config request too (a cold cache, or a re-read).
-        read = get_config(
-            server_url, model_name, model_version=model_version, client=client, headers=headers, **options
-        )
-        if deadline is None:
-            return await read
-        try:
-            return await asyncio.wait_for(read, max(deadline - time.monotonic(), 0.0))
-        except asyncio.TimeoutError:
-            raise InferenceServerTimeout(
-                f"no model config of {model_name!r} within {timeout} s", status="TIMEOUT"
-            ) from None
-
-    def call(config_: Mapping[str, Any]) -> Any:
-        return _run(
-            client,
-            model_name,
-            config_,
-            inputs,
-            model_version=model_version,
-            select_outputs=select_outputs,
-            decode_bytes=decode_bytes,
-            decode_json=decode_json,
-            serialization=serialization,
-            cast=cast,
-            request_id=request_id,
-            parameters=parameters,
-            headers=headers,
-            timeout=None if deadline is None else max(deadline - time.monotonic(), 0.001),
-            compression=compression,
-            sequence_id=sequence_id,
-            sequence_start=sequence_start,
-            sequence_end=sequence_end,
-        )
-
-    try:
-        key = (server_base_url(server_url), model_name, model_version)
-        cached = config is None and cache_config and key in _configs
-        if config is None:
-            config = await config_request(refresh=not cache_config)
-        try:
-            return await call(config)
-        except (InvalidInputError, ServerError) as exc:
-            # Refused (by the checks here, or by the server) with a cached config: the model may have
-            # changed since it was cached. Ask for the config again; if it did change, try once more.
-            # (A request the server refused was not run, so sending it again is safe.) Refusals here
-            # re-read only a config older than CONFIG_RECHECK_SECONDS, so bad inputs cost no requests.
-            refused_here = isinstance(exc, InvalidInputError)
-            if not cached or not (refused_here or exc.http_status in (400, 404)):
-                raise
-            if refused_here and time.monotonic() - _read_at.get(key, 0.0) < CONFIG_RECHECK_SECONDS:
-                raise
-            forget_config(server_url, model_name)
-            try:
-                fresh = await config_request()
-            except InferenceServerException:
-                raise exc from None
-            if _shape_of_config(fresh) == _shape_of_config(config):
-                raise
-            return await call(fresh)
-    finally:
-        if own_client is not None:
-            await own_client.close()
-
-
-def _shape_of_config(config: Mapping[str, Any]) -> Any:
-    return json.dumps([config.get("input"), config.get("output"), config.get("max_batch_size")], sort_keys=True)
-
-
-async def _run(
-    client: InferenceServerClient,
-    model_name: str,
-    config: Mapping[str, Any],
-    inputs: Inputs,
-    *,
-    model_version: str,
-    select_outputs: Optional[Sequence[str]],
-    decode_bytes: bool,
-    decode_json: bool,
-    serialization: Optional[str],
-    cast: bool,
-    request_id: str,
-    parameters: Optional[Mapping[str, Any]],
-    headers: Optional[Mapping[str, str]],
-    timeout: Optional[float],
-    compression: Optional[str],
-    sequence_id: Union[int, str],
-    sequence_start: bool,
-    sequence_end: bool,
-) -> Dict[str, Any]:
-    infer_inputs = prepare_inputs(config, inputs, cast=cast, serialization=serialization)
-    output_names = [spec["name"] for spec in config.get("output", [])]
-    outputs = None
-    if select_outputs is not None:
-        if isinstance(select_outputs, str):
-            select_outputs = [select_outputs]
-        for name in select_outputs:
-            if name not in output_names:
-                raise InvalidInputError(f"model {model_name!r} has no output {name!r}; its outputs are {output_names}")
-        outputs = [InferRequestedOutput(name) for name in select_outputs]
-    result = await client.infer(
-        model_name,
-        infer_inputs,
-        model_version=model_version,
-        outputs=outputs,
-        request_id=request_id,
-        sequence_id=sequence_id,
-        sequence_start=sequence_start,
-        sequence_end=sequence_end,
-        headers=headers,
-        parameters=parameters,
-        client_timeout=timeout,
-        request_compression_algorithm=compression,
-        response_compression_algorithm=compression,
-    )
-    results = shape_outputs(result, serialization=serialization, decode_bytes=decode_bytes, decode_json=decode_json)
-    results[INFO_KEY] = result.get_response()
-    return results
+    settings = ExecuteOptions.of(options)
+    return await session_for(server_url).execute(model_name, inputs, settings, client=client, config=config)
 
 
 # -- execute_batch --------------------------------------------------------------------------------

@@ -18,8 +18,10 @@ from pyotritonclient import (
     get_config,
     list_models,
 )
-from pyotritonclient.execution import INFO_KEY, _configs, server_base_url, shared_client
+from pyotritonclient import session as session_module
+from pyotritonclient.execution import INFO_KEY, shared_client
 from pyotritonclient.http import InferenceServerClient
+from pyotritonclient.session import session_for
 
 
 @pytest.fixture
@@ -220,11 +222,11 @@ async def test_a_changed_model_refreshes_the_cached_config(url, monkeypatch):
                 await execute([np.zeros(4, np.int32)], url, "changing")
             assert requests_sent(url) == before
             # An older one is read again when it refuses inputs: the model changed, so the call goes through.
-            monkeypatch.setattr(execution, "CONFIG_RECHECK_SECONDS", 0.0)
+            monkeypatch.setattr(session_module, "CONFIG_RECHECK_SECONDS", 0.0)
             out = await execute([np.zeros(4, np.int32)], url, "changing")
             assert requests_sent(url) == before + 2  # the config, then the inference
             assert out["Y"].tolist() == [1, 1, 1, 1] and out["Y"].dtype == np.int32
-            assert _configs[(server_base_url(url), "changing", "")]["input"][0]["data_type"] == "TYPE_INT32"
+            assert session_for(url).cached_config("changing")["input"][0]["data_type"] == "TYPE_INT32"
         finally:
             await admin.unload_model("changing")
         # Gone from the server: the error says so, and the config is dropped from the cache.
@@ -235,7 +237,7 @@ async def test_a_changed_model_refreshes_the_cached_config(url, monkeypatch):
         with pytest.raises(InferenceServerException) as info:
             await execute([np.zeros(4, np.int32)], url, "changing")
         assert info.value.status() in ("400", "404") and "changing" in info.value.message()
-        assert (server_base_url(url), "changing", "") not in _configs
+        assert session_for(url).cached_config("changing") is None
 
 
 async def test_list_models(url):
@@ -494,13 +496,16 @@ def test_a_script_with_asyncio_run_ends_cleanly(triton):
     script = (
         "import asyncio, sys, numpy as np\n"
         "from pyotritonclient import execute\n"
-        "from pyotritonclient import execution\n"
+        "from pyotritonclient import session as S\n"
+        "def open_clients():\n"
+        "    return sum(1 for ls in list(S._by_loop.values()) for s in ls.sessions.values()\n"
+        "               if s._client is not None and not s._client.closed)\n"
         "async def main():\n"
         "    r = await execute([np.ones([1, 2, 2], np.float32)], sys.argv[1], 'cellpose-python')\n"
-        "    print(r['mask'].shape == (2, 2), len(execution._clients))\n"
+        "    print(r['mask'].shape == (2, 2), open_clients())\n"
         "asyncio.run(main())\n"
         "asyncio.run(main())\n"
-        "print('left', len(execution._clients))\n"
+        "print('left', open_clients())\n"
     )
     out = subprocess.run(
         [sys.executable, "-W", "always", "-c", script, triton.url], capture_output=True, text=True, timeout=60

@@ -28,7 +28,7 @@ def test_three_calling_styles_bind_the_same():
 
 
 def test_a_dict_in_second_place_is_the_inputs_not_options():
-    bound = bind("execute", SERVICE.execute, ("m", {"INPUT0": 1}), {})
+    bound = bind("execute", SERVICE.execute, ("m", {"INPUT0": 1}), {}, SCHEMAS["execute"])
     assert bound["inputs"] == {"INPUT0": 1}
 
 
@@ -49,17 +49,23 @@ def test_a_dict_in_second_place_is_the_inputs_not_options():
 )
 def test_bad_calls_name_the_field(args, kwargs, message):
     with pytest.raises(ServiceError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        bind("execute", SERVICE.execute, args, kwargs)
+        bind("execute", SERVICE.execute, args, kwargs, SCHEMAS["execute"])
 
 
 def test_the_schemas_list_exactly_the_functions_parameters():
     import inspect
 
+    from pyotritonclient.options import rpc_options
+
     for name, schema in SCHEMAS.items():
         parameters = [p for p in inspect.signature(getattr(SERVICE, name)).parameters if p != "context"]
+        if name == "execute":  # execute's **options are the ExecuteOptions offered to RPC callers
+            parameters = [*parameters[: parameters.index("options")], *rpc_options()]
         assert list(schema["parameters"]["properties"]) == parameters, name
         required = [
-            p.name for p in inspect.signature(getattr(SERVICE, name)).parameters.values() if p.default is p.empty
+            p.name
+            for p in inspect.signature(getattr(SERVICE, name)).parameters.values()
+            if p.default is p.empty and p.kind is not p.VAR_KEYWORD
         ]
         assert schema["parameters"]["required"] == required, name
 

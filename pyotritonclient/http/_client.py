@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from ..errors import (
     ClientClosedError,
@@ -20,9 +20,9 @@ from ..errors import (
     UnavailableError,
 )
 from ..protocol import inference as wire
+from ..protocol.endpoints import base_url, model_path, redact_headers, redact_url
 from ..protocol.sse import SSEParser
 from ..transport import Response, Transport, TransportError, default_transport
-from ..transport.base import redact_url
 from ._infer import InferInput, InferRequestedOutput, InferResult
 
 
@@ -37,21 +37,6 @@ def transport_error(exc: TransportError, url: str) -> InferenceServerException:
 
 Headers = Optional[Mapping[str, str]]
 Query = Optional[Mapping[str, Any]]
-_SECRET_WORDS = ("auth", "cookie", "token", "secret", "password", "api-key", "apikey")
-
-
-def redact(headers: Mapping[str, str]) -> Dict[str, str]:
-    """Headers safe to log: credentials and cookies replaced by '<redacted>'."""
-    return {k: ("<redacted>" if any(w in k.lower() for w in _SECRET_WORDS) else v) for k, v in headers.items()}
-
-
-def _model_path(model_name: str, model_version: str = "") -> str:
-    if not isinstance(model_name, str) or not model_name:
-        raise InvalidInputError(f"model_name must be a non-empty str, got {model_name!r}")
-    path = "v2/models/" + quote(model_name, safe="")
-    if model_version:
-        path += "/versions/" + quote(str(model_version), safe="")
-    return path
 
 
 class InferenceServerClient:
@@ -77,7 +62,7 @@ class InferenceServerClient:
         concurrency: Optional[int] = None,
         connection_timeout: Optional[float] = None,
     ) -> None:
-        self._base = self._base_url(url, ssl)
+        self._base = base_url(url, ssl)
         self._verbose = verbose
         if transport is None:
             options = dict(ssl_options or {})
@@ -92,18 +77,6 @@ class InferenceServerClient:
                 keyfile=options.get("keyfile"),
             )
         self._transport = transport
-
-    @staticmethod
-    def _base_url(url: str, ssl: bool) -> str:
-        if not isinstance(url, str) or not url.strip():
-            raise InvalidInputError(f"server url must be a non-empty str like 'localhost:8000', got {url!r}")
-        url = url.strip()
-        if "://" not in url:
-            url = ("https://" if ssl else "http://") + url
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidInputError(f"server url {url!r} is not a valid http(s) URL")
-        return url.rstrip("/") + "/"
 
     @property
     def url(self) -> str:
@@ -160,13 +133,13 @@ class InferenceServerClient:
         url = self._url(path, query_params)
         all_headers = self._headers(headers, body_headers)
         if self._verbose:
-            print(f"{method} {url}, headers {redact(all_headers)}")
+            print(f"{method} {url}, headers {redact_headers(all_headers)}")
         try:
             response = await self._transport.request(method, url, all_headers, body, timeout)
         except TransportError as exc:
             raise transport_error(exc, url) from exc
         if self._verbose:
-            print(f"-> {response.status} {redact(response.headers)}")
+            print(f"-> {response.status} {redact_headers(response.headers)}")
         return response
 
     @staticmethod
@@ -200,7 +173,7 @@ class InferenceServerClient:
     async def is_model_ready(
         self, model_name: str, model_version: str = "", headers: Headers = None, query_params: Query = None
     ) -> bool:
-        return await self._ok(_model_path(model_name, model_version) + "/ready", headers, query_params)
+        return await self._ok(model_path(model_name, model_version) + "/ready", headers, query_params)
 
     async def get_server_metadata(self, headers: Headers = None, query_params: Query = None) -> Dict[str, Any]:
         return await self._json("GET", "v2", headers, query_params)
@@ -208,12 +181,12 @@ class InferenceServerClient:
     async def get_model_metadata(
         self, model_name: str, model_version: str = "", headers: Headers = None, query_params: Query = None
     ) -> Dict[str, Any]:
-        return await self._json("GET", _model_path(model_name, model_version), headers, query_params)
+        return await self._json("GET", model_path(model_name, model_version), headers, query_params)
 
     async def get_model_config(
         self, model_name: str, model_version: str = "", headers: Headers = None, query_params: Query = None
     ) -> Dict[str, Any]:
-        return await self._json("GET", _model_path(model_name, model_version) + "/config", headers, query_params)
+        return await self._json("GET", model_path(model_name, model_version) + "/config", headers, query_params)
 
     # -- model repository ------------------------------------------------------------------
 
@@ -257,11 +230,11 @@ class InferenceServerClient:
     async def get_inference_statistics(
         self, model_name: str = "", model_version: str = "", headers: Headers = None, query_params: Query = None
     ) -> Dict[str, Any]:
-        path = (_model_path(model_name, model_version) if model_name else "v2/models") + "/stats"
+        path = (model_path(model_name, model_version) if model_name else "v2/models") + "/stats"
         return await self._json("GET", path, headers, query_params)
 
     def _trace_path(self, model_name: Optional[str]) -> str:
-        return (_model_path(model_name) if model_name else "v2") + "/trace/setting"
+        return (model_path(model_name) if model_name else "v2") + "/trace/setting"
 
     async def update_trace_settings(
         self,
@@ -416,7 +389,7 @@ class InferenceServerClient:
     ) -> InferResult:
         """Run one inference. ``timeout`` is Triton's server-side limit in microseconds;
         ``client_timeout`` (seconds) bounds the whole call on this side."""
-        path = _model_path(model_name, model_version) + "/infer"
+        path = model_path(model_name, model_version) + "/infer"
         request = self._encode(
             inputs, outputs, request_id, sequence_id, sequence_start, sequence_end, priority, timeout, parameters
         )
@@ -456,7 +429,7 @@ class InferenceServerClient:
         query_params: Query = None,
     ) -> Dict[str, Any]:
         """Triton's generate extension: JSON inputs by name in, one JSON object out."""
-        path = _model_path(model_name, model_version) + "/generate"
+        path = model_path(model_name, model_version) + "/generate"
         return await self._json("POST", path, headers, query_params, self._generate_payload(inputs, parameters))
 
     @staticmethod
@@ -482,12 +455,12 @@ class InferenceServerClient:
 
         ``timeout`` (seconds) is the longest silence allowed between two events.
         """
-        path = _model_path(model_name, model_version) + "/generate_stream"
+        path = model_path(model_name, model_version) + "/generate_stream"
         url = self._url(path, query_params)
         body = (json.dumps(self._generate_payload(inputs, parameters)).encode("utf-8"),)
         all_headers = self._headers(headers, {"Content-Type": "application/json", "Accept": "text/event-stream"})
         if self._verbose:
-            print(f"POST {url}, headers {redact(all_headers)}")
+            print(f"POST {url}, headers {redact_headers(all_headers)}")
         try:
             async with self._transport.stream("POST", url, all_headers, body, timeout) as response:
                 if response.status >= 400:

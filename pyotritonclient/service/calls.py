@@ -16,16 +16,31 @@ from ..errors import InferenceServerException
 from .policy import ServiceError
 
 
-def bind(name: str, function: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> Dict[str, Any]:
-    """The keyword arguments to call ``function`` (exported as ``name``) with; ``context`` passes through."""
+def bind(
+    name: str,
+    function: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    schema: Optional[Mapping[str, Any]] = None,
+) -> Dict[str, Any]:
+    """The keyword arguments to call ``function`` (exported as ``name``) with; ``context`` passes through.
+
+    The fields are the JSON schema's properties when a schema is given (in its order), else the function's
+    parameters."""
     kwargs = {k: v for k, v in kwargs.items() if k != "_rkwargs"}
     context = kwargs.pop("context", None)
-    parameters = [
-        p
-        for p in inspect.signature(function).parameters.values()
-        if p.name != "context" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
-    fields = [p.name for p in parameters]
+    signature = inspect.signature(function)
+    if schema is not None:
+        fields = list(schema["parameters"]["properties"])
+        required = list(schema["parameters"]["required"])
+    else:
+        parameters = [
+            p
+            for p in signature.parameters.values()
+            if p.name != "context" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        fields = [p.name for p in parameters]
+        required = [p.name for p in parameters if p.default is p.empty]
     args = list(args)
     if len(args) == 1 and not kwargs and isinstance(args[0], Mapping) and fields:
         kwargs = {k: v for k, v in args[0].items() if k != "_rkwargs"}  # one options object
@@ -39,10 +54,10 @@ def bind(name: str, function: Callable[..., Any], args: Sequence[Any], kwargs: M
         if key in bound:
             raise ServiceError(f"{name}(): {key!r} is given twice (by position and by name)")
         bound[key] = value
-    missing = [p.name for p in parameters if p.default is p.empty and bound.get(p.name) is None]
+    missing = [field for field in required if bound.get(field) is None]
     if missing:
         raise ServiceError(f"{name}(): {missing[0]!r} is required; the fields are {', '.join(fields)}")
-    if "context" in inspect.signature(function).parameters:
+    if "context" in signature.parameters:
         bound["context"] = context
     return bound
 

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
-from ..execution import execute, get_config, list_models
+from ..errors import InferenceServerException
+from ..execution import get_config, list_models
 from ..model_io import plain_for_rpc
+from ..options import ExecuteOptions, rpc_options
+from ..session import session_for
 from .calls import bind, guarded
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of, payload_size
 from .schemas import SCHEMAS
 from .sequences import CallerCheck, SequenceId, SequenceRegistry
+
+RPC_DEFAULTS = {name: schema["default"] for name, schema in rpc_options().items()}
 
 __all__ = ["LOCAL_CALLER", "ServiceConfig", "ServiceError", "TritonService", "caller_of", "payload_size"]
 
@@ -46,29 +51,22 @@ class TritonService:
         model_name: str,
         inputs: Any,
         server_url: Optional[str] = None,
-        model_version: str = "",
-        select_outputs: Optional[List[str]] = None,
-        parameters: Optional[Dict[str, Any]] = None,
-        decode_json: bool = True,
-        serialization: Optional[str] = None,
         context: Optional[Dict[str, Any]] = None,
+        **options: Any,
     ) -> Dict[str, Any]:
-        """Run a model once; outputs by name (see the schema in schemas.py)."""
+        """Run a model once; outputs by name. ``options``: the ExecuteOptions offered to RPC callers (their
+        JSON schema is SCHEMAS["execute"]), with the service's defaults; the service sets the timeout."""
         url = self.config.url(server_url)
         self.config.check_size(inputs)
-        results = await guarded(
-            execute(
-                inputs,
-                url,
-                model_name,
-                model_version=model_version or "",
-                select_outputs=select_outputs,
-                parameters=parameters,
-                decode_json=bool(decode_json) and serialization != "imjoy",
-                serialization=serialization,
-                timeout=self.config.timeout,
-            )
-        )
+        settings = {**RPC_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+        if settings.get("serialization") == "imjoy":
+            settings["decode_json"] = False
+        settings["model_version"] = settings.get("model_version") or ""
+        try:
+            execute_options = ExecuteOptions.of(settings, "execute()").but(timeout=self.config.timeout)
+        except InferenceServerException as exc:
+            raise ServiceError(exc.message()) from None
+        results = await guarded(session_for(url).execute(model_name, inputs, execute_options))
         return plain_for_rpc(results)
 
     async def list_models(
@@ -158,7 +156,7 @@ class TritonService:
         if name not in SCHEMAS:
             raise ServiceError(f"no function {name!r}; the functions are {', '.join(SCHEMAS)}")
         method = getattr(self, name)
-        return await method(**bind(name, method, args, kwargs or {}))
+        return await method(**bind(name, method, args, kwargs or {}, SCHEMAS[name]))
 
     def api(self) -> Dict[str, Any]:
         """The exported functions, each carrying its JSON schema as ``__schema__``."""

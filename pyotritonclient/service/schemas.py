@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from ..options import rpc_options
+
 _MODEL = {"type": "string", "description": "Name of the model in the Triton model repository."}
 _URL = {
     "type": "string",
@@ -35,24 +37,7 @@ SCHEMAS: Dict[str, Dict[str, Any]] = {
         "execute",
         "Run a Triton model once. Returns an object: output name -> ndarray (BYTES outputs decoded to "
         "strings or JSON), plus '__info__' with the response header.",
-        {
-            "model_name": _MODEL,
-            "inputs": _INPUTS,
-            "server_url": _URL,
-            "model_version": {"type": "string", "description": "Model version; default: the server's choice."},
-            "select_outputs": {"type": "array", "items": {"type": "string"}, "description": "Only these outputs."},
-            "parameters": {"type": "object", "description": "Triton request parameters."},
-            "decode_json": {
-                "type": "boolean",
-                "default": True,
-                "description": "Parse BYTES outputs as JSON when they are.",
-            },
-            "serialization": {
-                "type": "string",
-                "enum": ["triton", "imjoy"],
-                "description": "imjoy: msgpack-encoded objects.",
-            },
-        },
+        {"model_name": _MODEL, "inputs": _INPUTS, "server_url": _URL, **rpc_options()},
         ["model_name", "inputs"],
     ),
     "list_models": _schema(

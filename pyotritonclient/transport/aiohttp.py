@@ -10,7 +10,8 @@ from typing import Any, AsyncIterator, Dict, Mapping, Optional, Union
 import aiohttp
 from aiohttp.payload import Payload
 
-from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length, redact_url
+from ..protocol.endpoints import redact_url
+from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length
 
 
 class _PartsPayload(Payload):

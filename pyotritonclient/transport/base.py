@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Mapping, Optional, Protocol, Sequence, Union
-from urllib.parse import urlsplit, urlunsplit
 
 Buffer = Union[bytes, bytearray, memoryview]
 BodyParts = Sequence[Buffer]
@@ -117,14 +116,3 @@ class StreamContext(Protocol):
 def body_length(body: BodyParts) -> int:
     """Total number of bytes in ``body`` without joining it."""
     return sum(memoryview(part).nbytes for part in body)
-
-
-def redact_url(url: str) -> str:
-    """``url`` fit for a message: a user name or password in it is replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))

@@ -14,7 +14,8 @@ import asyncio
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Dict, Mapping, Optional
 
-from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length, redact_url
+from ..protocol.endpoints import redact_url
+from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length
 
 # Headers a browser refuses to let scripts set (fetch drops them or fails); the browser sets its own.
 _FORBIDDEN = {"content-length", "connection", "host", "accept-encoding", "keep-alive", "transfer-encoding"}

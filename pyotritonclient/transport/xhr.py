@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .base import BodyParts, Headers, Response, TransportError, redact_url
+from ..protocol.endpoints import redact_url
+from .base import BodyParts, Headers, Response, TransportError
 from .fetch import _FORBIDDEN, CORS_HINT, _ffi, _js, js_body
 
 

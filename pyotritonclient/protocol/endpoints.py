@@ -1,0 +1,51 @@
+"""Where requests go and what may be printed of them: base-URL normalisation, REST paths, redaction. Pure."""
+
+from __future__ import annotations
+
+from typing import Dict, Mapping
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from ..errors import InvalidInputError
+
+_SECRET_WORDS = ("auth", "cookie", "token", "secret", "password", "api-key", "apikey")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a message: a user name or password in it is replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def redact_headers(headers: Mapping[str, str]) -> Dict[str, str]:
+    """Headers safe to log: credentials and cookies replaced by '<redacted>'."""
+    return {k: ("<redacted>" if any(w in k.lower() for w in _SECRET_WORDS) else v) for k, v in headers.items()}
+
+
+def base_url(url: str, ssl: bool = False) -> str:
+    """``host:port`` (https with ``ssl``) or a full http(s) URL, with any path prefix -> ``scheme://host/prefix/``.
+
+    The one normalisation: clients, pooled sessions, config caches and the service's allowlist all key on it."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidInputError(f"server url must be a non-empty str like 'localhost:8000', got {url!r}")
+    url = url.strip()
+    if "://" not in url:
+        url = ("https://" if ssl else "http://") + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInputError(f"server url {redact_url(url)!r} is not a valid http(s) URL")
+    return url.rstrip("/") + "/"
+
+
+def model_path(model_name: str, model_version: str = "") -> str:
+    """``v2/models/<name>[/versions/<version>]`` with each segment percent-encoded."""
+    if not isinstance(model_name, str) or not model_name:
+        raise InvalidInputError(f"model_name must be a non-empty str, got {model_name!r}")
+    path = "v2/models/" + quote(model_name, safe="")
+    if model_version:
+        path += "/versions/" + quote(str(model_version), safe="")
+    return path
