@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from pyotritonclient.http import InferenceServerClient, InferInput
-from pyotritonclient.server import TritonServer
+from pyotritonclient.testing.server import TritonServer
 
 MODELS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "models"
 

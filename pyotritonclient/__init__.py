@@ -6,7 +6,14 @@ is imported lazily, so that ``import pyotritonclient`` does not import numpy.
 
 from typing import Any
 
-from .errors import InferenceServerException, InferenceServerTimeout
+from .errors import (
+    ClientClosedError,
+    InferenceServerException,
+    InferenceServerTimeout,
+    InvalidInputError,
+    ServerError,
+    UnavailableError,
+)
 
 __version__ = "0.3.0"
 
@@ -18,6 +25,9 @@ _LAZY = {
     "close_clients": "execution",
     "SequenceExecutor": "sequence",
     "SequenceExcutor": "sequence",
+    "ExecuteOptions": "options",
+    "Session": "session",
+    "session_for": "session",
 }
 
 
@@ -32,5 +42,14 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["InferenceServerException", "InferenceServerTimeout", "__version__", *_LAZY]
+__all__ = [
+    "ClientClosedError",
+    "InferenceServerException",
+    "InferenceServerTimeout",
+    "InvalidInputError",
+    "ServerError",
+    "UnavailableError",
+    "__version__",
+    *_LAZY,
+]
 # (the module is "execution", not "execute": a submodule named like the function would shadow it)

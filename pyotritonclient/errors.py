@@ -8,9 +8,10 @@
     └── ClientClosedError             the client was closed before the call
 
 ``status()`` keeps tritonclient's string form ("400", "UNAVAILABLE", "TIMEOUT"); code in this package never
-branches on it or on message text. ``ServiceError`` (service/) and ``ServerInstallError`` (testing/) are
-kept apart on purpose: they are about an RPC caller's request and about installing a server, not about a
-Triton request, and derive from InferenceServerException only so one ``except`` can catch everything.
+branches on it or on message text. ``ServiceError`` (service/policy.py) is about an RPC caller's request to the
+service; it derives from InferenceServerException so that one ``except`` catches everything a call raises.
+``ServerInstallError`` (testing/server.py) is a RuntimeError on purpose: installing a local server is not a
+request to Triton.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ Inputs = Union[Sequence[Any], Mapping[str, Any]]
 
 
 def tensor_summary(spec: Mapping[str, Any], config: Mapping[str, Any]) -> Dict[str, Any]:
+    """One input or output of a config as ``{name, datatype (wire name), shape (with -1 for the batch), optional}``."""
     out = {"name": spec["name"], "datatype": config_to_wire(spec["data_type"]), "shape": full_shape(spec, config)}
     if "optional" in spec:
         out["optional"] = bool(spec["optional"])
@@ -27,6 +28,7 @@ def tensor_summary(spec: Mapping[str, Any], config: Mapping[str, Any]) -> Dict[s
 
 
 def full_shape(spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
+    """The shape a tensor has on the wire: the config's dims, with -1 first for a batching model."""
     dims = [int(d) for d in spec.get("dims", [])]
     return ([-1] if config.get("max_batch_size", 0) else []) + dims
 
@@ -264,6 +266,7 @@ def _decode_item(item: Any, as_json: bool) -> Any:
 
 
 def decode_bytes_output(array: Any, as_json: bool) -> Any:
+    """A numpy object array of BYTES -> nested lists of str (or parsed JSON with ``as_json``)."""
     import numpy as np
 
     out = np.empty(array.shape, dtype=np.object_)
@@ -323,3 +326,15 @@ def plain_for_rpc(results: Mapping[str, Any]) -> Dict[str, Any]:
             value = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value.reshape(-1).tolist()]
         out[name] = value
     return out
+
+
+__all__ = [
+    "Inputs",
+    "decode_bytes_output",
+    "full_shape",
+    "numpy_or_none",
+    "plain_for_rpc",
+    "prepare_inputs",
+    "shape_outputs",
+    "tensor_summary",
+]

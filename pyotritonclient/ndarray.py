@@ -93,3 +93,6 @@ def encode(datatype: str, shape: Sequence[int], data: Any) -> Dict[str, Any]:
             "_rdtype": "float32",
         }
     return {"_rtype": "ndarray", "_rvalue": bytes(view), "_rshape": list(shape), "_rdtype": WIRE_TO_NUMPY[datatype]}
+
+
+__all__ = ["NUMPY_TO_WIRE", "RawArray", "WIRE_TO_NUMPY", "bf16_to_float32", "encode", "is_ndarray", "read"]

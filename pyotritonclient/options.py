@@ -91,3 +91,6 @@ def rpc_options() -> Dict[str, Dict[str, Any]]:
             schema["default"] = f.metadata.get("rpc_default", f.default)
             out[f.name] = schema
     return out
+
+
+__all__ = ["ExecuteOptions", "option_names", "rpc_options"]

@@ -173,3 +173,5 @@ class SequenceExecutor:
 
 
 SequenceExcutor = SequenceExecutor  # the spelling of 0.2.x, which users' code imports
+
+__all__ = ["SequenceExcutor", "SequenceExecutor", "new_sequence_id"]

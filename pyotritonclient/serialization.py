@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Dict
 
 from .errors import InvalidInputError
 
@@ -75,7 +75,7 @@ def to_imjoy(obj: Any) -> Any:
     raise InvalidInputError(f"{_PREFIX} cannot encode a {type(obj).__module__}.{type(obj).__qualname__}")
 
 
-def _ndarray(obj: dict, flat: bool) -> Any:
+def _ndarray(obj: Dict[str, Any], flat: bool) -> Any:
     import numpy as np
 
     value = obj.get("_rvalue")
@@ -121,7 +121,7 @@ def encode(obj: Any) -> bytes:
     msgpack = _msgpack()
     data = to_imjoy(obj)
     try:
-        return msgpack.packb(data, use_bin_type=True)
+        return bytes(msgpack.packb(data, use_bin_type=True))
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInputError(f"{_PREFIX} cannot encode this object: {exc}") from None
 
@@ -134,3 +134,6 @@ def decode(data: Any) -> Any:
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"{_PREFIX}: the output is not msgpack data ({exc})") from None
     return from_imjoy(unpacked)
+
+
+__all__ = ["NDARRAY", "decode", "encode", "from_imjoy", "to_imjoy"]

@@ -15,7 +15,7 @@ import asyncio
 import json
 import time
 import weakref
-from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Tuple
+from typing import Any, AsyncGenerator, Dict, List, Mapping, Optional, Tuple
 
 from .errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, ServerError
 from .http import InferenceServerClient, InferRequestedOutput
@@ -266,7 +266,7 @@ class _LoopSessions:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.sessions: Dict[str, Session] = {}
-        self._closer: Optional[AsyncIterator[None]] = None
+        self._closer: Optional[AsyncGenerator[None, None]] = None
         closer = self._close_at_shutdown()
         try:  # run it to its ``yield``: the loop's firstiter hook registers it for shutdown_asyncgens()
             closer.asend(None).send(None)
@@ -275,7 +275,7 @@ class _LoopSessions:
         except Exception:  # a loop without async-generator hooks: close_sessions() is the way then
             pass
 
-    async def _close_at_shutdown(self) -> AsyncIterator[None]:
+    async def _close_at_shutdown(self) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
@@ -316,3 +316,6 @@ def forget_config(server_url: str, model_name: Optional[str] = None) -> None:
         session = sessions.sessions.get(url)
         if session is not None:
             session.forget(model_name)
+
+
+__all__ = ["CONFIG_RECHECK_SECONDS", "INFO_KEY", "Session", "close_sessions", "forget_config", "session_for"]

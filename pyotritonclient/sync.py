@@ -128,6 +128,7 @@ class InferenceServerClient:
             self._runner.run(agen.aclose())
 
     def close(self) -> None:
+        """Close the client and stop its private event loop."""
         if not self._closed:
             self._closed = True
             try:
@@ -147,3 +148,6 @@ class InferenceServerClient:
                 self.close()
             except Exception:
                 pass
+
+
+__all__ = ["InferenceServerClient"]

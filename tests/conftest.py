@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pyotritonclient.server import TritonServer, install
+from pyotritonclient.testing.server import TritonServer, install
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
@@ -36,7 +36,7 @@ def triton(triton_installation):
 
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
-    from pyotritonclient.server import cache_dir as cache
+    from pyotritonclient.testing.server import cache_dir as cache
 
     return cache()
 

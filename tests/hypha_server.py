@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from pyotritonclient.server import free_port_block
+from pyotritonclient.testing.server import free_port_block
 
 
 class HyphaServer:

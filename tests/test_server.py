@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from pyotritonclient.server import TritonServer, install
+from pyotritonclient.testing.server import TritonServer, install
 
 
 def port_is_free(port: int) -> bool:
@@ -27,7 +27,9 @@ def test_install_is_idempotent_and_cached(triton_installation):
     assert time.monotonic() - started < 2.0
     assert again.binary == triton_installation.binary and again.binary.exists()
     assert (again.backends / "python" / "triton_python_backend_stub").exists()
-    out = subprocess.run([sys.executable, "-m", "pyotritonclient.server", "install"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "pyotritonclient.testing.server", "install"], capture_output=True, text=True
+    )
     assert out.returncode == 0 and str(again.binary) in out.stdout
 
 
@@ -58,3 +60,20 @@ def test_a_broken_repository_fails_loudly_with_the_server_log(tmp_path, triton_i
 def test_a_missing_repository_is_refused():
     with pytest.raises(FileNotFoundError, match="not a directory"):
         TritonServer("/no/such/repository")
+
+
+def test_the_old_import_path_still_works_with_a_warning():
+    import importlib
+    import sys
+    import warnings
+
+    sys.modules.pop("pyotritonclient.server", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = importlib.import_module("pyotritonclient.server")
+    from pyotritonclient.testing import TritonServer as New
+
+    assert old.TritonServer is New
+    assert any(
+        issubclass(w.category, DeprecationWarning) and "pyotritonclient.testing" in str(w.message) for w in caught
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncGenerator, Dict, List, Mapping, Optional, Sequence, Union
 from urllib.parse import quote, urlencode
 
 from ..errors import (
@@ -22,6 +22,7 @@ from ..errors import (
 from ..protocol import inference as wire
 from ..protocol.endpoints import base_url, model_path, redact_headers, redact_url
 from ..protocol.sse import SSEParser
+from ..protocol.tensors import ProtocolError
 from ..transport import Response, Transport, TransportError, default_transport
 from ._infer import InferInput, InferRequestedOutput, InferResult
 
@@ -85,6 +86,7 @@ class InferenceServerClient:
 
     @property
     def transport(self) -> Transport:
+        """The transport that carries this client's requests (aiohttp, fetch or XHR)."""
         return self._transport
 
     async def __aenter__(self) -> InferenceServerClient:
@@ -100,6 +102,7 @@ class InferenceServerClient:
 
     @property
     def closed(self) -> bool:
+        """True once ``close()`` was called."""
         return getattr(self, "_closed", False)
 
     # -- plumbing --------------------------------------------------------------------------
@@ -149,6 +152,24 @@ class InferenceServerClient:
                 wire.error_message(response.body, response.status), status=str(response.status), url=response.url
             )
 
+    async def _object(
+        self, method: str, path: str, headers: Headers, query_params: Query, payload: Any = None
+    ) -> Dict[str, Any]:
+        """A JSON object answer; anything else is a bad response."""
+        value = await self._json(method, path, headers, query_params, payload)
+        if not isinstance(value, dict):
+            raise InferenceServerException(f"bad response to {method} {path}: expected a JSON object")
+        return value
+
+    async def _list(
+        self, method: str, path: str, headers: Headers, query_params: Query, payload: Any = None
+    ) -> List[Dict[str, Any]]:
+        """A JSON array of objects answer; anything else is a bad response."""
+        value = await self._json(method, path, headers, query_params, payload)
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise InferenceServerException(f"bad response to {method} {path}: expected a JSON array of objects")
+        return value
+
     async def _json(self, method: str, path: str, headers: Headers, query_params: Query, payload: Any = None) -> Any:
         body = () if payload is None else (json.dumps(payload).encode("utf-8"),)
         body_headers = {"Content-Type": "application/json"} if body else None
@@ -165,28 +186,38 @@ class InferenceServerClient:
     # -- health and metadata ---------------------------------------------------------------
 
     async def is_server_live(self, headers: Headers = None, query_params: Query = None) -> bool:
+        """True when the server answers its liveness check (``GET v2/health/live``)."""
         return await self._ok("v2/health/live", headers, query_params)
 
     async def is_server_ready(self, headers: Headers = None, query_params: Query = None) -> bool:
+        """True when the server and all its models are ready (``GET v2/health/ready``)."""
         return await self._ok("v2/health/ready", headers, query_params)
 
     async def is_model_ready(
         self, model_name: str, model_version: str = "", headers: Headers = None, query_params: Query = None
     ) -> bool:
+        """True when the model (or that version) is ready to serve requests."""
         return await self._ok(model_path(model_name, model_version) + "/ready", headers, query_params)
 
     async def get_server_metadata(self, headers: Headers = None, query_params: Query = None) -> Dict[str, Any]:
-        return await self._json("GET", "v2", headers, query_params)
+        """The server's name, version and extensions."""
+        return await self._object("GET", "v2", headers, query_params)
 
     async def get_model_metadata(
         self, model_name: str, model_version: str = "", headers: Headers = None, query_params: Query = None
     ) -> Dict[str, Any]:
-        return await self._json("GET", model_path(model_name, model_version), headers, query_params)
+        """The model's name, versions, platform, inputs and outputs.
+
+        Raises ServerError (404) for an unknown model."""
+        return await self._object("GET", model_path(model_name, model_version), headers, query_params)
 
     async def get_model_config(
         self, model_name: str, model_version: str = "", headers: Headers = None, query_params: Query = None
     ) -> Dict[str, Any]:
-        return await self._json("GET", model_path(model_name, model_version) + "/config", headers, query_params)
+        """The model's configuration (inputs, outputs, dtypes, dims, batching).
+
+        Raises ServerError (404) for an unknown model."""
+        return await self._object("GET", model_path(model_name, model_version) + "/config", headers, query_params)
 
     # -- model repository ------------------------------------------------------------------
 
@@ -195,7 +226,7 @@ class InferenceServerClient:
     ) -> List[Dict[str, Any]]:
         """Models in the repository (name, version, state, reason); ``ready=True`` lists only ready ones."""
         payload = {"ready": True} if ready else {}
-        return await self._json("POST", "v2/repository/index", headers, query_params, payload)
+        return await self._list("POST", "v2/repository/index", headers, query_params, payload)
 
     async def load_model(
         self,
@@ -221,6 +252,7 @@ class InferenceServerClient:
     async def unload_model(
         self, model_name: str, headers: Headers = None, query_params: Query = None, unload_dependents: bool = False
     ) -> None:
+        """Ask the server to unload the model (``unload_dependents`` too); unloading finishes asynchronously."""
         path = "v2/repository/models/" + quote(model_name, safe="") + "/unload"
         payload = {"parameters": {"unload_dependents": unload_dependents}}
         await self._json("POST", path, headers, query_params, payload)
@@ -230,8 +262,9 @@ class InferenceServerClient:
     async def get_inference_statistics(
         self, model_name: str = "", model_version: str = "", headers: Headers = None, query_params: Query = None
     ) -> Dict[str, Any]:
+        """Inference statistics of one model (or version), or of every model when ``model_name`` is empty."""
         path = (model_path(model_name, model_version) if model_name else "v2/models") + "/stats"
-        return await self._json("GET", path, headers, query_params)
+        return await self._object("GET", path, headers, query_params)
 
     def _trace_path(self, model_name: Optional[str]) -> str:
         return (model_path(model_name) if model_name else "v2") + "/trace/setting"
@@ -243,20 +276,24 @@ class InferenceServerClient:
         headers: Headers = None,
         query_params: Query = None,
     ) -> Dict[str, Any]:
-        return await self._json("POST", self._trace_path(model_name), headers, query_params, dict(settings or {}))
+        """Change trace settings, of one model or global when ``model_name`` is None; returns the new settings."""
+        return await self._object("POST", self._trace_path(model_name), headers, query_params, dict(settings or {}))
 
     async def get_trace_settings(
         self, model_name: Optional[str] = None, headers: Headers = None, query_params: Query = None
     ) -> Dict[str, Any]:
-        return await self._json("GET", self._trace_path(model_name), headers, query_params)
+        """Trace settings of one model, or global when ``model_name`` is None."""
+        return await self._object("GET", self._trace_path(model_name), headers, query_params)
 
     async def update_log_settings(
         self, settings: Mapping[str, Any], headers: Headers = None, query_params: Query = None
     ) -> Dict[str, Any]:
-        return await self._json("POST", "v2/logging", headers, query_params, dict(settings))
+        """Change the server's log settings; returns the new settings."""
+        return await self._object("POST", "v2/logging", headers, query_params, dict(settings))
 
     async def get_log_settings(self, headers: Headers = None, query_params: Query = None) -> Dict[str, Any]:
-        return await self._json("GET", "v2/logging", headers, query_params)
+        """The server's log settings."""
+        return await self._object("GET", "v2/logging", headers, query_params)
 
     # -- shared memory ---------------------------------------------------------------------
 
@@ -268,22 +305,26 @@ class InferenceServerClient:
     async def get_system_shared_memory_status(
         self, region_name: str = "", headers: Headers = None, query_params: Query = None
     ) -> Any:
+        """Status of one registered system shared-memory region, or of all of them."""
         return await self._json("GET", self._region("system", region_name, "status"), headers, query_params)
 
     async def register_system_shared_memory(
         self, name: str, key: str, byte_size: int, offset: int = 0, headers: Headers = None, query_params: Query = None
     ) -> None:
+        """Register a system shared-memory region (``key`` names it on the server's host) for inputs and outputs."""
         payload = {"key": key, "offset": offset, "byte_size": byte_size}
         await self._json("POST", self._region("system", name, "register"), headers, query_params, payload)
 
     async def unregister_system_shared_memory(
         self, name: str = "", headers: Headers = None, query_params: Query = None
     ) -> None:
+        """Unregister one system shared-memory region, or all of them when ``name`` is empty."""
         await self._json("POST", self._region("system", name, "unregister"), headers, query_params, {})
 
     async def get_cuda_shared_memory_status(
         self, region_name: str = "", headers: Headers = None, query_params: Query = None
     ) -> Any:
+        """Status of one registered CUDA shared-memory region, or of all of them."""
         return await self._json("GET", self._region("cuda", region_name, "status"), headers, query_params)
 
     async def register_cuda_shared_memory(
@@ -295,6 +336,7 @@ class InferenceServerClient:
         headers: Headers = None,
         query_params: Query = None,
     ) -> None:
+        """Register a CUDA shared-memory region from its raw IPC handle (bytes or base64 text)."""
         handle = raw_handle if isinstance(raw_handle, str) else base64.b64encode(raw_handle).decode("ascii")
         payload = {"raw_handle": {"b64": handle}, "device_id": device_id, "byte_size": byte_size}
         await self._json("POST", self._region("cuda", name, "register"), headers, query_params, payload)
@@ -302,6 +344,7 @@ class InferenceServerClient:
     async def unregister_cuda_shared_memory(
         self, name: str = "", headers: Headers = None, query_params: Query = None
     ) -> None:
+        """Unregister one CUDA shared-memory region, or all of them when ``name`` is empty."""
         await self._json("POST", self._region("cuda", name, "unregister"), headers, query_params, {})
 
     # -- inference -------------------------------------------------------------------------
@@ -366,6 +409,7 @@ class InferenceServerClient:
         header_length: Optional[int] = None,
         content_encoding: Optional[str] = None,
     ) -> InferResult:
+        """An ``InferResult`` from an inference response body you received yourself (tritonclient's helper)."""
         return InferResult.from_response_body(response_body, verbose, header_length, content_encoding)
 
     async def infer(
@@ -413,7 +457,7 @@ class InferenceServerClient:
         length = response.headers.get(wire.HEADER_LENGTH)
         try:
             result = InferResult(wire.parse_infer_response(response.body, int(length) if length else None))
-        except wire.ProtocolError as exc:
+        except ProtocolError as exc:
             raise InferenceServerException(f"bad response from {response.url}: {exc}") from exc
         if self._verbose:
             print(json.dumps(result.get_response()))
@@ -430,7 +474,7 @@ class InferenceServerClient:
     ) -> Dict[str, Any]:
         """Triton's generate extension: JSON inputs by name in, one JSON object out."""
         path = model_path(model_name, model_version) + "/generate"
-        return await self._json("POST", path, headers, query_params, self._generate_payload(inputs, parameters))
+        return await self._object("POST", path, headers, query_params, self._generate_payload(inputs, parameters))
 
     @staticmethod
     def _generate_payload(inputs: Mapping[str, Any], parameters: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -450,7 +494,7 @@ class InferenceServerClient:
         headers: Headers = None,
         query_params: Query = None,
         timeout: Optional[float] = None,
-    ) -> AsyncIterator[Dict[str, Any]]:
+    ) -> AsyncGenerator[Dict[str, Any], None]:
         """Yield each server-sent event of /generate_stream as soon as it arrives.
 
         ``timeout`` (seconds) is the longest silence allowed between two events.
@@ -483,6 +527,8 @@ class InferenceServerClient:
             raise InferenceServerException(
                 f"generate_stream from {redact_url(url)}: event is not JSON: {data[:200]!r}"
             ) from None
-        if isinstance(value, dict) and "error" in value and len(value) == 1:
-            raise InferenceServerException(str(value["error"]), url=url)
+        if not isinstance(value, dict):
+            raise InferenceServerException(f"generate_stream from {redact_url(url)}: event is not a JSON object")
+        if "error" in value and len(value) == 1:
+            raise ServerError(str(value["error"]), url=url)
         return value

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 from ..errors import InvalidInputError
 from ..protocol import inference as wire
 from ..protocol.dtypes import get_dtype
-from ..protocol.tensors import Buffer, check_shape, element_count, pack_values, unpack_values
+from ..protocol.tensors import Buffer, check_shape, element_count, expected_nbytes, pack_values, unpack_values
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -40,15 +40,19 @@ class InferInput:
             raise InvalidInputError(str(exc)) from None
 
     def name(self) -> str:
+        """The input's name."""
         return self._name
 
     def datatype(self) -> str:
+        """The input's Triton datatype (``FP32``, ``BYTES``...)."""
         return self._datatype
 
     def shape(self) -> List[int]:
+        """The input's shape."""
         return list(self._shape)
 
     def set_shape(self, shape: Sequence[int]) -> InferInput:
+        """Change the shape (the data set before must be set again to match it)."""
         self._shape = self._checked_shape(shape)
         return self
 
@@ -84,14 +88,14 @@ class InferInput:
         self._clear()
         if binary_data:
             if self._datatype == "BYTES":
-                self._binary = memoryview(serialize_byte_tensor(input_tensor))
+                self._binary = memoryview(serialize_byte_tensor(input_tensor))  # type: ignore[arg-type]
             elif self._datatype == "BF16":
-                self._binary = memoryview(serialize_bf16_tensor(input_tensor))
+                self._binary = memoryview(serialize_bf16_tensor(input_tensor))  # type: ignore[arg-type]
             else:
                 array = np.ascontiguousarray(input_tensor)
                 if array.dtype.byteorder == ">":
                     array = array.astype(array.dtype.newbyteorder("<"))
-                self._binary = memoryview(array.reshape(-1).view(np.uint8))
+                self._binary = memoryview(array.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
         else:
             if self._datatype in wire.BINARY_ONLY:
                 raise InvalidInputError(
@@ -123,7 +127,7 @@ class InferInput:
         view = memoryview(buffer)
         if view.ndim != 1 or view.format != "B":
             view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
-        expected = wire.expected_nbytes(self._datatype, self._shape)
+        expected = expected_nbytes(self._datatype, self._shape)
         if expected is not None and view.nbytes != expected:
             raise InvalidInputError(
                 f"input {self._name!r}: {view.nbytes} bytes of data but {self._datatype} with shape "
@@ -171,6 +175,7 @@ class InferInput:
         return self.to_wire().header()
 
     def to_wire(self) -> wire.TensorData:
+        """The input as the sans-I/O protocol layer takes it (JSON header + binary data)."""
         if self._binary is None and self._json is None and "shared_memory_region" not in self._parameters:
             raise InvalidInputError(
                 f"input {self._name!r} has no data: call set_data_from_numpy, set_data_from_buffer or "
@@ -197,15 +202,18 @@ class InferRequestedOutput:
         self._parameters = dict(parameters or {})
 
     def name(self) -> str:
+        """The output's name."""
         return self._name
 
     def set_shared_memory(self, region_name: str, byte_size: int, offset: int = 0) -> InferRequestedOutput:
+        """Have the server write this output into a registered shared-memory region."""
         self._parameters.update(shared_memory_region=region_name, shared_memory_byte_size=int(byte_size))
         if offset:
             self._parameters["shared_memory_offset"] = int(offset)
         return self
 
     def unset_shared_memory(self) -> InferRequestedOutput:
+        """Receive this output in the response again, not in shared memory."""
         for key in ("shared_memory_region", "shared_memory_byte_size", "shared_memory_offset"):
             self._parameters.pop(key, None)
         return self
@@ -214,6 +222,7 @@ class InferRequestedOutput:
         return self.to_wire().header()
 
     def to_wire(self) -> wire.RequestedOutput:
+        """The requested output as the protocol layer takes it."""
         binary = self._binary and "shared_memory_region" not in self._parameters
         return wire.RequestedOutput(self._name, binary, self._class_count, dict(self._parameters))
 
@@ -232,6 +241,10 @@ class InferResult:
         header_length: Optional[int] = None,
         content_encoding: Optional[str] = None,
     ) -> InferResult:
+        """Parse a complete response body.
+
+        ``header_length`` comes from the Inference-Header-Content-Length header; the body is decompressed
+        first if ``content_encoding`` says so."""
         body = wire.decompress(response_body, content_encoding)
         result = cls(wire.parse_infer_response(body, header_length))
         if verbose:
@@ -243,12 +256,14 @@ class InferResult:
         return self._response.header
 
     def get_output(self, name: str) -> Optional[Dict[str, Any]]:
+        """The JSON header entry of output ``name`` (datatype, shape, parameters), or None."""
         for output in self._response.header.get("outputs", []):
             if output.get("name") == name:
-                return output
+                return dict(output)
         return None
 
     def output_names(self) -> List[str]:
+        """The names of the outputs in this response."""
         return list(self._response.outputs)
 
     def _tensor(self, name: str) -> Optional[wire.OutputTensor]:

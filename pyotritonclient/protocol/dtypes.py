@@ -8,6 +8,8 @@ from typing import Dict, Optional
 
 @dataclass(frozen=True)
 class DType:
+    """One Triton datatype: wire name, element size, numpy dtype name and struct code."""
+
     name: str  # Triton's wire name, e.g. "FP32"
     itemsize: int  # bytes per element; 0 for BYTES (variable length)
     numpy: Optional[str]  # numpy dtype name used for as_numpy; None where numpy has no exact type
@@ -15,6 +17,7 @@ class DType:
 
     @property
     def variable(self) -> bool:
+        """True for BYTES, whose elements have no fixed size."""
         return self.itemsize == 0
 
 

@@ -38,6 +38,7 @@ class TensorData:
     parameters: Dict[str, Any] = field(default_factory=dict)
 
     def header(self) -> Dict[str, Any]:
+        """The tensor's entry in the request's JSON header."""
         tensor: Dict[str, Any] = {"name": self.name, "shape": list(self.shape), "datatype": self.datatype}
         params = dict(self.parameters)
         if self.binary is not None:
@@ -51,12 +52,15 @@ class TensorData:
 
 @dataclass
 class RequestedOutput:
+    """An output asked for in a request (binary or JSON, optional shared memory or class count)."""
+
     name: str
     binary: bool = True
     class_count: int = 0
     parameters: Dict[str, Any] = field(default_factory=dict)
 
     def header(self) -> Dict[str, Any]:
+        """The output's entry in the request's JSON header."""
         params = dict(self.parameters)
         params["binary_data"] = bool(self.binary)
         if self.class_count:
@@ -73,6 +77,7 @@ class EncodedRequest:
 
     @property
     def headers(self) -> Dict[str, str]:
+        """The HTTP headers the encoded body needs (content type, header length)."""
         if self.header_length is None:
             return {"Content-Type": "application/json"}
         return {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(self.header_length)}
@@ -180,16 +185,20 @@ class OutputTensor:
 
 @dataclass
 class InferResponse:
+    """A parsed inference response: its JSON header and its outputs by name."""
+
     header: Dict[str, Any]
     outputs: Dict[str, OutputTensor]
 
     @property
     def model_name(self) -> str:
-        return self.header.get("model_name", "")
+        """The model that answered."""
+        return str(self.header.get("model_name", ""))
 
     @property
     def model_version(self) -> str:
-        return self.header.get("model_version", "")
+        """The model version that answered."""
+        return str(self.header.get("model_version", ""))
 
 
 _JSON_TOKENS = re.compile(rb'\\.|["{}]', re.DOTALL)
@@ -199,7 +208,7 @@ def find_json_end(body: Buffer) -> int:
     """Offset just past the JSON object that starts ``body`` (binary data may follow it)."""
     view = memoryview(body).cast("B")
     depth, in_string, started = 0, False, False
-    for match in _JSON_TOKENS.finditer(view):  # type: ignore[call-overload]
+    for match in _JSON_TOKENS.finditer(view):
         token = match.group()
         if len(token) == 2:  # an escape: only meaningful inside strings
             continue

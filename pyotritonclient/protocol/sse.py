@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass
 class Event:
+    """One server-sent event: data, event type, id and retry."""
+
     data: str
     event: str = "message"
     id: Optional[str] = None
@@ -23,6 +25,8 @@ class Event:
 
 
 class SSEParser:
+    """Incremental server-sent-events parser: ``feed(bytes)`` returns the events completed so far; size-capped."""
+
     def __init__(self) -> None:
         self._buffer = b""
         self._data: List[str] = []
@@ -51,7 +55,7 @@ class SSEParser:
         return events
 
     @staticmethod
-    def _split_line(buffer: bytes):
+    def _split_line(buffer: bytes) -> Tuple[Optional[bytes], bytes]:
         match = _EOL.search(buffer)
         if match is None or (match.group() == b"\r" and match.end() == len(buffer)):
             return None, buffer  # no full line yet (a final \r may be the start of \r\n)

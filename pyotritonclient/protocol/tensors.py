@@ -19,6 +19,7 @@ class ProtocolError(ValueError):
 
 
 def element_count(shape: Sequence[int]) -> int:
+    """Number of elements of a tensor of ``shape`` (1 for a scalar shape ``[]``)."""
     count = 1
     for dim in shape:
         count *= int(dim)

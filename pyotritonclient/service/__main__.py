@@ -12,6 +12,7 @@ from .hypha import serve
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Command line: serve a Triton server over hypha until SIGTERM or Ctrl-C."""
     parser = argparse.ArgumentParser(
         prog="python -m pyotritonclient.service", description=__doc__.split(":")[1].strip()
     )

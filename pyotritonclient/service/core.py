@@ -38,6 +38,7 @@ class TritonService:
 
     @caller_alive.setter
     def caller_alive(self, check: Optional[CallerCheck]) -> None:
+        """How the registry asks whether a caller is still connected (hypha.py sets one)."""
         self.sequences.caller_alive = check
 
     @property

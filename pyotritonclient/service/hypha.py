@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from .core import TritonService
 
@@ -19,6 +19,7 @@ SERVICE_TYPE = "triton-client"
 def service_definition(
     service: TritonService, service_id: str = "triton-client", visibility: str = "public"
 ) -> Dict[str, Any]:
+    """The hypha service description: id, type, config (public, with caller context) and the functions."""
     return {
         "id": service_id,
         "name": "Triton Inference Server client",
@@ -97,9 +98,11 @@ async def serve(service: TritonService, hypha_url: str, **options: Any) -> None:
     print(f"registered {info['id']} on {hypha_url} (Triton: {', '.join(service.config.allowed())})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    handled = []
+    handled: List[int] = []
     for name in ("SIGTERM", "SIGINT"):
         sig = getattr(signal, name, None)
+        if sig is None:
+            continue
         try:
             loop.add_signal_handler(sig, stop.set)
             handled.append(sig)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from ..options import rpc_options
 
@@ -24,7 +24,7 @@ _SEQ = {
 }
 
 
-def _schema(name: str, description: str, properties: Dict[str, Any], required: list) -> Dict[str, Any]:
+def _schema(name: str, description: str, properties: Dict[str, Any], required: List[str]) -> Dict[str, Any]:
     return {
         "name": name,
         "description": description,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Dict, Mapping, Optional, Union
+from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Union
 
 import aiohttp
 from aiohttp.payload import Payload
 
 from ..protocol.endpoints import redact_url
-from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length
+from .base import BodyParts, Buffer, Headers, Response, StreamResponse, TransportError, body_length
 
 
 class _PartsPayload(Payload):
@@ -43,10 +43,10 @@ class _PartsPayload(Payload):
 SMALL_PART = 64 * 1024
 
 
-def _coalesce_small(parts: BodyParts) -> list:
+def _coalesce_small(parts: BodyParts) -> List[Buffer]:
     """Join runs of small parts (one send instead of several); large parts stay as they are."""
-    out: list = []
-    pending: list = []
+    out: List[Buffer] = []
+    pending: List[Buffer] = []
     for part in parts:
         view = memoryview(part).cast("B") if isinstance(part, memoryview) else part
         if len(view) <= SMALL_PART:
@@ -181,6 +181,7 @@ class AiohttpTransport:
         body: BodyParts = (),
         timeout: Optional[float] = None,
     ) -> Response:
+        """Send one request (body parts sent back to back, never joined) and read the whole answer."""
         try:
             async with self._send(method, url, headers, body, timeout) as resp:
                 data = await resp.read()
@@ -197,6 +198,7 @@ class AiohttpTransport:
         body: BodyParts = (),
         timeout: Optional[float] = None,
     ) -> AsyncIterator[StreamResponse]:
+        """``async with`` one request whose answer body is read chunk by chunk."""
         try:
             resp = await self._send(method, url, headers, body, timeout, streaming=True).__aenter__()
         except Exception as exc:
@@ -216,6 +218,7 @@ class AiohttpTransport:
             resp.close()
 
     async def close(self) -> None:
+        """Close the pooled connections; later requests fail with ClientClosedError."""
         self._closed = True
         if self._session is not None:
             await self._session.close()

@@ -9,13 +9,13 @@ for server-sent events: the body arrives chunk by chunk as the server sends it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Mapping, Optional, Protocol, Sequence, Union
+from typing import AsyncContextManager, AsyncIterator, Dict, Mapping, Optional, Protocol, Sequence, Union
 
 Buffer = Union[bytes, bytearray, memoryview]
 BodyParts = Sequence[Buffer]
 
 
-class Headers(dict):
+class Headers(Dict[str, str]):
     """A dict of response headers with case-insensitive lookups (keys stored lower-case)."""
 
     def __init__(self, items: Optional[Mapping[str, str]] = None) -> None:
@@ -27,12 +27,13 @@ class Headers(dict):
         super().__setitem__(key.lower(), value)
 
     def __getitem__(self, key: str) -> str:
-        return super().__getitem__(key.lower())
+        return str(super().__getitem__(key.lower()))
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and super().__contains__(key.lower())
 
-    def get(self, key: str, default=None):  # type: ignore[override]
+    def get(self, key: str, default: Optional[str] = None) -> Optional[str]:  # type: ignore[override]
+        """The header's value, case-insensitively, or ``default``."""
         return super().get(key.lower(), default)
 
 
@@ -65,6 +66,9 @@ class StreamResponse:
         """The rest of the body, joined (for error responses, which are small)."""
         parts = [chunk async for chunk in self.chunks()]
         return b"".join(parts)
+
+
+StreamContext = AsyncContextManager[StreamResponse]  # ``async with transport.stream(...) as response``
 
 
 class TransportError(Exception):
@@ -105,12 +109,6 @@ class Transport(Protocol):
     async def close(self) -> None:
         """Release pooled connections; the transport is unusable afterwards."""
         ...
-
-
-class StreamContext(Protocol):
-    async def __aenter__(self) -> StreamResponse: ...
-
-    async def __aexit__(self, *exc_info: object) -> None: ...
 
 
 def body_length(body: BodyParts) -> int:

@@ -108,6 +108,7 @@ class FetchTransport:
         body: BodyParts = (),
         timeout: Optional[float] = None,
     ) -> Response:
+        """Send one request with ``fetch`` (aborted on timeout) and read the whole answer."""
         JsException = _ffi().JsException
 
         controller = _js().AbortController.new()
@@ -142,6 +143,7 @@ class FetchTransport:
         body: BodyParts = (),
         timeout: Optional[float] = None,
     ) -> AsyncIterator[StreamResponse]:
+        """``async with`` one request whose answer body is read from a ReadableStream."""
         JsException = _ffi().JsException
 
         controller = _js().AbortController.new()
@@ -176,6 +178,7 @@ class FetchTransport:
             controller.abort()  # frees the connection if the body was not read to the end
 
     async def close(self) -> None:
+        """Mark the transport closed (the browser owns the connections)."""
         self._closed = True
 
 

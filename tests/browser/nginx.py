@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, Optional
 
-from pyotritonclient.server import free_port_block
+from pyotritonclient.testing.server import free_port_block
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_CONF = ROOT / "docs" / "nginx-cors.conf"

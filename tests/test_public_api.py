@@ -1,0 +1,130 @@
+"""The public surface, pinned: a name added to or dropped from a public module's ``__all__`` must be a decision
+(change it here, in the same commit, and say so in the changelog). Also the quality gates: typing and lint."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PUBLIC = {
+    "pyotritonclient": [
+        "ClientClosedError",
+        "ExecuteOptions",
+        "InferenceServerException",
+        "InferenceServerTimeout",
+        "InvalidInputError",
+        "SequenceExcutor",
+        "SequenceExecutor",
+        "ServerError",
+        "Session",
+        "UnavailableError",
+        "__version__",
+        "close_clients",
+        "execute",
+        "execute_batch",
+        "get_config",
+        "list_models",
+        "session_for",
+    ],
+    "pyotritonclient.http": [
+        "InferInput",
+        "InferRequestedOutput",
+        "InferResult",
+        "InferenceServerClient",
+        "InferenceServerException",
+        "InferenceServerTimeout",
+    ],
+    "pyotritonclient.sync": ["InferenceServerClient"],
+    "pyotritonclient.errors": [
+        "ClientClosedError",
+        "InferenceServerException",
+        "InferenceServerTimeout",
+        "InvalidInputError",
+        "ServerError",
+        "UnavailableError",
+    ],
+    "pyotritonclient.utils": [
+        "InferenceServerException",
+        "deserialize_bf16_tensor",
+        "deserialize_bytes_tensor",
+        "np_to_triton_dtype",
+        "serialize_bf16_tensor",
+        "serialize_byte_tensor",
+        "triton_to_np_dtype",
+    ],
+    "pyotritonclient.execution": [
+        "CONFIG_RECHECK_SECONDS",
+        "INFO_KEY",
+        "Inputs",
+        "close_clients",
+        "execute",
+        "execute_batch",
+        "forget_config",
+        "get_config",
+        "list_models",
+        "server_base_url",
+        "shared_client",
+    ],
+    "pyotritonclient.session": [
+        "CONFIG_RECHECK_SECONDS",
+        "INFO_KEY",
+        "Session",
+        "close_sessions",
+        "forget_config",
+        "session_for",
+    ],
+    "pyotritonclient.options": ["ExecuteOptions", "option_names", "rpc_options"],
+    "pyotritonclient.sequence": ["SequenceExcutor", "SequenceExecutor", "new_sequence_id"],
+    "pyotritonclient.service": ["ServiceConfig", "ServiceError", "TritonService"],
+    "pyotritonclient.testing": [
+        "Installation",
+        "ServerInstallError",
+        "TritonServer",
+        "cache_dir",
+        "free_port_block",
+        "install",
+    ],
+    "pyotritonclient.ndarray": [
+        "NUMPY_TO_WIRE",
+        "RawArray",
+        "WIRE_TO_NUMPY",
+        "bf16_to_float32",
+        "encode",
+        "is_ndarray",
+        "read",
+    ],
+    "pyotritonclient.serialization": ["NDARRAY", "decode", "encode", "from_imjoy", "to_imjoy"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_are_pinned_and_documented(module):
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == sorted(PUBLIC[module])
+    for name in mod.__all__:
+        value = getattr(mod, name)  # every listed name exists (lazy ones load)
+        if inspect.isfunction(value) or inspect.isclass(value):
+            assert (value.__doc__ or "").strip(), f"{module}.{name} has no docstring"
+
+
+def _tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_mypy_strict_is_clean():
+    out = _tool("mypy")  # settings (strict, files) in pyproject.toml
+    assert out.returncode == 0 and "Success" in out.stdout, out.stdout + out.stderr
+
+
+def test_ruff_lint_and_format_are_clean():
+    lint = _tool("ruff", "check", "pyotritonclient", "tests", "benchmarks", "examples")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = _tool("ruff", "format", "--check", "pyotritonclient", "tests", "benchmarks", "examples")
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
