@@ -1,0 +1,172 @@
+"""The client's plumbing: its URL and transport, and one request turned into a value or an exception."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypeVar
+from urllib.parse import urlencode
+
+from ..errors import (
+    ClientClosedError,
+    InferenceServerException,
+    InferenceServerTimeout,
+    ServerError,
+    UnavailableError,
+)
+from ..protocol import inference as wire
+from ..protocol.endpoints import base_url, redact_headers
+from ..transport import Response, Transport, TransportError, default_transport
+
+
+def transport_error(exc: TransportError, url: str) -> InferenceServerException:
+    """The error a caller gets for a request that had no HTTP answer (by type: closed, timeout, unavailable)."""
+    if exc.closed:
+        return ClientClosedError(str(exc), url=url)
+    if exc.timeout:
+        return InferenceServerTimeout(str(exc), status="TIMEOUT", url=url)
+    return UnavailableError(str(exc), url=url)
+
+
+Headers = Optional[Mapping[str, str]]
+Query = Optional[Mapping[str, Any]]
+_Client = TypeVar("_Client", bound="ClientBase")
+
+
+class ClientBase:
+    """Connection and request plumbing shared by the endpoint groups of ``InferenceServerClient``."""
+
+    def __init__(
+        self,
+        url: str,
+        verbose: bool = False,
+        conn_limit: int = 100,
+        conn_timeout: float = 60.0,
+        network_timeout: float = 60.0,
+        ssl: bool = False,
+        ssl_context: Any = None,
+        ssl_options: Optional[Mapping[str, Any]] = None,
+        insecure: bool = False,
+        transport: Optional[Transport] = None,
+        *,
+        concurrency: Optional[int] = None,
+        connection_timeout: Optional[float] = None,
+    ) -> None:
+        self._base = base_url(url, ssl)
+        self._verbose = verbose
+        if transport is None:
+            options = dict(ssl_options or {})
+            transport = default_transport(
+                concurrency=concurrency or conn_limit,
+                connection_timeout=connection_timeout if connection_timeout is not None else conn_timeout,
+                network_timeout=network_timeout,
+                ssl_context=ssl_context,
+                insecure=insecure,
+                ca_certs=options.get("ca_certs"),
+                certfile=options.get("certfile"),
+                keyfile=options.get("keyfile"),
+            )
+        self._transport = transport
+
+    @property
+    def url(self) -> str:
+        """The server's base URL (scheme, host, port and any path prefix)."""
+        return self._base
+
+    @property
+    def transport(self) -> Transport:
+        """The transport that carries this client's requests (aiohttp, fetch or XHR)."""
+        return self._transport
+
+    async def __aenter__(self: _Client) -> _Client:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the pooled connections; the client cannot be used afterwards."""
+        self._closed = True
+        await self._transport.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return getattr(self, "_closed", False)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _url(self, path: str, query_params: Query) -> str:
+        url = self._base + path
+        if query_params:
+            url += "?" + urlencode(query_params, doseq=True)
+        return url
+
+    def _headers(self, extra: Headers, body_headers: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+        # Triton gzips responses whenever allowed; plain bytes are much faster here.
+        headers = {"Accept-Encoding": "identity"}
+        headers.update(body_headers or {})
+        for key, value in (extra or {}).items():  # the caller's dict is read, never changed
+            for existing in [k for k in headers if k.lower() == key.lower()]:
+                del headers[existing]
+            headers[key] = value
+        return headers
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        headers: Headers = None,
+        query_params: Query = None,
+        body: Sequence[Any] = (),
+        body_headers: Optional[Mapping[str, str]] = None,
+        timeout: Optional[float] = None,
+    ) -> Response:
+        url = self._url(path, query_params)
+        all_headers = self._headers(headers, body_headers)
+        if self._verbose:
+            print(f"{method} {url}, headers {redact_headers(all_headers)}")
+        try:
+            response = await self._transport.request(method, url, all_headers, body, timeout)
+        except TransportError as exc:
+            raise transport_error(exc, url) from exc
+        if self._verbose:
+            print(f"-> {response.status} {redact_headers(response.headers)}")
+        return response
+
+    @staticmethod
+    def _raise_if_error(response: Response) -> None:
+        if response.status >= 400:
+            raise ServerError(
+                wire.error_message(response.body, response.status), status=str(response.status), url=response.url
+            )
+
+    async def _object(
+        self, method: str, path: str, headers: Headers, query_params: Query, payload: Any = None
+    ) -> Dict[str, Any]:
+        """A JSON object answer; anything else is a bad response."""
+        value = await self._json(method, path, headers, query_params, payload)
+        if not isinstance(value, dict):
+            raise InferenceServerException(f"bad response to {method} {path}: expected a JSON object")
+        return value
+
+    async def _list(
+        self, method: str, path: str, headers: Headers, query_params: Query, payload: Any = None
+    ) -> List[Dict[str, Any]]:
+        """A JSON array of objects answer; anything else is a bad response."""
+        value = await self._json(method, path, headers, query_params, payload)
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise InferenceServerException(f"bad response to {method} {path}: expected a JSON array of objects")
+        return value
+
+    async def _json(self, method: str, path: str, headers: Headers, query_params: Query, payload: Any = None) -> Any:
+        body = () if payload is None else (json.dumps(payload).encode("utf-8"),)
+        body_headers = {"Content-Type": "application/json"} if body else None
+        response = await self._call(method, path, headers, query_params, body, body_headers)
+        self._raise_if_error(response)
+        if self._verbose:
+            print(bytes(response.body).decode("utf-8", "replace"))
+        return json.loads(bytes(response.body)) if len(response.body) else {}
+
+    async def _ok(self, path: str, headers: Headers, query_params: Query) -> bool:
+        response = await self._call("GET", path, headers, query_params)
+        return response.status == 200
