@@ -116,7 +116,9 @@ async def execute(
     if not server_url or not model_name or not isinstance(model_name, str):
         raise InvalidInputError("execute needs server_url (or client) and model_name")
     settings = ExecuteOptions.of(options)
-    return await session_for(server_url).execute(model_name, inputs, settings, client=client, config=config)
+    return await session_for(server_url).execute(
+        model_name, inputs, settings, client=client, config=config, server_url=server_url
+    )
 
 
 # -- execute_batch --------------------------------------------------------------------------------

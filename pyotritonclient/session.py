@@ -155,8 +155,11 @@ class Session:
         *,
         client: Optional[InferenceServerClient] = None,
         config: Optional[Mapping[str, Any]] = None,
+        server_url: Optional[str] = None,
     ) -> Dict[str, Any]:
-        """Run the model once (see ``pyotritonclient.execute``); the stale-config rule is applied here."""
+        """Run the model once (see ``pyotritonclient.execute``); the stale-config rule is applied here.
+
+        ``server_url``: the caller's spelling, shown in a config read for this call."""
         options = options or ExecuteOptions()
         own = InferenceServerClient(self.url, verbose=True) if options.verbose and client is None else None
         client = own or client or self.client
@@ -165,7 +168,9 @@ class Session:
             key = (model_name, options.model_version)
             cached = config is None and options.cache_config and key in self._configs
             if config is None:
-                config = await self._config_by(deadline, options, model_name, client, refresh=not options.cache_config)
+                config = await self._config_by(
+                    deadline, options, model_name, client, server_url, refresh=not options.cache_config
+                )
             try:
                 return await self._infer(client, model_name, config, inputs, options, deadline)
             except (InvalidInputError, ServerError) as exc:
@@ -173,7 +178,7 @@ class Session:
                     raise
                 self.forget(model_name)
                 try:
-                    fresh = await self._config_by(deadline, options, model_name, client)
+                    fresh = await self._config_by(deadline, options, model_name, client, server_url)
                 except InferenceServerException:
                     raise exc from None
                 if _shape_of(fresh) == _shape_of(config):
@@ -197,10 +202,18 @@ class Session:
         options: ExecuteOptions,
         model_name: str,
         client: InferenceServerClient,
+        server_url: Optional[str],
         refresh: bool = False,
     ) -> Config:
         """A config read within what is left of the call's timeout."""
-        read = self.config(model_name, options.model_version, refresh=refresh, client=client, headers=options.headers)
+        read = self.config(
+            model_name,
+            options.model_version,
+            refresh=refresh,
+            client=client,
+            headers=options.headers,
+            server_url=server_url,
+        )
         if deadline is None:
             return await read
         try:

@@ -224,6 +224,33 @@ def find_json_end(body: Buffer) -> int:
     raise ProtocolError("response body ends inside its JSON header")
 
 
+def _output_tensor(raw: Any) -> OutputTensor:
+    """One entry of a response's ``outputs``, every field checked (the server may be broken or hostile)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        raise ProtocolError("a response output has no name")
+    name = raw["name"]
+    try:
+        datatype = get_dtype(str(raw.get("datatype")), "output datatype").name
+    except ValueError as exc:
+        raise ProtocolError(f"output {name!r}: {exc}") from None
+    shape = raw.get("shape", [])
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise ProtocolError(f"output {name!r}: shape {shape!r} is not a list of non-negative ints")
+    params = raw.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise ProtocolError(f"output {name!r}: parameters are not an object")
+    size = params.get("binary_data_size")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ProtocolError(f"output {name!r}: binary_data_size {size!r} is not a non-negative int")
+        expected = expected_nbytes(datatype, shape)
+        if expected is not None and size != expected:
+            raise ProtocolError(
+                f"output {name!r}: {size} bytes of data, but {datatype} with shape {shape} needs {expected}"
+            )
+    return OutputTensor(name, datatype, shape, params)
+
+
 def parse_infer_response(body: Buffer, header_length: Optional[int] = None) -> InferResponse:
     """Parse a response body; binary outputs become zero-copy memoryviews into ``body``."""
     view = memoryview(body).cast("B")
@@ -239,10 +266,12 @@ def parse_infer_response(body: Buffer, header_length: Optional[int] = None) -> I
         raise ProtocolError("response JSON header is not an object")
     outputs: Dict[str, OutputTensor] = {}
     offset = header_length
-    for raw in header.get("outputs", []):
-        params = raw.get("parameters") or {}
-        tensor = OutputTensor(raw["name"], raw["datatype"], list(raw.get("shape", [])), params)
-        size = params.get("binary_data_size")
+    entries = header.get("outputs", [])
+    if not isinstance(entries, list):
+        raise ProtocolError("response 'outputs' is not a list")
+    for raw in entries:
+        tensor = _output_tensor(raw)
+        size = tensor.parameters.get("binary_data_size")
         if size is not None:
             if offset + size > len(view):
                 raise ProtocolError(
@@ -253,6 +282,12 @@ def parse_infer_response(body: Buffer, header_length: Optional[int] = None) -> I
             offset += size
         else:
             tensor.json = raw.get("data")
+            if tensor.json is not None and (
+                not isinstance(tensor.json, list) or len(tensor.json) != element_count(tensor.shape)
+            ):
+                raise ProtocolError(f"output {tensor.name!r}: its JSON data does not hold {tensor.shape} elements")
+        if tensor.name in outputs:
+            raise ProtocolError(f"output {tensor.name!r} appears twice in the response")
         outputs[tensor.name] = tensor
     if offset != len(view):
         raise ProtocolError(f"{len(view) - offset} unexpected byte(s) after the last output")

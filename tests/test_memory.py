@@ -1,0 +1,197 @@
+"""Fast tests of the client's logic over the in-memory transport: no server, answers written here by hand
+(including ones no real server gives). The real-server suites stay the proof; these pin the rules."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from pyotritonclient.errors import (
+    ClientClosedError,
+    InferenceServerException,
+    InferenceServerTimeout,
+    ServerError,
+    UnavailableError,
+)
+from pyotritonclient.http import InferenceServerClient, InferInput
+from pyotritonclient.options import ExecuteOptions
+from pyotritonclient.session import Session
+from pyotritonclient.transport import TransportError
+from pyotritonclient.transport.memory import MemoryRequest, MemoryResponse, MemoryTransport
+
+URL = "http://memory.test:8000"
+
+
+def infer_answer(outputs, header_extra=None):
+    """A binary inference response built by hand: JSON header, then each output's raw bytes."""
+    header = {"model_name": "m", "model_version": "1", "outputs": [], **(header_extra or {})}
+    data = b""
+    for name, datatype, shape, raw in outputs:
+        header["outputs"].append(
+            {"name": name, "datatype": datatype, "shape": shape, "parameters": {"binary_data_size": len(raw)}}
+        )
+        data += raw
+    head = json.dumps(header).encode()
+    return MemoryResponse(200, {"Inference-Header-Content-Length": str(len(head))}, head + data)
+
+
+def config(dims, optional_input=False):
+    inputs = [{"name": "INPUT0", "data_type": "TYPE_INT32", "dims": dims}]
+    if optional_input:
+        inputs.append({"name": "EXTRA", "data_type": "TYPE_INT32", "dims": [1], "optional": True})
+    return {
+        "name": "m",
+        "max_batch_size": 0,
+        "input": inputs,
+        "output": [{"name": "OUT", "data_type": "TYPE_INT32", "dims": dims}],
+    }
+
+
+async def test_paths_methods_and_a_server_error_with_its_status_and_message():
+    def handler(request: MemoryRequest) -> MemoryResponse:
+        return MemoryResponse.json({"error": "Request for unknown model: 'm/x' is not found"}, status=404)
+
+    transport = MemoryTransport(handler)
+    async with InferenceServerClient(URL, transport=transport) as client:
+        with pytest.raises(ServerError, match=r"unknown model: 'm/x'") as info:
+            await client.get_model_config("m/x", "2")
+    assert info.value.status() == "404" and info.value.http_status == 404
+    (request,) = transport.requests
+    assert (request.method, request.url) == ("GET", URL + "/v2/models/m%2Fx/versions/2/config")
+
+
+async def test_an_answer_of_the_wrong_json_shape_is_a_bad_response():
+    transport = MemoryTransport(lambda request: MemoryResponse.json(["not", "an", "object"]))
+    async with InferenceServerClient(URL, transport=transport) as client:
+        with pytest.raises(InferenceServerException, match="expected a JSON object"):
+            await client.get_server_metadata()
+        with pytest.raises(InferenceServerException, match="expected a JSON array of objects"):
+            transport.handler = lambda request: MemoryResponse.json({"a": 1})
+            await client.get_model_repository_index()
+
+
+async def test_binary_outputs_are_read_from_hand_built_bytes_and_a_short_body_is_refused():
+    raw = struct.pack("<2i", 7, -1)
+    transport = MemoryTransport(lambda request: infer_answer([("OUT", "INT32", [2], raw)]))
+    async with InferenceServerClient(URL, transport=transport) as client:
+        x = InferInput("INPUT0", [2], "INT32").set_data_from_list([1, 2], binary_data=True)
+        result = await client.infer("m", [x])
+        assert result.as_list("OUT") == [7, -1]
+        sent = transport.requests[0]
+        assert sent.json()["inputs"][0] == {
+            "name": "INPUT0",
+            "shape": [2],
+            "datatype": "INT32",
+            "parameters": {"binary_data_size": 8},
+        }
+        assert sent.body.endswith(struct.pack("<2i", 1, 2))
+        transport.handler = lambda request: infer_answer([("OUT", "INT32", [2], raw[:4])])  # 4 bytes for 8
+        with pytest.raises(InferenceServerException, match="bad response"):
+            await client.infer("m", [x])
+
+
+@pytest.mark.parametrize(
+    "failure, kind",
+    [
+        (TransportError("closed", closed=True), ClientClosedError),
+        (TransportError("slow", timeout=True), InferenceServerTimeout),
+        (TransportError("refused"), UnavailableError),
+    ],
+)
+async def test_no_answer_becomes_a_typed_error(failure, kind):
+    def handler(request):
+        raise failure
+
+    async with InferenceServerClient(URL, transport=MemoryTransport(handler)) as client:
+        with pytest.raises(kind):
+            await client.is_server_live()
+
+
+async def test_a_stream_error_event_after_good_events_is_a_server_error():
+    chunks = [b'data: {"TEXT": "a"}\n\n', b'data: {"TE', b'XT": "b"}\n\ndata: {"error": "boom"}\n\n']
+    transport = MemoryTransport(lambda request: MemoryResponse(200, {}, chunks=chunks))
+    seen = []
+    async with InferenceServerClient(URL, transport=transport) as client:
+        with pytest.raises(ServerError, match="boom"):
+            async for event in client.generate_stream("m", {"TEXT": "x"}):
+                seen.append(event["TEXT"])
+    assert seen == ["a", "b"]
+
+
+class ChangingModel:
+    """A server whose model config changes after the first read; ``refusals`` infer answers are 400."""
+
+    def __init__(self, refusals):
+        self.configs = [config([2]), config([2], optional_input=True)]
+        self.refusals = refusals
+
+    def __call__(self, request: MemoryRequest) -> MemoryResponse:
+        if request.url.endswith("/config"):
+            return MemoryResponse.json(self.configs.pop(0) if len(self.configs) > 1 else self.configs[0])
+        if self.refusals:
+            self.refusals -= 1
+            return MemoryResponse.json({"error": "unexpected inference input"}, status=400)
+        return infer_answer([("OUT", "INT32", [2], struct.pack("<2i", 5, 6))])
+
+
+def infers(transport):
+    return [r for r in transport.requests if r.url.endswith("/infer")]
+
+
+async def test_a_refusal_with_a_stale_config_rereads_it_and_retries_once():
+    transport = MemoryTransport(ChangingModel(refusals=1))
+    session = Session(URL)
+    client = InferenceServerClient(URL, transport=transport)
+    await session.config("m", client=client)  # cached: the old config
+    out = await session.execute("m", {"INPUT0": [1, 2]}, ExecuteOptions(), client=client)
+    assert out["OUT"].tolist() == [5, 6]
+    assert len(infers(transport)) == 2 and sum(r.url.endswith("/config") for r in transport.requests) == 2
+
+
+async def test_a_refused_sequence_step_is_never_sent_twice():
+    transport = MemoryTransport(ChangingModel(refusals=1))
+    session = Session(URL)
+    client = InferenceServerClient(URL, transport=transport)
+    await session.config("m", client=client)
+    with pytest.raises(ServerError, match="unexpected inference input"):
+        await session.execute(
+            "m", {"INPUT0": [1, 2]}, ExecuteOptions(sequence_id=9, sequence_start=True), client=client
+        )
+    assert len(infers(transport)) == 1
+
+
+async def test_concurrent_cold_calls_share_one_config_read():
+    import asyncio
+
+    transport = MemoryTransport(ChangingModel(refusals=0))
+    session = Session(URL)
+    client = InferenceServerClient(URL, transport=transport)
+    await asyncio.gather(*(session.execute("m", [[1, 2]], client=client) for _ in range(5)))
+    assert sum(r.url.endswith("/config") for r in transport.requests) == 1 and len(infers(transport)) == 5
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"datatype": "INT32", "shape": [1]}, "has no name"),
+        ({"name": "OUT", "datatype": "INT33", "shape": [1]}, "unknown Triton output datatype 'INT33'"),
+        ({"name": "OUT", "datatype": "INT32", "shape": [-1]}, "is not a list of non-negative ints"),
+        (
+            {"name": "OUT", "datatype": "INT32", "shape": [1], "parameters": {"binary_data_size": -4}},
+            "not a non-negative int",
+        ),
+        ({"name": "OUT", "datatype": "INT32", "shape": [3], "data": [1, 2]}, "does not hold [3] elements"),
+    ],
+)
+async def test_a_broken_response_header_is_refused_with_the_reason(entry, message):
+    head = json.dumps({"model_name": "m", "outputs": [entry]}).encode()
+    body = head + (b"\0\0\0\0" if "binary_data_size" in entry.get("parameters", {}) else b"")
+    transport = MemoryTransport(
+        lambda request: MemoryResponse(200, {"Inference-Header-Content-Length": str(len(head))}, body)
+    )
+    async with InferenceServerClient(URL, transport=transport) as client:
+        x = InferInput("INPUT0", [1], "INT32").set_data_from_list([1])
+        with pytest.raises(InferenceServerException, match=message.replace("[", r"\[").replace("]", r"\]")):
+            await client.infer("m", [x])
