@@ -10,7 +10,8 @@ Every method of the async client is here with the same arguments. In CPython the
 loop in a background thread (so it also works where another event loop is running, e.g. in Jupyter). In a
 Pyodide web worker (JupyterLite's kernel) requests are synchronous XMLHttpRequests (transport/xhr.py), so
 each call completes without the event loop; ``generate_stream`` is not offered there. On a browser's main
-thread blocking is refused with the reason (use ``await``; docs/browser.md says more).
+thread with JavaScript Promise Integration each call blocks through ``pyodide.ffi.run_sync``; elsewhere blocking
+is refused with the reason (use ``await``; docs/browser.md says more).
 """
 
 from __future__ import annotations
@@ -47,6 +48,29 @@ class _LoopThread:
         self.loop.close()
 
 
+def _jspi_available() -> bool:
+    """True where Pyodide can block on a promise (JSPI, and Python entered through runPythonAsync)."""
+    try:
+        from pyodide.ffi import can_run_sync
+
+        return bool(can_run_sync())
+    except (ImportError, AttributeError):
+        return False
+
+
+class _PromiseIntegration:
+    """Runs coroutines to their end with ``pyodide.ffi.run_sync`` (JavaScript Promise Integration)."""
+
+    @staticmethod
+    def run(coro: Any, timeout: Optional[float] = None) -> Any:
+        from pyodide.ffi import run_sync
+
+        return run_sync(coro)
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+
 class _Completed:
     """Runs coroutines that never wait on the event loop (the synchronous XHR transport's) to their end."""
 
@@ -73,14 +97,18 @@ class InferenceServerClient:
         if IN_BROWSER:
             from .transport.xhr import SyncXHRTransport, in_worker
 
-            if not in_worker():
+            if in_worker():
+                kwargs.setdefault("transport", SyncXHRTransport(network_timeout=kwargs.get("network_timeout", 60.0)))
+                self._runner = _Completed()
+            elif _jspi_available():
+                self._runner = _PromiseIntegration()  # the fetch transport, each call blocking through JSPI
+            else:
                 raise InferenceServerException(
                     "the synchronous client needs a web worker in the browser (synchronous requests with binary "
-                    "bodies are only allowed there): use pyotritonclient.http with await on the main thread "
+                    "bodies are only allowed there) or JavaScript Promise Integration (not in this runtime, or "
+                    "not entered through runPythonAsync): use pyotritonclient.http with await on the main thread "
                     "(top-level await works in JupyterLite and Pyodide consoles; see docs/browser.md)"
                 )
-            kwargs.setdefault("transport", SyncXHRTransport(network_timeout=kwargs.get("network_timeout", 60.0)))
-            self._runner = _Completed()
         else:
             self._runner = _LoopThread()
         self._client: AsyncInferenceServerClient = self._runner.run(self._make(url, args, kwargs))

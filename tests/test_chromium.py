@@ -151,5 +151,9 @@ def test_the_blocking_client_in_a_web_worker(worker_run, nginx):
     assert "generate_stream is not offered by the blocking client in the browser" in worker_run["stream"]
 
 
-def test_the_blocking_client_is_refused_on_the_main_thread(chromium_run):
-    assert "needs a web worker in the browser" in chromium_run["sync_refused"]
+def test_the_blocking_client_on_the_main_thread_goes_through_jspi(chromium_run):
+    # Chromium has JavaScript Promise Integration: blocking calls (streams too) work on the main thread.
+    assert chromium_run["jspi"] is True, chromium_run.get("sync_refused")
+    assert chromium_run["sync_transport"] == "FetchTransport"
+    assert chromium_run["sync_sum"] == [i + 3 for i in range(16)]
+    assert chromium_run["sync_stream"] == ["j 0", "j 1"]

@@ -50,11 +50,18 @@ async with InferenceServerClient(CONFIG["plain_url"]) as client:
 
 RESULT = out
 
-# The blocking client on the page's main thread: refused with the reason (synchronous XHR is worker-only).
-try:
-    from pyotritonclient.sync import InferenceServerClient as BlockingClient
+# The blocking client on the page's main thread: through JavaScript Promise Integration where the browser has
+# it (this Python runs inside runPythonAsync), else refused with the reason.
+from pyodide.ffi import can_run_sync
 
-    BlockingClient(CONFIG["cors_url"])
+from pyotritonclient.sync import InferenceServerClient as BlockingClient
+
+out["jspi"] = bool(can_run_sync())
+try:
+    with BlockingClient(CONFIG["cors_url"]) as blocking:
+        out["sync_transport"] = type(blocking.transport).__name__
+        out["sync_sum"] = blocking.infer("add_sub", add_sub_inputs()).as_list("OUTPUT0")
+        out["sync_stream"] = [e["TEXT"] for e in blocking.generate_stream("decoupled_stream", {"TEXT": "j", "COUNT": 2, "DELAY": 0})]
 except InferenceServerException as exc:
     out["sync_refused"] = str(exc)
 RESULT = out
