@@ -149,6 +149,7 @@ def test_the_blocking_client_in_a_web_worker(worker_run, nginx):
     status, message = worker_run["missing"]
     assert status == "404" and "no_such_model" in message
     assert "generate_stream is not offered by the blocking client in the browser" in worker_run["stream"]
+    print(f"\nPyodide 314 + the wheel ready in a module worker in {worker_run['ready_seconds']:.2f} s")
 
 
 def test_the_blocking_client_on_the_main_thread_goes_through_jspi(chromium_run):
