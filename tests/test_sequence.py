@@ -134,7 +134,7 @@ async def test_a_cancelled_or_timed_out_step_marks_the_state_unknown(url):
     assert isinstance(seq.broken, asyncio.CancelledError)
     seq.reset()
     await seq.step([*sample(1.0), {}])
-    with pytest.raises(InferenceServerTimeout):
+    with pytest.raises(InferenceServerTimeout, match="timed out"):
         await seq.step([*sample(1.0), {"sleep": 1.0}], timeout=0.3)
     assert isinstance(seq.broken, InferenceServerTimeout)
     seq.reset()

@@ -30,6 +30,7 @@ def requests_sent(url):
 
 
 async def test_config_is_cached_refreshable_and_shows_the_server_url(url):
+    execution.forget_config(url, "cellpose-python")  # other tests may have read it first, spelled otherwise
     first = await get_config(url, "cellpose-python")
     assert first["server_url"] == url and first["model_name"] == "cellpose-python"
     before = requests_sent(url)
@@ -97,7 +98,7 @@ async def test_a_changed_model_refreshes_the_cached_config(url, monkeypatch):
             await asyncio.sleep(0.1)
         with pytest.raises(InferenceServerException) as info:
             await execute([np.zeros(4, np.int32)], url, "changing")
-        assert info.value.status() in ("400", "404") and "changing" in info.value.message()
+        assert info.value.status() == "404" and "changing" in info.value.message()
         assert session_for(url).cached_config("changing") is None
 
 

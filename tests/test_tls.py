@@ -11,6 +11,7 @@ import ssl
 import pytest
 import trustme
 
+from pyotritonclient.errors import UnavailableError
 from pyotritonclient.http import InferenceServerClient, InferenceServerException
 
 
@@ -86,7 +87,7 @@ async def test_an_ssl_context_and_a_client_certificate(proxy, ca, tmp_path):
     context = ssl.create_default_context()
     ca.configure_trust(context)
     async with InferenceServerClient(url, ssl=True, ssl_context=context, conn_timeout=5) as client:
-        with pytest.raises(InferenceServerException):
+        with pytest.raises(UnavailableError, match=r"\[UNAVAILABLE\] .*v2/health/live"):
             await client.is_server_live()  # no client certificate: the handshake fails
     leaf = ca.issue_cert("client@example.org")
     cert, key = tmp_path / "client.pem", tmp_path / "client.key"
