@@ -127,7 +127,7 @@ def test_inference_through_the_documented_cors_proxy(chromium_run):
 def test_generate_stream_is_incremental_in_the_browser(chromium_run):
     assert chromium_run["stream_texts"] == ["hi 0", "hi 1", "hi 2"]
     arrivals = chromium_run["stream_arrivals"]
-    assert arrivals[0] < arrivals[-1] - 0.9, arrivals
+    assert arrivals[0] < arrivals[-1] - 1.0, arrivals  # 2 s apart on the server: half of it survives any load
 
 
 def test_a_hidden_header_length_is_not_a_problem(chromium_run):

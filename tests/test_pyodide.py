@@ -75,7 +75,7 @@ def test_server_errors_and_timeouts(pyodide_run):
 def test_generate_stream_arrives_incrementally(pyodide_run):
     assert pyodide_run["stream_texts"] == ["hi 0", "hi 1", "hi 2"]
     arrivals = pyodide_run["stream_arrivals"]
-    assert arrivals[0] < arrivals[-1] - 0.9, arrivals
+    assert arrivals[0] < arrivals[-1] - 1.0, arrivals  # 2 s apart on the server: half of it survives any load
 
 
 def test_missing_header_length_falls_back_to_finding_the_json_end(pyodide_run):

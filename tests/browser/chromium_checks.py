@@ -32,7 +32,7 @@ async with InferenceServerClient(CONFIG["cors_url"]) as client:
         out["server_error"] = [exc.status(), exc.message()]
     started = time.monotonic()
     arrivals, texts = [], []
-    async for event in client.generate_stream("decoupled_stream", {"TEXT": "hi", "COUNT": 3, "DELAY": 0.6}):
+    async for event in client.generate_stream("decoupled_stream", {"TEXT": "hi", "COUNT": 3, "DELAY": 1.0}):
         arrivals.append(time.monotonic() - started)
         texts.append(event["TEXT"])
     out["stream_texts"], out["stream_arrivals"] = texts, arrivals

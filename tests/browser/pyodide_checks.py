@@ -41,7 +41,7 @@ async def checks():
 
         started = time.monotonic()
         arrivals, texts = [], []
-        async for event in client.generate_stream("decoupled_stream", {"TEXT": "hi", "COUNT": 3, "DELAY": 0.6}):
+        async for event in client.generate_stream("decoupled_stream", {"TEXT": "hi", "COUNT": 3, "DELAY": 1.0}):
             arrivals.append(time.monotonic() - started)
             texts.append(event["TEXT"])
         out["stream_texts"], out["stream_arrivals"] = texts, arrivals
