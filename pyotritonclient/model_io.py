@@ -265,16 +265,6 @@ def _decode_item(item: Any, as_json: bool) -> Any:
     return text
 
 
-def decode_bytes_output(array: Any, as_json: bool) -> Any:
-    """A numpy object array of BYTES -> nested lists of str (or parsed JSON with ``as_json``)."""
-    import numpy as np
-
-    out = np.empty(array.shape, dtype=np.object_)
-    for index, item in np.ndenumerate(array):
-        out[index] = _decode_item(item, as_json)
-    return out.tolist()
-
-
 def _nest(flat: List[Any], shape: Sequence[int]) -> Any:
     """A flat list in row-major order -> nested lists of ``shape``."""
     if len(shape) <= 1:
@@ -330,7 +320,6 @@ def plain_for_rpc(results: Mapping[str, Any]) -> Dict[str, Any]:
 
 __all__ = [
     "Inputs",
-    "decode_bytes_output",
     "full_shape",
     "numpy_or_none",
     "plain_for_rpc",

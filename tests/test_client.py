@@ -350,9 +350,7 @@ async def test_generate_stream_delivers_events_as_they_come(client):
         arrivals.append(time.monotonic() - started)
         events.append(event)
     assert [e["TEXT"] for e in events] == ["hi 0", "hi 1", "hi 2"]
-    assert arrivals[0] < arrivals[-1] - 1.0, (
-        arrivals
-    )  # the first came long before the model finished (2 s apart there)
+    assert arrivals[0] < arrivals[-1] - 1.0, arrivals  # the first came long before the model finished (2 s apart there)
 
 
 async def test_generate_stream_server_error(client):

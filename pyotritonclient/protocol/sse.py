@@ -11,6 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from .tensors import ProtocolError
+
+MAX_EVENT_BYTES = 64 * 1024 * 1024  # one event (or one unfinished line) may not hold more: a server that never
+# ends its lines must not make the client buffer without end
 _EOL = re.compile(rb"\r\n|\r|\n")
 
 
@@ -27,7 +31,9 @@ class Event:
 class SSEParser:
     """Incremental server-sent-events parser: ``feed(bytes)`` returns the events completed so far; size-capped."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self.max_event_bytes = max_event_bytes
+        self._size = 0  # bytes of data held for the event being read
         self._buffer = b""
         self._data: List[str] = []
         self._event = ""
@@ -41,6 +47,8 @@ class SSEParser:
         while True:
             line, rest = self._split_line(self._buffer)
             if line is None:
+                if len(self._buffer) > self.max_event_bytes:
+                    raise ProtocolError(f"a server-sent event line is longer than {self.max_event_bytes} bytes")
                 return events
             self._buffer = rest
             event = self._line(line.decode("utf-8", "replace"))
@@ -66,7 +74,7 @@ class SSEParser:
             if not self._data and not self._event:
                 return None
             event = Event("\n".join(self._data), self._event or "message", self._id, self._retry)
-            self._data, self._event = [], ""
+            self._data, self._event, self._size = [], "", 0
             return event
         if line.startswith(":"):
             return None
@@ -74,6 +82,9 @@ class SSEParser:
         if value.startswith(" "):
             value = value[1:]
         if name == "data":
+            self._size += len(value) + 1
+            if self._size > self.max_event_bytes:
+                raise ProtocolError(f"a server-sent event holds more than {self.max_event_bytes} bytes of data")
             self._data.append(value)
         elif name == "event":
             self._event = value

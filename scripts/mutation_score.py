@@ -1,0 +1,27 @@
+"""Print the mutation score of the last `mutmut run` and group the surviving mutants by function."""
+
+from __future__ import annotations
+
+import collections
+import re
+import subprocess
+import sys
+
+out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], capture_output=True, text=True)
+if out.returncode != 0:  # older mutmut: no --all
+    out = subprocess.run([sys.executable, "-m", "mutmut", "results"], capture_output=True, text=True)
+statuses = collections.Counter()
+survivors = collections.Counter()
+for line in out.stdout.splitlines():
+    match = re.match(r"\s*(\S+): (.+)$", line)
+    if not match:
+        continue
+    name, status = match.groups()
+    statuses[status] += 1
+    if status in ("survived", "no tests"):
+        survivors[re.sub(r"__mutmut_\d+$", "", name)] += 1
+killed = statuses.get("killed", 0)
+total = sum(statuses.values())
+print(f"mutants: {total}, killed: {killed}, score: {killed / total:.1%}" if total else "no results: run mutmut first")
+for function, count in survivors.most_common():
+    print(f"  {count:3d} surviving in {function}")
