@@ -415,3 +415,76 @@ def test_a_config_without_a_name_says_model_question_mark_or_its_model_name():
         model_io.prepare_inputs({"input": []}, {"Z": 1})
     with pytest.raises(InvalidInputError, match="model 'k': input 'R' is missing"):
         model_io.prepare_inputs({"name": "k", "input": [{"name": "R", "data_type": "TYPE_INT8", "dims": [1]}]}, [])
+
+
+def test_errors_name_the_input_on_every_path(numpy_mode):
+    bad = {"_rtype": "ndarray", "_rvalue": b"1234", "_rshape": [1, 2], "_rdtype": "float32"}
+    with pytest.raises(InvalidInputError, match="^input 'IMAGE': the ndarray holds 4 bytes"):
+        model_io.prepare_inputs(CONFIG, [bad])
+    with pytest.raises(InvalidInputError, match=r"^input 'IMAGE': expected shape \[-1, 2\]"):
+        model_io.prepare_inputs(CONFIG, [ndarray("f", [1.0, 2.0, 3.0], [3], "float32")])
+    with pytest.raises(InvalidInputError, match=r"^input 'PARAM': expected shape \[1\]"):
+        model_io.prepare_inputs({**CONFIG, "input": [CONFIG["input"][1]]}, [["a", "b"]])
+    with pytest.raises(InvalidInputError, match="^input 'U16': (expected UINT16 values|the values do not fit UINT16)"):
+        model_io.prepare_inputs(KINDS, {"U16": [1.5]})
+
+
+def test_an_empty_dimension_is_allowed(numpy_mode):
+    empty = {"_rtype": "ndarray", "_rvalue": b"", "_rshape": [0, 2], "_rdtype": "float32"}
+    (image,) = model_io.prepare_inputs(CONFIG, [empty])
+    assert wire(image) == ("IMAGE", "FP32", [0, 2], b"")
+
+
+def test_a_float_array_where_text_is_expected():
+    with pytest.raises(InvalidInputError) as info:
+        model_io.prepare_inputs(KINDS, {"T": np.zeros(2)})
+    assert (
+        info.value.message()
+        == "input 'T': expected BYTES (str, bytes, dict or an object/bytes array), got a float64 array"
+    )
+
+
+def test_nested_bytes_outputs_without_numpy(monkeypatch):
+    monkeypatch.setattr(model_io, "numpy_or_none", lambda: None)
+    words = [bytes([65 + i]) for i in range(8)]
+    packed = b"".join(struct.pack("<I", 1) + w for w in words)
+    raw, length = body(
+        {
+            "outputs": [
+                {
+                    "name": "T3",
+                    "datatype": "BYTES",
+                    "shape": [2, 2, 2],
+                    "parameters": {"binary_data_size": len(packed)},
+                },
+                {"name": "E", "datatype": "BYTES", "shape": [0, 3], "parameters": {"binary_data_size": 0}},
+            ]
+        },
+        packed,
+    )
+    out = model_io.shape_outputs(InferResult(parse_infer_response(raw, length)))
+    assert out["T3"] == [[[b"A", b"B"], [b"C", b"D"]], [[b"E", b"F"], [b"G", b"H"]]]
+    assert out["E"] == []
+
+
+def test_rpc_ndarray_encoding_in_full():
+    from array import array
+
+    from pyotritonclient import ndarray as nd
+
+    assert nd.encode("BF16", [2], struct.pack("<2H", 0x3F80, 0xC000)) == {
+        "_rtype": "ndarray",
+        "_rvalue": struct.pack("<2f", 1.0, -2.0),
+        "_rshape": [2],
+        "_rdtype": "float32",
+    }
+    assert nd.encode("INT32", [1], memoryview(array("i", [5]))) == {
+        "_rtype": "ndarray",
+        "_rvalue": struct.pack("<i", 5),
+        "_rshape": [1],
+        "_rdtype": "int32",
+    }
+    two_d = memoryview(struct.pack("<4B", 1, 2, 3, 4)).cast("B", [2, 2])  # a 2-D view is read as its bytes
+    assert nd.read(
+        {"_rtype": "ndarray", "_rvalue": two_d, "_rshape": [2, 2], "_rdtype": "uint8"}, "x"
+    ).data.tolist() == [1, 2, 3, 4]

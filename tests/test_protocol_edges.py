@@ -220,3 +220,45 @@ def test_compression_both_ways():
         inference.decompress(b"q", "br")
     with pytest.raises(ValueError, match="unsupported compression 'br'"):
         inference.compress(parts, "br")
+
+
+def test_more_request_edges():
+    nan = inference.build_infer_request(
+        [inference.TensorData("x", "INT8", [1], json=[1])], parameters={"scale": float("nan")}
+    )
+    assert b'"scale":NaN' in nan.parts[0] and b", " not in nan.parts[0]  # compact separators, NaN allowed
+    assert inference.request_parameters(sequence_id=5) == {
+        "sequence_id": 5,
+        "sequence_start": False,
+        "sequence_end": False,
+    }
+    shm_only = inference.TensorData("x", "INT8", [1], parameters={"shared_memory_region": "r"})
+    inference.validate_tensor(shm_only)  # data in shared memory: nothing inline is right
+    with pytest.raises(ValueError, match="input 'x': shape must be a sequence of integers"):
+        inference.validate_tensor(inference.TensorData("x", "INT8", "ab", json=[1]))
+
+
+def test_a_binary_size_that_is_not_an_int_is_refused():
+    head = json.dumps(
+        {"outputs": [{"name": "O", "datatype": "INT8", "shape": [1], "parameters": {"binary_data_size": "1"}}]}
+    ).encode()
+    with pytest.raises(ProtocolError, match="output 'O': binary_data_size '1' is not a non-negative int"):
+        inference.parse_infer_response(head + b"\x01", len(head))
+
+
+def test_sse_defaults_and_the_exact_size_limit():
+    assert sse.SSEParser().feed(b"data: a\n\n") == [sse.Event("a", "message", None, None)]
+    exact = sse.SSEParser(max_event_bytes=11)  # 10 characters and the newline that joins lines
+    assert exact.feed(b"data: 0123456789\n\n") == [sse.Event("0123456789")]
+    assert exact.feed(b"data: 0123456789\n\n") == [sse.Event("0123456789")]  # the count starts again per event
+    with pytest.raises(ProtocolError, match="more than 11 bytes"):
+        sse.SSEParser(max_event_bytes=11).feed(b"data: 0123456789A\n")
+    parser = sse.SSEParser()
+    assert parser.feed(b"data: a\n\ndata: b") == [sse.Event("a")]
+    assert parser.close() == [sse.Event("b")]
+
+
+def test_a_pending_event_with_its_line_ended_is_delivered_at_close():
+    parser = sse.SSEParser()
+    assert parser.feed(b"data: b\n") == []
+    assert parser.close() == [sse.Event("b")]
