@@ -74,7 +74,7 @@ def test_model_paths_are_quoted():
     assert endpoints.model_path("a b/c") == "v2/models/a%20b%2Fc"
     assert endpoints.model_path("m", "1/2") == "v2/models/m/versions/1%2F2"
     assert endpoints.model_path("m", "") == "v2/models/m"
-    with pytest.raises(InvalidInputError, match="model_name must be a non-empty str, got ''"):
+    with pytest.raises(InvalidInputError, match="model_name must be a non-empty str other than '.' and '..', got ''"):
         endpoints.model_path("")
 
 

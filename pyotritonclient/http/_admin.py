@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any, Dict, List, Mapping, Optional
-from urllib.parse import quote
 
 from ..errors import InvalidInputError
-from ..protocol.endpoints import model_path
+from ..protocol.endpoints import model_path, segment
 from ._base import ClientBase, Headers, Query
 
 
@@ -42,14 +41,14 @@ class AdminEndpoints(ClientBase):
             for path, content in files.items():
                 params[path] = base64.b64encode(content).decode("ascii")
         payload = {"parameters": params} if params else {}
-        path = "v2/repository/models/" + quote(model_name, safe="") + "/load"
+        path = "v2/repository/models/" + segment(model_name, "model_name") + "/load"
         await self._json("POST", path, headers, query_params, payload)
 
     async def unload_model(
         self, model_name: str, headers: Headers = None, query_params: Query = None, unload_dependents: bool = False
     ) -> None:
         """Ask the server to unload the model (``unload_dependents`` too); unloading finishes asynchronously."""
-        path = "v2/repository/models/" + quote(model_name, safe="") + "/unload"
+        path = "v2/repository/models/" + segment(model_name, "model_name") + "/unload"
         payload = {"parameters": {"unload_dependents": unload_dependents}}
         await self._json("POST", path, headers, query_params, payload)
 
@@ -95,7 +94,7 @@ class AdminEndpoints(ClientBase):
 
     @staticmethod
     def _region(kind: str, name: str, action: str) -> str:
-        region = f"/region/{quote(name, safe='')}" if name else ""
+        region = f"/region/{segment(name, 'region name')}" if name else ""
         return f"v2/{kind}sharedmemory{region}/{action}"
 
     async def get_system_shared_memory_status(

@@ -135,7 +135,7 @@ class ClientBase:
 
     @staticmethod
     def _raise_if_error(response: Response) -> None:
-        if response.status >= 400:
+        if not 200 <= response.status < 300:  # Triton never redirects its API: a 3xx is not an answer
             raise ServerError(
                 wire.error_message(response.body, response.status), status=str(response.status), url=response.url
             )

@@ -173,9 +173,9 @@ class InferenceServerClient(AdminEndpoints):
             body_headers["Accept-Encoding"] = response_compression_algorithm
         response = await self._call("POST", path, headers, query_params, body, body_headers, client_timeout)
         self._raise_if_error(response)
-        length = response.headers.get(wire.HEADER_LENGTH)
         try:
-            result = InferResult(wire.parse_infer_response(response.body, int(length) if length else None))
+            length = wire.header_length(response.headers.get(wire.HEADER_LENGTH))
+            result = InferResult(wire.parse_infer_response(response.body, length))
         except ProtocolError as exc:
             raise InferenceServerException(f"bad response from {response.url}: {exc}") from exc
         if self._verbose:

@@ -41,11 +41,17 @@ def base_url(url: str, ssl: bool = False) -> str:
     return url.rstrip("/") + "/"
 
 
+def segment(value: str, what: str) -> str:
+    """One path segment, percent-encoded (``/`` included); ``.`` and ``..`` refused: an HTTP library would
+    resolve them as navigation and the request would reach another endpoint."""
+    if not isinstance(value, str) or not value or value in (".", ".."):
+        raise InvalidInputError(f"{what} must be a non-empty str other than '.' and '..', got {value!r}")
+    return quote(value, safe="")
+
+
 def model_path(model_name: str, model_version: str = "") -> str:
     """``v2/models/<name>[/versions/<version>]`` with each segment percent-encoded."""
-    if not isinstance(model_name, str) or not model_name:
-        raise InvalidInputError(f"model_name must be a non-empty str, got {model_name!r}")
-    path = "v2/models/" + quote(model_name, safe="")
+    path = "v2/models/" + segment(model_name, "model_name")
     if model_version:
-        path += "/versions/" + quote(str(model_version), safe="")
+        path += "/versions/" + segment(str(model_version), "model_version")
     return path

@@ -251,11 +251,23 @@ def _output_tensor(raw: Any) -> OutputTensor:
     return OutputTensor(name, datatype, shape, params)
 
 
+def header_length(value: Optional[str]) -> Optional[int]:
+    """The Inference-Header-Content-Length header as an int (None when absent); ProtocolError if not digits."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    if not text.isdigit() or not text.isascii():
+        raise ProtocolError(f"Inference-Header-Content-Length {value[:40]!r} is not a non-negative integer")
+    return int(text)
+
+
 def parse_infer_response(body: Buffer, header_length: Optional[int] = None) -> InferResponse:
     """Parse a response body; binary outputs become zero-copy memoryviews into ``body``."""
     view = memoryview(body).cast("B")
     if header_length is None:
         header_length = find_json_end(view)
+    if header_length < 0:
+        raise ProtocolError(f"JSON header length {header_length} is negative")
     if header_length > len(view):
         raise ProtocolError(f"JSON header length {header_length} exceeds the {len(view)}-byte body")
     try:

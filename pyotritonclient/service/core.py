@@ -6,6 +6,8 @@ URLs and sizes are checked by the policy (policy.py); sequences live in the regi
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import InferenceServerException
@@ -18,6 +20,7 @@ from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of, payloa
 from .schemas import SCHEMAS
 from .sequences import CallerCheck, SequenceId, SequenceRegistry
 
+logger = logging.getLogger("pyotritonclient.service")
 RPC_DEFAULTS = {name: schema["default"] for name, schema in rpc_options().items()}
 
 __all__ = ["LOCAL_CALLER", "ServiceConfig", "ServiceError", "TritonService", "caller_of", "payload_size"]
@@ -157,7 +160,17 @@ class TritonService:
         if name not in SCHEMAS:
             raise ServiceError(f"no function {name!r}; the functions are {', '.join(SCHEMAS)}")
         method = getattr(self, name)
-        return await method(**bind(name, method, args, kwargs or {}, SCHEMAS[name]))
+        try:
+            return await method(**bind(name, method, args, kwargs or {}, SCHEMAS[name]))
+        except ServiceError:
+            raise
+        except InferenceServerException as exc:
+            raise ServiceError(str(exc)) from None
+        except Exception:  # a bug or an input nothing checked: the caller gets an id, the traceback stays here
+            error_id = uuid.uuid4().hex[:12]
+            logger.exception("service call %s failed (error id %s)", name, error_id)
+            message = f"{name}() failed on the service (error id {error_id}); its log has the details"
+            raise ServiceError(message) from None
 
     def api(self) -> Dict[str, Any]:
         """The exported functions, each carrying its JSON schema as ``__schema__``."""

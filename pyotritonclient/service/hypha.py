@@ -26,7 +26,7 @@ def service_definition(
         "type": SERVICE_TYPE,
         "description": "Run models of a Triton Inference Server on ndarrays: execute, sequences, model listing.",
         "config": {"visibility": visibility, "require_context": True},
-        "triton_urls": service.config.allowed(),
+        "triton_urls": service.config.shown(),
         **service.api(),
     }
 
@@ -95,7 +95,7 @@ async def serve(service: TritonService, hypha_url: str, **options: Any) -> None:
     """Register and stay registered until cancelled, SIGTERM or Ctrl-C; open sequences are ended on the
     way out (a process manager stops services with SIGTERM, which would otherwise skip that)."""
     server, info = await register(service, hypha_url, **options)
-    print(f"registered {info['id']} on {hypha_url} (Triton: {', '.join(service.config.allowed())})", flush=True)
+    print(f"registered {info['id']} on {hypha_url} (Triton: {', '.join(service.config.shown())})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: List[int] = []

@@ -40,7 +40,7 @@ class ImJoyPlugin:
         """Called by ImJoy once the plugin is loaded."""
         if self.api is not None:
             await self.api.log(
-                f"Triton-Client ready: pyotritonclient {__version__}, Triton at {self.service.config.allowed()[0]}"
+                f"Triton-Client ready: pyotritonclient {__version__}, Triton at {self.service.config.shown()[0]}"
             )
 
     async def configure(self, *args: Any, **kwargs: Any) -> List[str]:
@@ -72,7 +72,7 @@ class ImJoyPlugin:
         """ImJoy's "run" button: shows how many models the configured server has."""
         models = await self.service.list_models()
         if self.api is not None:
-            await self.api.showMessage(f"{len(models)} models at {self.service.config.allowed()[0]}")
+            await self.api.showMessage(f"{len(models)} models at {self.service.config.shown()[0]}")
 
     def exports(self) -> Dict[str, Any]:
         """The functions by name, as the plugin file exports them."""

@@ -7,6 +7,7 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 from ..errors import InferenceServerException
 from ..execution import server_base_url
+from ..protocol.endpoints import redact_url
 
 LOCAL_CALLER = "local"
 
@@ -38,6 +39,10 @@ class ServiceConfig:
         except InferenceServerException as exc:
             raise ServiceError(f"bad Triton URL in the service configuration: {exc.message()}") from None
 
+    def shown(self) -> List[str]:
+        """The allowed URLs as callers may see them: credentials in them replaced by ``***``."""
+        return [redact_url(url) for url in self.allowed()]
+
     def url(self, server_url: Optional[str]) -> str:
         """The caller's choice of server (or the default), as the allowlist spells it; ServiceError if not allowed."""
         if not server_url:
@@ -48,9 +53,10 @@ class ServiceConfig:
             base = server_base_url(server_url)
         except InferenceServerException as exc:
             raise ServiceError(exc.message()) from None
-        allowed = self.allowed()
-        if base not in allowed:
-            raise ServiceError(f"Triton URL {server_url!r} is not allowed by this service; allowed: {allowed}")
+        if base not in self.allowed():
+            raise ServiceError(
+                f"Triton URL {redact_url(server_url)!r} is not allowed by this service; allowed: {self.shown()}"
+            )
         return base  # the allowlist's own spelling: nothing of the caller's string goes further
 
     def check_size(self, inputs: Any) -> None:
@@ -63,13 +69,15 @@ class ServiceConfig:
 
 
 def caller_of(context: Optional[Mapping[str, Any]]) -> str:
-    """Who is calling: hypha's client id (``context["from"]``), else the user id, else "local"."""
-    if not context:
+    """Who is calling: hypha's client id (``context["from"]``); "local" for an in-process call (no context).
+
+    A context that does not say who sent the call is refused: ownership must not rest on a guess."""
+    if context is None:
         return LOCAL_CALLER
-    if context.get("from"):
-        return str(context["from"])
-    user = context.get("user") or {}
-    return str(user.get("id") or LOCAL_CALLER)
+    sender = context.get("from") if isinstance(context, Mapping) else None
+    if not sender or not isinstance(sender, str):
+        raise ServiceError("the call does not say who sent it (no 'from' in its context): refused")
+    return sender
 
 
 def payload_size(value: Any) -> int:

@@ -46,26 +46,42 @@ class SequenceRegistry:
         self.open: Dict[str, OpenSequence] = {}
         self._reaper: Optional[asyncio.Task[None]] = None
         self._gone_once: Set[str] = set()  # callers found gone at the last liveness check
+        self._starting: Dict[str, int] = {}  # owner -> starts under way (their slots are reserved)
+        self._ids_starting: Set[str] = set()  # chosen sequence ids of starts under way
 
     async def start(self, model_name: str, url: str, sequence_id: Optional[SequenceId], owner: str) -> SequenceId:
-        """Open a sequence for ``owner`` (limits checked, the model's config read now) and return its id."""
-        if sum(1 for s in self.open.values() if s.owner == owner) >= self.config.max_sequences_per_caller:
+        """Open a sequence for ``owner`` (limits checked, the model's config read now) and return its id.
+
+        The slot is reserved before the first ``await``, so concurrent starts cannot pass the limits."""
+        mine = sum(1 for s in self.open.values() if s.owner == owner) + self._starting.get(owner, 0)
+        if mine >= self.config.max_sequences_per_caller:
             raise ServiceError(
                 f"too many open sequences (limit {self.config.max_sequences_per_caller}); end some first"
             )
-        if len(self.open) >= self.config.max_sequences:
-            raise ServiceError(f"the service has {len(self.open)} open sequences, its limit; try again later")
-        if sequence_id is not None and str(sequence_id) in self.open:
+        if len(self.open) + sum(self._starting.values()) >= self.config.max_sequences:
+            raise ServiceError(
+                f"the service has {self.config.max_sequences} open sequences, its limit; try again later"
+            )
+        key = None if sequence_id is None else str(sequence_id)
+        if key is not None and (key in self.open or key in self._ids_starting):
             raise ServiceError(f"sequence {sequence_id!r} is already open")
-        # An unknown model is reported now, not at the first step (the config is cached for the steps).
-        await guarded(get_config(url, model_name), self.config.timeout)
-        if sequence_id is not None and str(sequence_id) in self.open:  # opened while we waited
-            raise ServiceError(f"sequence {sequence_id!r} is already open")
+        self._starting[owner] = self._starting.get(owner, 0) + 1
+        if key is not None:
+            self._ids_starting.add(key)
         try:
-            executor = SequenceExecutor(url, model_name, sequence_id, decode_json=True, timeout=self.config.timeout)
-        except InferenceServerException as exc:
-            raise ServiceError(exc.message()) from None
-        self.open[str(executor.sequence_id)] = OpenSequence(owner, model_name, url, executor)
+            # An unknown model is reported now, not at the first step (the config is cached for the steps).
+            await guarded(get_config(url, model_name), self.config.timeout)
+            try:
+                executor = SequenceExecutor(url, model_name, sequence_id, decode_json=True, timeout=self.config.timeout)
+            except InferenceServerException as exc:
+                raise ServiceError(exc.message()) from None
+            self.open[str(executor.sequence_id)] = OpenSequence(owner, model_name, url, executor)
+        finally:
+            self._starting[owner] -= 1
+            if not self._starting[owner]:
+                del self._starting[owner]
+            if key is not None:
+                self._ids_starting.discard(key)
         self._ensure_reaper()
         return executor.sequence_id
 

@@ -1,0 +1,104 @@
+"""Hostile servers and callers: what a broken or malicious answer or call gets, exactly (no wrong data, no
+leaked secret). Answers no real server gives come from the in-memory transport; the service cases run
+against the real Triton."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pyotritonclient.errors import InferenceServerException, InvalidInputError, ServerError
+from pyotritonclient.http import InferenceServerClient, InferInput
+from pyotritonclient.service import ServiceConfig, ServiceError, TritonService
+from pyotritonclient.transport.memory import MemoryResponse, MemoryTransport
+
+URL = "http://memory.test:8000"
+
+
+def x():
+    return InferInput("INPUT0", [1], "INT8").set_data_from_list([1])
+
+
+@pytest.mark.parametrize(
+    "length, message",
+    [("-5", "is not a non-negative integer"), ("abc", "is not a non-negative integer"), ("999", "exceeds the")],
+)
+async def test_a_bad_header_length_is_a_bad_response(length, message):
+    answer = MemoryResponse(200, {"Inference-Header-Content-Length": length}, b'{"outputs": []}')
+    async with InferenceServerClient(URL, transport=MemoryTransport(lambda r: answer)) as client:
+        with pytest.raises(InferenceServerException, match=f"bad response from .*{message}"):
+            await client.infer("m", [x()])
+
+
+async def test_a_redirect_is_not_an_answer():
+    answer = MemoryResponse(302, {"Location": "http://elsewhere/"}, b"")
+    async with InferenceServerClient(URL, transport=MemoryTransport(lambda r: answer)) as client:
+        with pytest.raises(ServerError) as info:
+            await client.get_model_config("m")
+    assert info.value.status() == "302"
+
+
+@pytest.mark.parametrize("name, version", [("..", ""), (".", ""), ("m", ".."), ("m", ".")])
+async def test_dot_segments_never_become_path_navigation(name, version):
+    transport = MemoryTransport(lambda r: MemoryResponse.json({}))
+    async with InferenceServerClient(URL, transport=transport) as client:
+        with pytest.raises(InvalidInputError, match="other than '.' and '..'"):
+            await client.get_model_config(name, version)
+        with pytest.raises(InvalidInputError, match="other than '.' and '..'"):
+            await client.unload_model(version or name)
+    assert transport.requests == []  # nothing was sent
+
+
+async def test_the_allowlist_never_shows_its_credentials(triton):
+    svc = TritonService(ServiceConfig(f"http://reader:s3cret@{triton.url}", allowed_urls=["https://u:pw@other:9/"]))
+    try:
+        with pytest.raises(ServiceError) as info:
+            await svc.list_models(server_url="http://attacker:1")
+        assert "s3cret" not in str(info.value) and "pw" not in str(info.value)
+        assert f"http://***@{triton.url}/" in str(info.value)
+        assert all("s3cret" not in u and "pw@" not in u for u in svc.config.shown())
+    finally:
+        await svc.close()
+
+
+async def test_concurrent_starts_respect_both_limits_exactly(triton):
+    svc = TritonService(ServiceConfig(triton.http_url, max_sequences_per_caller=4, max_sequences=10))
+    callers = [{"from": f"ws/c{i}"} for i in range(4)]
+    try:
+        starts = [svc.sequence_start("sequence_accumulate", context=callers[i % 4]) for i in range(40)]
+        outcomes = await asyncio.gather(*starts, return_exceptions=True)
+        opened = [o for o in outcomes if not isinstance(o, BaseException)]
+        refused = [o for o in outcomes if isinstance(o, ServiceError)]
+        assert len(opened) == 10 and len(refused) == 30
+        per_caller = [len(await svc.list_sequences(context=c)) for c in callers]
+        assert sum(per_caller) == 10 and max(per_caller) <= 4
+        assert {str(e).split(" (")[0].split(";")[0] for e in refused} <= {
+            "too many open sequences",
+            "the service has 10 open sequences, its limit",
+        }
+    finally:
+        await svc.close()
+
+
+async def test_a_call_that_does_not_say_who_sent_it_is_refused(triton):
+    svc = TritonService(ServiceConfig(triton.http_url))
+    try:
+        with pytest.raises(ServiceError, match="no 'from' in its context"):
+            await svc.sequence_start("sequence_accumulate", context={"user": {"id": "alice"}})
+    finally:
+        await svc.close()
+
+
+async def test_an_unexpected_failure_reaches_the_caller_as_a_short_error_with_an_id(triton, caplog):
+    svc = TritonService(ServiceConfig(triton.http_url))
+
+    async def broken(**kwargs):
+        raise KeyError("internal detail")
+
+    svc.list_models = broken  # type: ignore[method-assign]  (a bug inside the service, simulated)
+    with pytest.raises(ServiceError, match=r"list_models\(\) failed on the service \(error id [0-9a-f]{12}\)") as info:
+        await svc.call("list_models")
+    assert "internal detail" not in str(info.value) and "Traceback" not in str(info.value)
+    assert "internal detail" in caplog.text  # the traceback stays in the service's log
+    await svc.close()
