@@ -102,3 +102,62 @@ async def test_an_unexpected_failure_reaches_the_caller_as_a_short_error_with_an
     assert "internal detail" not in str(info.value) and "Traceback" not in str(info.value)
     assert "internal detail" in caplog.text  # the traceback stays in the service's log
     await svc.close()
+
+
+@pytest.fixture
+async def bomb_server():
+    """A hostile HTTP server (aiohttp.web, in this process): gzip bodies nobody asked for, a decompression bomb."""
+    import gzip
+
+    from aiohttp import web
+
+    bomb = gzip.compress(b"\0" * (256 * 1024 * 1024), 9)  # 256 MB of zeros in ~250 KB
+
+    async def config(request):
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+
+    async def huge(request):
+        return web.Response(body=b"{" + b" " * (3 * 1024 * 1024) + b"}", content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/v2/models/bomb/config", config)
+    app.router.add_get("/v2/models/huge/config", huge)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_a_gzip_bomb_is_refused_without_inflating_it(bomb_server):
+    import tracemalloc
+
+    from pyotritonclient.transport.aiohttp import AiohttpTransport
+
+    tracemalloc.start()
+    try:
+        async with InferenceServerClient(bomb_server) as client:  # asks for identity: gzip was not asked for
+            with pytest.raises(InferenceServerException, match="a 'gzip' body that was not asked for"):
+                await client.get_model_config("bomb")
+        async with InferenceServerClient(bomb_server, transport=AiohttpTransport(max_response_bytes=1024**2)) as client:
+            with pytest.raises(InferenceServerException, match="more than max_response_bytes"):
+                await client.get_model_config("huge")  # 3 MB answer, 1 MB allowed
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024 * 1024, peak  # the 256 MB never materialised
+
+
+def test_asked_for_compression_is_bounded_too():
+    import gzip
+
+    from pyotritonclient.protocol.inference import decompress
+    from pyotritonclient.protocol.tensors import ProtocolError
+
+    with pytest.raises(ProtocolError, match="decompresses to more than 1000 bytes"):
+        decompress(gzip.compress(b"\0" * 10_000), "gzip", 1000)
+    assert decompress(gzip.compress(b"abc"), "gzip", 3) == b"abc"
+    with pytest.raises(ProtocolError, match="the gzip body is corrupt"):
+        decompress(b"not gzip", "gzip", 10)

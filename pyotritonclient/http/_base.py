@@ -14,7 +14,7 @@ from ..errors import (
     UnavailableError,
 )
 from ..protocol import inference as wire
-from ..protocol.endpoints import base_url, redact_headers
+from ..protocol.endpoints import base_url, redact_headers, redact_url
 from ..transport import Response, Transport, TransportError, default_transport
 
 
@@ -131,6 +131,11 @@ class ClientBase:
             raise transport_error(exc, url) from exc
         if self._verbose:
             print(f"-> {response.status} {redact_headers(response.headers)}")
+        encoding = response.headers.get("content-encoding")
+        if encoding and encoding != "identity" and not response.decoded:  # asked-for encodings come decoded
+            raise InferenceServerException(
+                f"bad response from {redact_url(url)}: a {encoding!r} body that was not asked for", url=url
+            )
         return response
 
     @staticmethod

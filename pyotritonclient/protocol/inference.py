@@ -8,7 +8,6 @@ configuration does not expose it) the end of the JSON is found by scanning.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import zlib
@@ -332,12 +331,19 @@ def compress(parts: Sequence[Buffer], algorithm: str) -> bytes:
     return b"".join(chunks)
 
 
-def decompress(body: Buffer, encoding: Optional[str]) -> Buffer:
-    """Undo a Content-Encoding the transport left in place (gzip, deflate or identity)."""
+def decompress(body: Buffer, encoding: Optional[str], limit: Optional[int] = None) -> Buffer:
+    """Undo a Content-Encoding (gzip, deflate or identity), never producing more than ``limit`` bytes."""
     if not encoding or encoding == "identity":
         return body
-    if encoding == "gzip":
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        return zlib.decompress(body)
-    raise ProtocolError(f"unsupported Content-Encoding {encoding!r}")
+    if encoding not in COMPRESSIONS:
+        raise ProtocolError(f"unsupported Content-Encoding {encoding!r}")
+    unpacker = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+    try:
+        if limit is None:
+            return unpacker.decompress(bytes(body)) + unpacker.flush()
+        out = unpacker.decompress(bytes(body), limit + 1)
+    except zlib.error as exc:
+        raise ProtocolError(f"the {encoding} body is corrupt: {exc}") from None
+    if len(out) > limit or unpacker.unconsumed_tail:
+        raise ProtocolError(f"the {encoding} body decompresses to more than {limit} bytes")
+    return out

@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp.payload import Payload
 
 from ..protocol.endpoints import redact_url
+from ..protocol.inference import decompress
 from .base import BodyParts, Buffer, Headers, Response, StreamResponse, TransportError, body_length
 
 
@@ -41,6 +42,7 @@ class _PartsPayload(Payload):
 
 
 SMALL_PART = 64 * 1024
+MAX_RESPONSE_BYTES = 4 * 1024**3  # one answer's body (after decompression): a bound, not a typical size
 
 
 def _coalesce_small(parts: BodyParts) -> List[Buffer]:
@@ -109,6 +111,7 @@ class AiohttpTransport:
         certfile: Optional[str] = None,
         keyfile: Optional[str] = None,
         keepalive_timeout: float = 30.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -116,6 +119,7 @@ class AiohttpTransport:
         self.connection_timeout = connection_timeout
         self.network_timeout = network_timeout
         self.keepalive_timeout = keepalive_timeout
+        self.max_response_bytes = max_response_bytes
         self._ssl = make_ssl_context(ssl_context, insecure, ca_certs, certfile, keyfile)
         self._session: Optional[aiohttp.ClientSession] = None
         self._closed = False
@@ -134,6 +138,7 @@ class AiohttpTransport:
                     total=None, sock_connect=self.connection_timeout, sock_read=self.network_timeout
                 ),
                 skip_auto_headers=("User-Agent",),
+                auto_decompress=False,  # decoded here, only when asked for, and never past max_response_bytes
             )
         return self._session
 
@@ -184,10 +189,36 @@ class AiohttpTransport:
         """Send one request (body parts sent back to back, never joined) and read the whole answer."""
         try:
             async with self._send(method, url, headers, body, timeout) as resp:
-                data = await resp.read()
-                return Response(resp.status, Headers(resp.headers), data, url)
+                data: Buffer = await self._read(resp, method, url)
+                answer_headers = Headers(resp.headers)
+                encoding = answer_headers.get("content-encoding")
+                if encoding and encoding != "identity" and encoding in headers.get("Accept-Encoding", ""):
+                    data = decompress(data, encoding, self.max_response_bytes)
+                    return Response(resp.status, answer_headers, data, url, decoded=True)
+                return Response(resp.status, answer_headers, data, url)
         except Exception as exc:
             raise _transport_error(exc, method, url, timeout) from exc
+
+    async def _read(self, resp: Any, method: str, url: str) -> bytes:
+        """The whole body, refused past ``max_response_bytes`` (checked before reading when the length is known)."""
+        limit = self.max_response_bytes
+        if resp.content_length is not None:
+            if resp.content_length > limit:
+                raise TransportError(
+                    f"{method} {redact_url(url)}: the answer is {resp.content_length} bytes, more than "
+                    f"max_response_bytes ({limit})",
+                    url,
+                )
+            return await resp.read()  # type: ignore[no-any-return]
+        chunks, size = [], 0
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise TransportError(
+                    f"{method} {redact_url(url)}: the answer is more than max_response_bytes ({limit})", url
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     @asynccontextmanager
     async def stream(

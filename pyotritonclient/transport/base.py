@@ -45,6 +45,7 @@ class Response:
     headers: Headers
     body: Buffer = b""
     url: str = ""
+    decoded: bool = False  # the body was decompressed already (browsers always do; aiohttp when asked)
 
 
 @dataclass

@@ -120,7 +120,7 @@ class FetchTransport:
                 data = (await response.arrayBuffer()).to_bytes()  # the one copy
             except JsException as exc:
                 raise _error(exc, method, url) from None
-            return Response(int(response.status), _headers(response), data, url)
+            return Response(int(response.status), _headers(response), data, url, decoded=True)
 
         try:
             if self._limit is None:

@@ -62,7 +62,7 @@ class SyncXHRTransport:
         if int(xhr.status) == 0:
             raise TransportError(f"{method} {redact_url(url)} failed: {CORS_HINT}", url)
         payload = js.Uint8Array.new(xhr.response).to_bytes() if xhr.response else b""
-        return Response(int(xhr.status), _headers(str(xhr.getAllResponseHeaders())), payload, url)
+        return Response(int(xhr.status), _headers(str(xhr.getAllResponseHeaders())), payload, url, decoded=True)
 
     def stream(
         self, method: str, url: str, headers: Mapping[str, str], body: BodyParts = (), timeout: Optional[float] = None
