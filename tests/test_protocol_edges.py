@@ -262,3 +262,16 @@ def test_a_pending_event_with_its_line_ended_is_delivered_at_close():
     parser = sse.SSEParser()
     assert parser.feed(b"data: b\n") == []
     assert parser.close() == [sse.Event("b")]
+
+
+def test_the_sse_parser_is_linear_in_the_bytes_it_gets():
+    import time
+
+    line = b"data: " + b"x" * (32 * 1024 * 1024) + b"\n\n"
+    parser = sse.SSEParser()
+    started = time.perf_counter()
+    events = []
+    for i in range(0, len(line), 4096):  # 8,192 small chunks of one long line
+        events += parser.feed(line[i : i + 4096])
+    assert len(events) == 1 and len(events[0].data) == 32 * 1024 * 1024
+    assert time.perf_counter() - started < 5.0  # a parser that rescans its buffer per chunk takes ~11 s here

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 from .tensors import ProtocolError
 
@@ -34,26 +34,33 @@ class SSEParser:
     def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self.max_event_bytes = max_event_bytes
         self._size = 0  # bytes of data held for the event being read
-        self._buffer = b""
+        self._buffer = bytearray()  # bytes not yet split into lines
+        self._scan = 0  # where the search for the next line end resumes
         self._data: List[str] = []
         self._event = ""
         self._id: Optional[str] = None
         self._retry: Optional[int] = None
 
     def feed(self, chunk: bytes) -> List[Event]:
-        """Add bytes; return the events completed by them."""
+        """Add bytes; return the events completed by them. Linear: each byte is scanned once."""
         self._buffer += chunk
         events: List[Event] = []
+        start = 0  # where the current line begins in the buffer
         while True:
-            line, rest = self._split_line(self._buffer)
-            if line is None:
-                if len(self._buffer) > self.max_event_bytes:
-                    raise ProtocolError(f"a server-sent event line is longer than {self.max_event_bytes} bytes")
-                return events
-            self._buffer = rest
-            event = self._line(line.decode("utf-8", "replace"))
+            match = _EOL.search(self._buffer, self._scan)
+            if match is None or (match.group() == b"\r" and match.end() == len(self._buffer)):
+                # No full line yet (a final \r may be the start of \r\n): the next search starts here.
+                self._scan = len(self._buffer) if match is None else match.start()
+                break
+            event = self._line(bytes(self._buffer[start : match.start()]).decode("utf-8", "replace"))
+            start = self._scan = match.end()
             if event is not None:
                 events.append(event)
+        del self._buffer[:start]
+        self._scan -= start
+        if len(self._buffer) > self.max_event_bytes:
+            raise ProtocolError(f"a server-sent event line is longer than {self.max_event_bytes} bytes")
+        return events
 
     def close(self) -> List[Event]:
         """End of stream: a last event without its blank line is still delivered."""
@@ -61,13 +68,6 @@ class SSEParser:
         if self._data:
             events += self.feed(b"\n")
         return events
-
-    @staticmethod
-    def _split_line(buffer: bytes) -> Tuple[Optional[bytes], bytes]:
-        match = _EOL.search(buffer)
-        if match is None or (match.group() == b"\r" and match.end() == len(buffer)):
-            return None, buffer  # no full line yet (a final \r may be the start of \r\n)
-        return buffer[: match.start()], buffer[match.end() :]
 
     def _line(self, line: str) -> Optional[Event]:
         if line == "":
