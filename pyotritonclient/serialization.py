@@ -133,7 +133,10 @@ def decode(data: Any) -> Any:
         unpacked = msgpack.unpackb(bytes(data), raw=False, strict_map_key=False)
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"{_PREFIX}: the output is not msgpack data ({exc})") from None
-    return from_imjoy(unpacked)
+    try:
+        return from_imjoy(unpacked)
+    except RecursionError:
+        raise InvalidInputError(f"{_PREFIX}: the data is nested too deeply") from None
 
 
 __all__ = ["NDARRAY", "decode", "encode", "from_imjoy", "to_imjoy"]

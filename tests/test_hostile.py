@@ -161,3 +161,12 @@ def test_asked_for_compression_is_bounded_too():
     assert decompress(gzip.compress(b"abc"), "gzip", 3) == b"abc"
     with pytest.raises(ProtocolError, match="the gzip body is corrupt"):
         decompress(b"not gzip", "gzip", 10)
+
+
+def test_hostile_imjoy_data_is_refused_before_any_allocation():
+    from pyotritonclient import serialization
+
+    with pytest.raises(InvalidInputError, match="exceeds max_array_len"):
+        serialization.decode(b"\xdd\xff\xff\xff\xff")  # claims 4 G elements in 5 bytes
+    with pytest.raises(InvalidInputError, match="the data is nested too deeply"):
+        serialization.decode(b"\x91" * 1000 + b"\x00")
