@@ -112,32 +112,43 @@ class SequenceExecutor:
         self.steps += 1
         return result
 
-    def _serialized(self) -> asyncio.Lock:
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while a step or the end is sent: steps go one at a time, in call order. A caller that must
+        check something together with a step (the service's registry) holds it and calls ``step_held``."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
 
     async def step(self, inputs: Inputs, **options: Any) -> Dict[str, Any]:
         """Send one step; the first step of a sequence carries ``sequence_start``."""
-        async with self._serialized():
-            result = await self._send(inputs, not self._open, False, options)
-            self._open = True
-            return result
+        async with self.lock:
+            return await self.step_held(inputs, **options)
+
+    async def step_held(self, inputs: Inputs, **options: Any) -> Dict[str, Any]:
+        """``step`` for a caller that holds ``lock``."""
+        result = await self._send(inputs, not self._open, False, options)
+        self._open = True
+        return result
 
     async def end(self, inputs: Optional[Inputs] = None, **options: Any) -> Dict[str, Any]:
         """Send the last step with ``sequence_end`` (the last inputs again if none are given)."""
-        async with self._serialized():
-            if inputs is None:
-                if self._last_inputs is None:
-                    raise InvalidInputError(
-                        f"sequence {self.sequence_id!r}: nothing to end (no step was sent); pass the inputs to end()"
-                    )
-                inputs = self._last_inputs
-            result = await self._send(inputs, not self._open, True, options)
-            self._open = False
-            self._last_inputs = None
-            self.steps = 0
-            return result
+        async with self.lock:
+            return await self.end_held(inputs, **options)
+
+    async def end_held(self, inputs: Optional[Inputs] = None, **options: Any) -> Dict[str, Any]:
+        """``end`` for a caller that holds ``lock``."""
+        if inputs is None:
+            if self._last_inputs is None:
+                raise InvalidInputError(
+                    f"sequence {self.sequence_id!r}: nothing to end (no step was sent); pass the inputs to end()"
+                )
+            inputs = self._last_inputs
+        result = await self._send(inputs, not self._open, True, options)
+        self._open = False
+        self._last_inputs = None
+        self.steps = 0
+        return result
 
     async def __call__(
         self,

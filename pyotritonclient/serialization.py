@@ -80,6 +80,8 @@ def _ndarray(obj: Dict[str, Any], flat: bool) -> Any:
 
     value = obj.get("_rvalue")
     if isinstance(value, (list, tuple)):  # sent in chunks
+        if not all(isinstance(chunk, (bytes, bytearray, memoryview)) for chunk in value):
+            raise InvalidInputError(f"{_PREFIX}: an ndarray's _rvalue chunks must be bytes")
         value = b"".join(bytes(chunk) for chunk in value)
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise InvalidInputError(f"{_PREFIX}: an ndarray's _rvalue must be bytes, got {type(value).__name__}")

@@ -170,7 +170,14 @@ class ClientBase:
         self._raise_if_error(response)
         if self._verbose:
             print(bytes(response.body).decode("utf-8", "replace"))
-        return json.loads(bytes(response.body)) if len(response.body) else {}
+        if not len(response.body):
+            return {}
+        try:
+            return json.loads(bytes(response.body))
+        except (ValueError, RecursionError):  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
+            raise InferenceServerException(
+                f"bad response to {method} {path}: the body is not JSON", url=response.url
+            ) from None
 
     async def _ok(self, path: str, headers: Headers, query_params: Query) -> bool:
         response = await self._call("GET", path, headers, query_params)

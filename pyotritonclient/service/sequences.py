@@ -34,7 +34,11 @@ class OpenSequence:
     server_url: str
     executor: SequenceExecutor
     last_used: float = field(default_factory=time.monotonic)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one step at a time, in arrival order
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """The sequence's one lock (its executor's): one step at a time, in arrival order."""
+        return self.executor.lock
 
 
 class SequenceRegistry:
@@ -102,7 +106,7 @@ class SequenceRegistry:
             self._still_open(sequence_id, entry)
             entry.last_used = time.monotonic()
             try:
-                return await guarded(entry.executor.step(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
+                return await guarded(entry.executor.step_held(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
             except ServiceError as exc:
                 if entry.executor.broken is None:
                     raise  # refused before sending (bad inputs): the sequence goes on
@@ -118,7 +122,7 @@ class SequenceRegistry:
         async with entry.lock:
             self._still_open(sequence_id, entry)
             try:
-                return await guarded(entry.executor.end(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
+                return await guarded(entry.executor.end_held(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
             finally:
                 self.open.pop(str(sequence_id), None)
 
@@ -150,7 +154,7 @@ class SequenceRegistry:
             executor = entry.executor
             if executor.is_open and executor.broken is None:
                 try:
-                    await asyncio.wait_for(executor.end(), self.config.timeout)
+                    await asyncio.wait_for(executor.end_held(), self.config.timeout)
                 except Exception:
                     pass  # the server frees it itself after its own idle time
 
