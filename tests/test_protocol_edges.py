@@ -275,3 +275,30 @@ def test_the_sse_parser_is_linear_in_the_bytes_it_gets():
         events += parser.feed(line[i : i + 4096])
     assert len(events) == 1 and len(events[0].data) == 32 * 1024 * 1024
     assert time.perf_counter() - started < 5.0  # a parser that rescans its buffer per chunk takes ~11 s here
+
+
+@pytest.mark.parametrize("value, length", [(None, None), ("", None), (" 12 ", 12), ("0", 0)])
+def test_header_lengths(value, length):
+    assert inference.header_length(value) == length
+
+
+@pytest.mark.parametrize("value", ["-5", "1e3", "\u0661\u0662", "12a", " "])
+def test_bad_header_lengths(value):
+    with pytest.raises(ProtocolError) as info:
+        inference.header_length(value)
+    assert str(info.value) == f"Inference-Header-Content-Length {value!r} is not a non-negative integer"
+
+
+def test_bounded_decompression_both_encodings():
+    data = bytes(range(256)) * 8  # 2,048 bytes
+    for encoding, packed in (("gzip", gzip.compress(data)), ("deflate", zlib.compress(data))):
+        assert inference.decompress(packed, encoding, len(data)) == data  # exactly at the limit
+        with pytest.raises(ProtocolError) as info:
+            inference.decompress(packed, encoding, len(data) - 1)
+        assert str(info.value) == f"the {encoding} body decompresses to more than {len(data) - 1} bytes"
+        with pytest.raises(ProtocolError, match=f"the {encoding} body is corrupt"):
+            inference.decompress(packed[:10] + b"\xff" * 10, encoding, 10_000)
+    assert inference.decompress(b"raw", "identity", 1) == b"raw" and inference.decompress(b"raw", None, 1) == b"raw"
+    with pytest.raises(ProtocolError) as info:
+        inference.decompress(b"q", "br", 10)
+    assert str(info.value) == "unsupported Content-Encoding 'br'"

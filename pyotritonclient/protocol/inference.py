@@ -340,10 +340,15 @@ def decompress(body: Buffer, encoding: Optional[str], limit: Optional[int] = Non
     unpacker = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
     try:
         if limit is None:
-            return unpacker.decompress(bytes(body)) + unpacker.flush()
+            out = unpacker.decompress(bytes(body)) + unpacker.flush()
+            if not unpacker.eof:
+                raise ProtocolError(f"the {encoding} body is corrupt: it ends before its stream does")
+            return out
         out = unpacker.decompress(bytes(body), limit + 1)
     except zlib.error as exc:
         raise ProtocolError(f"the {encoding} body is corrupt: {exc}") from None
     if len(out) > limit or unpacker.unconsumed_tail:
         raise ProtocolError(f"the {encoding} body decompresses to more than {limit} bytes")
+    if not unpacker.eof:
+        raise ProtocolError(f"the {encoding} body is corrupt: it ends before its stream does")
     return out
