@@ -91,22 +91,7 @@ def _run_page(cache_dir, built_wheel, nginx):
             "hidden_url": nginx.url("hidden"),
         }
     )
-    out = subprocess.run(
-        [
-            "node",
-            str(HERE / "browser" / "run_chromium.mjs"),
-            str(playwright),
-            f"{nginx.url('static')}/index.html?{query}",
-            "90000",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
-    if out.returncode != 0 or not lines:
-        pytest.fail(f"Chromium run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT ") :])
+    return _node(f"{nginx.url('static')}/index.html?{query}", cache_dir)
 
 
 def test_the_page_runs_the_wheel_from_micropip_cross_origin(chromium_run, nginx):
