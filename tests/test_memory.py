@@ -195,3 +195,43 @@ async def test_a_broken_response_header_is_refused_with_the_reason(entry, messag
         x = InferInput("INPUT0", [1], "INT32").set_data_from_list([1])
         with pytest.raises(InferenceServerException, match=message.replace("[", r"\[").replace("]", r"\]")):
             await client.infer("m", [x])
+
+
+async def test_what_infer_sends_written_out_by_hand():
+    """The request infer puts on the wire for priority, timeout, a sequence and parameters, compared with a
+    header and body written here, and with the static helper tritonclient users call."""
+    transport = MemoryTransport(lambda request: infer_answer([("OUT", "INT32", [2], struct.pack("<2i", 0, 0))]))
+    x = InferInput("INPUT0", [2], "INT32").set_data_from_list([7, -1], binary_data=True)
+    async with InferenceServerClient(URL, transport=transport) as client:
+        await client.infer(
+            "m",
+            [x],
+            model_version="2",
+            request_id="r9",
+            sequence_id=42,
+            sequence_start=True,
+            priority=3,
+            timeout=7000,
+            parameters={"colour": "red"},
+            query_params={"trace": "a b"},
+        )
+    (sent,) = transport.requests
+    assert sent.url == URL + "/v2/models/m/versions/2/infer?trace=a+b"
+    header = (
+        b'{"id":"r9","parameters":{"colour":"red","sequence_id":42,"sequence_start":true,"sequence_end":false,'
+        b'"priority":3,"timeout":7000,"binary_data_output":true},'
+        b'"inputs":[{"name":"INPUT0","shape":[2],"datatype":"INT32","parameters":{"binary_data_size":8}}]}'
+    )
+    assert sent.body == header + struct.pack("<2i", 7, -1)
+    assert sent.headers["Inference-Header-Content-Length"] == str(len(header))
+    assert sent.headers["Content-Type"] == "application/octet-stream" and sent.headers["Accept-Encoding"] == "identity"
+    body, length = InferenceServerClient.generate_request_body(
+        [x],
+        request_id="r9",
+        sequence_id=42,
+        sequence_start=True,
+        priority=3,
+        timeout=7000,
+        parameters={"colour": "red"},
+    )
+    assert (body, length) == (sent.body, len(header))  # the static helper builds the same bytes
