@@ -13,11 +13,14 @@ from pyotritonclient.testing.server import free_port_block
 
 
 class HyphaServer:
-    def __init__(self, cache_dir: Path, workdir: Path, port: Optional[int] = None) -> None:
+    def __init__(
+        self, cache_dir: Path, workdir: Path, port: Optional[int] = None, secret: str = "pyotritonclient-tests"
+    ) -> None:
         self.python = cache_dir / "hypha-venv" / "bin" / "python"
         self.workdir = Path(workdir)
         self.port = port or free_port_block(1)
         self.process: Optional[subprocess.Popen] = None
+        self.secret = secret  # the JWT signing secret: a new one invalidates every earlier connection
 
     @property
     def url(self) -> str:
@@ -29,7 +32,7 @@ class HyphaServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.workdir / "hypha.log", "ab")
         # A fixed secret, as in any real deployment: tokens (and reconnections) survive a restart.
-        env = dict(os.environ, HYPHA_JWT_SECRET="pyotritonclient-tests")
+        env = dict(os.environ, HYPHA_JWT_SECRET=self.secret)
         self.process = subprocess.Popen(
             [str(self.python), "-m", "hypha.server", "--host=127.0.0.1", f"--port={self.port}"],
             cwd=self.workdir,

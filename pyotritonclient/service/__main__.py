@@ -8,7 +8,7 @@ import sys
 from typing import Optional, Sequence
 
 from .core import ServiceConfig, TritonService
-from .hypha import serve
+from .hypha import GaveUp, serve
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -38,6 +38,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         default=30.0,
         help="seconds between checks that owners of open sequences are still connected",
     )
+    parser.add_argument(
+        "--check-interval",
+        type=float,
+        default=15.0,
+        help="seconds between checks that the service is still connected to hypha",
+    )
+    parser.add_argument(
+        "--give-up-after",
+        type=float,
+        default=300.0,
+        help="seconds without a connection after which the process exits with status 1 (for a process manager)",
+    )
     args = parser.parse_args(argv)
     config = ServiceConfig(
         triton_url=args.triton_url,
@@ -58,10 +70,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 service_id=args.service_id,
                 client_id=args.client_id,
                 visibility=args.visibility,
+                check_interval=args.check_interval,
+                give_up_after=args.give_up_after,
             )
         )
     except KeyboardInterrupt:
         pass
+    except GaveUp as exc:
+        print(f"giving up: {exc}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

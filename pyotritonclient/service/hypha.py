@@ -91,11 +91,71 @@ def _on_disconnect(server: Any, service: TritonService) -> None:
         pass
 
 
-async def serve(service: TritonService, hypha_url: str, **options: Any) -> None:
+class GaveUp(Exception):
+    """The service could not get back onto hypha within ``give_up_after`` seconds."""
+
+
+async def _watch(
+    service: TritonService,
+    hypha_url: str,
+    state: Dict[str, Any],
+    stop: asyncio.Event,
+    check_interval: float,
+    give_up_after: float,
+    options: Dict[str, Any],
+) -> None:
+    """Keep the service registered. hypha-rpc reconnects by itself after a lost connection, but a hypha that
+    restarted with a new signing secret refuses that reconnection for good: when the connection has failed two
+    checks in a row, connect afresh (same service id, same configuration), with backoff; give up (``GaveUp``)
+    after ``give_up_after`` seconds so a process manager can restart the process."""
+    failed_since: Optional[float] = None
+    misses = 0
+    delay = check_interval
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+            return
+        except asyncio.TimeoutError:
+            pass
+        try:
+            await asyncio.wait_for(state["server"].echo("ping"), 10)
+            failed_since, misses, delay = None, 0, check_interval
+            continue
+        except Exception:
+            misses += 1
+        now = asyncio.get_running_loop().time()
+        if failed_since is None:
+            failed_since = now
+        down_for = now - failed_since
+        if misses < 2:
+            continue  # hypha-rpc may be reconnecting by itself
+        try:
+            await asyncio.wait_for(state["server"].disconnect(), 5)
+        except Exception:
+            pass
+        try:
+            state["server"], info = await asyncio.wait_for(register(service, hypha_url, **options), 30)
+            print(f"registered {info['id']} on {hypha_url} again (a fresh connection)", flush=True)
+            failed_since, misses, delay = None, 0, check_interval
+        except Exception as exc:
+            if down_for > give_up_after:
+                raise GaveUp(f"could not register on {hypha_url} again within {give_up_after} s: {exc}") from None
+            delay = min(delay * 2, 30.0)
+
+
+async def serve(
+    service: TritonService,
+    hypha_url: str,
+    check_interval: float = 15.0,
+    give_up_after: float = 300.0,
+    **options: Any,
+) -> None:
     """Register and stay registered until cancelled, SIGTERM or Ctrl-C; open sequences are ended on the
-    way out (a process manager stops services with SIGTERM, which would otherwise skip that)."""
+    way out (a process manager stops services with SIGTERM, which would otherwise skip that). A lost
+    registration is made again (see ``_watch``); ``GaveUp`` is raised when that fails for ``give_up_after`` s."""
     server, info = await register(service, hypha_url, **options)
     print(f"registered {info['id']} on {hypha_url} (Triton: {', '.join(service.config.shown())})", flush=True)
+    state: Dict[str, Any] = {"server": server}
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: List[int] = []
@@ -108,10 +168,18 @@ async def serve(service: TritonService, hypha_url: str, **options: Any) -> None:
             handled.append(sig)
         except (NotImplementedError, RuntimeError, ValueError, TypeError):
             pass  # not the main thread, or a platform without signal handlers: cancellation still works
+    watcher = loop.create_task(_watch(service, hypha_url, state, stop, check_interval, give_up_after, options))
     try:
-        await stop.wait()
+        done, _ = await asyncio.wait({watcher, loop.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        if watcher in done:
+            watcher.result()  # GaveUp propagates
     finally:
+        stop.set()
+        watcher.cancel()
         for sig in handled:
             loop.remove_signal_handler(sig)
         await service.close()
-        await server.disconnect()
+        try:
+            await state["server"].disconnect()
+        except Exception:
+            pass
