@@ -170,3 +170,25 @@ def test_hostile_imjoy_data_is_refused_before_any_allocation():
         serialization.decode(b"\xdd\xff\xff\xff\xff")  # claims 4 G elements in 5 bytes
     with pytest.raises(InvalidInputError, match="the data is nested too deeply"):
         serialization.decode(b"\x91" * 1000 + b"\x00")
+
+
+@pytest.mark.parametrize("headers", [{"X-Evil": "a\r\nInjected: 1"}, {"X\nEvil": "a"}, {"X-Num": 5}])
+async def test_header_injection_is_refused_before_sending(headers):
+    transport = MemoryTransport(lambda r: MemoryResponse.json({}))
+    async with InferenceServerClient(URL, transport=transport) as client:
+        with pytest.raises(InvalidInputError, match="must be strings without CR, LF or NUL"):
+            await client.get_server_metadata(headers=headers)
+    assert transport.requests == []
+
+
+def test_sizes_are_counted_in_bytes_for_every_buffer_type():
+    import array
+
+    import numpy as np
+
+    from pyotritonclient.service.policy import payload_size
+
+    assert payload_size(memoryview(array.array("d", [0.0] * 10))) == 80  # bytes, not 10 elements
+    words = np.array([b"x" * 1000, "y" * 500], dtype=object)
+    assert payload_size(words) == 1500  # the items, not two pointers
+    assert payload_size({"k": np.zeros(4, np.int16)}) == 1 + 8

@@ -10,6 +10,7 @@ from ..errors import (
     ClientClosedError,
     InferenceServerException,
     InferenceServerTimeout,
+    InvalidInputError,
     ServerError,
     UnavailableError,
 )
@@ -106,6 +107,10 @@ class ClientBase:
         headers = {"Accept-Encoding": "identity"}
         headers.update(body_headers or {})
         for key, value in (extra or {}).items():  # the caller's dict is read, never changed
+            if not isinstance(key, str) or not isinstance(value, str) or any(c in key + value for c in "\r\n\0"):
+                raise InvalidInputError(
+                    f"header {key!r}: names and values must be strings without CR, LF or NUL (header injection)"
+                )
             for existing in [k for k in headers if k.lower() == key.lower()]:
                 del headers[existing]
             headers[key] = value

@@ -93,6 +93,8 @@ def payload_size(value: Any) -> int:
         return sum(payload_size(k) + payload_size(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return sum(payload_size(v) for v in value)
+    if getattr(getattr(value, "dtype", None), "kind", "") == "O":  # an object array: its items, not pointers
+        return sum(payload_size(item) for item in value.reshape(-1).tolist())
     nbytes = getattr(value, "nbytes", None)
     if isinstance(nbytes, int):
         return nbytes
