@@ -192,3 +192,17 @@ def test_sizes_are_counted_in_bytes_for_every_buffer_type():
     words = np.array([b"x" * 1000, "y" * 500], dtype=object)
     assert payload_size(words) == 1500  # the items, not two pointers
     assert payload_size({"k": np.zeros(4, np.int16)}) == 1 + 8
+
+
+async def test_headers_the_user_marks_secret_are_redacted_in_verbose_output(capsys):
+    transport = MemoryTransport(lambda r: MemoryResponse.json({"name": "triton"}, headers={"X-Session": "srv-secret"}))
+    async with InferenceServerClient(
+        URL, verbose=True, transport=transport, secret_headers=["X-Tenant-Key", "x-session"]
+    ) as client:
+        await client.get_server_metadata(
+            headers={"X-Tenant-Key": "tenant-secret", "Authorization": "Bearer t0k", "X-Trace": "t1"}
+        )
+    out = capsys.readouterr().out
+    for secret in ("tenant-secret", "t0k", "srv-secret"):
+        assert secret not in out
+    assert "'X-Trace': 't1'" in out and out.count("<redacted>") == 3

@@ -51,9 +51,11 @@ class ClientBase:
         *,
         concurrency: Optional[int] = None,
         connection_timeout: Optional[float] = None,
+        secret_headers: Sequence[str] = (),
     ) -> None:
         self._base = base_url(url, ssl)
         self._verbose = verbose
+        self.secret_headers = tuple(secret_headers)  # printed as <redacted> too, besides the usual credentials
         if transport is None:
             options = dict(ssl_options or {})
             transport = default_transport(
@@ -129,13 +131,13 @@ class ClientBase:
         url = self._url(path, query_params)
         all_headers = self._headers(headers, body_headers)
         if self._verbose:
-            print(f"{method} {url}, headers {redact_headers(all_headers)}")
+            print(f"{method} {url}, headers {redact_headers(all_headers, self.secret_headers)}")
         try:
             response = await self._transport.request(method, url, all_headers, body, timeout)
         except TransportError as exc:
             raise transport_error(exc, url) from exc
         if self._verbose:
-            print(f"-> {response.status} {redact_headers(response.headers)}")
+            print(f"-> {response.status} {redact_headers(response.headers, self.secret_headers)}")
         encoding = response.headers.get("content-encoding")
         if encoding and encoding != "identity" and not response.decoded:  # asked-for encodings come decoded
             raise InferenceServerException(

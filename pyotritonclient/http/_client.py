@@ -223,7 +223,7 @@ class InferenceServerClient(AdminEndpoints):
         body = (json.dumps(self._generate_payload(inputs, parameters)).encode("utf-8"),)
         all_headers = self._headers(headers, {"Content-Type": "application/json", "Accept": "text/event-stream"})
         if self._verbose:
-            print(f"POST {url}, headers {redact_headers(all_headers)}")
+            print(f"POST {url}, headers {redact_headers(all_headers, self.secret_headers)}")
         try:
             async with self._transport.stream("POST", url, all_headers, body, timeout) as response:
                 if response.status >= 400:

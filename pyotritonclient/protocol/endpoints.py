@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Sequence
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError
@@ -21,9 +21,13 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
-def redact_headers(headers: Mapping[str, str]) -> Dict[str, str]:
-    """Headers safe to log: credentials and cookies replaced by '<redacted>'."""
-    return {k: ("<redacted>" if any(w in k.lower() for w in _SECRET_WORDS) else v) for k, v in headers.items()}
+def redact_headers(headers: Mapping[str, str], secret: Sequence[str] = ()) -> Dict[str, str]:
+    """Headers safe to log: credentials, cookies and the headers named in ``secret`` replaced by '<redacted>'."""
+    marked = {name.lower() for name in secret}
+    return {
+        k: ("<redacted>" if k.lower() in marked or any(w in k.lower() for w in _SECRET_WORDS) else v)
+        for k, v in headers.items()
+    }
 
 
 def base_url(url: str, ssl: bool = False) -> str:
