@@ -12,11 +12,41 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import ndarray as rpc_ndarray
 from . import serialization as imjoy_codec
-from .errors import InvalidInputError
+from .errors import InferenceServerException, InvalidInputError
 from .http import InferInput, InferResult
 from .protocol.dtypes import config_to_wire, get_dtype
 
 Inputs = Union[Sequence[Any], Mapping[str, Any]]
+
+
+def check_config(config: Any, model_name: str) -> None:
+    """A model config from a server, checked before anything relies on it: ``input``/``output`` lists of
+    tensors with a name, a known datatype and integer dims, and an integer ``max_batch_size``."""
+
+    def bad(what: str) -> InferenceServerException:
+        return InferenceServerException(f"bad config of model {model_name!r} from the server: {what}")
+
+    if not isinstance(config, dict):
+        raise bad("not a JSON object")
+    batch = config.get("max_batch_size", 0)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 0:
+        raise bad(f"max_batch_size {batch!r} is not a non-negative int")
+    for key in ("input", "output"):
+        specs = config.get(key, [])
+        if not isinstance(specs, list):
+            raise bad(f"{key!r} is not a list")
+        for spec in specs:
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise bad(f"an {key} has no name")
+            try:
+                config_to_wire(str(spec.get("data_type")))
+            except (ValueError, TypeError):
+                raise bad(f"{key} {spec['name']!r} has an unknown data_type {spec.get('data_type')!r}") from None
+            dims = spec.get("dims", [])
+            if not isinstance(dims, list) or not all(
+                isinstance(d, (int, str)) and str(d).lstrip("-").isdigit() for d in dims
+            ):
+                raise bad(f"{key} {spec['name']!r} has dims {dims!r}")
 
 
 def tensor_summary(spec: Mapping[str, Any], config: Mapping[str, Any]) -> Dict[str, Any]:
@@ -320,6 +350,7 @@ def plain_for_rpc(results: Mapping[str, Any]) -> Dict[str, Any]:
 
 __all__ = [
     "Inputs",
+    "check_config",
     "full_shape",
     "numpy_or_none",
     "plain_for_rpc",

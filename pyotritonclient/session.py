@@ -19,7 +19,7 @@ from typing import Any, AsyncGenerator, Dict, List, Mapping, Optional, Tuple
 
 from .errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, ServerError
 from .http import InferenceServerClient, InferRequestedOutput
-from .model_io import Inputs, prepare_inputs, shape_outputs, tensor_summary
+from .model_io import Inputs, check_config, prepare_inputs, shape_outputs, tensor_summary
 from .options import ExecuteOptions
 from .protocol.endpoints import base_url
 
@@ -105,6 +105,7 @@ class Session:
             self._configs.pop(key, None)
             self._read_at.pop(key, None)
             raise
+        check_config(config, model_name)
         config["server_url"] = label
         config["model_name"] = model_name
         self._configs[key] = config

@@ -206,3 +206,25 @@ async def test_headers_the_user_marks_secret_are_redacted_in_verbose_output(caps
     for secret in ("tenant-secret", "t0k", "srv-secret"):
         assert secret not in out
     assert "'X-Trace': 't1'" in out and out.count("<redacted>") == 3
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ([1, 2], "expected a JSON object"),
+        ({"max_batch_size": "8"}, "max_batch_size '8' is not a non-negative int"),
+        ({"input": {"a": 1}}, "'input' is not a list"),
+        ({"input": [{"data_type": "TYPE_FP32"}]}, "an input has no name"),
+        ({"output": [{"name": "o", "data_type": "TYPE_FP33"}]}, "output 'o' has an unknown data_type 'TYPE_FP33'"),
+        ({"input": [{"name": "i", "data_type": "TYPE_FP32", "dims": ["x"]}]}, "input 'i' has dims \\['x'\\]"),
+    ],
+)
+async def test_a_hostile_model_config_is_refused_before_it_is_used(config, message):
+    from pyotritonclient.options import ExecuteOptions
+    from pyotritonclient.session import Session
+
+    transport = MemoryTransport(lambda r: MemoryResponse.json(config))
+    async with InferenceServerClient(URL, transport=transport) as client:
+        with pytest.raises(InferenceServerException, match=message):
+            await Session(URL).execute("m", [[1.0]], ExecuteOptions(), client=client)
+    assert not any(r.url.endswith("/infer") for r in transport.requests)
