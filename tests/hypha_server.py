@@ -65,3 +65,35 @@ class HyphaServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+
+def start_service_cli(log: Path, hypha_url: str, triton_url: str, *options: str) -> subprocess.Popen:
+    """The service's real command line, its output in ``log``."""
+    import sys
+
+    command = [sys.executable, "-m", "pyotritonclient.service", "--hypha-url", hypha_url, "--triton-url", triton_url]
+    return subprocess.Popen([*command, *options], stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+async def wait_for_line(process: subprocess.Popen, log: Path, text: str, timeout: float = 60) -> str:
+    """Wait until ``text`` appears in the service's log; returns the service id of the last "registered" line."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert process.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{text!r} not within {timeout} s:\n{log.read_text()[-3000:]}"
+        await asyncio.sleep(0.2)
+    return log.read_text().rsplit("registered ", 1)[1].split()[0]
+
+
+async def ready_models(hypha_url: str, service_id: str) -> list:
+    """A fresh caller's view: the ready models the service lists."""
+    from hypha_rpc import connect_to_server
+
+    client = await connect_to_server({"server_url": hypha_url})
+    try:
+        svc = await client.get_service(service_id)
+        return [m["name"] for m in await svc.list_models(ready=True)]
+    finally:
+        await client.disconnect()

@@ -314,47 +314,20 @@ async def test_the_service_stays_registered_across_a_hypha_restart_and_ends_its_
     cache_dir, triton, tmp_path
 ):
     from hypha_rpc import connect_to_server
-    from hypha_server import HyphaServer
+    from hypha_server import HyphaServer, ready_models, start_service_cli, wait_for_line
 
     hypha = HyphaServer(cache_dir, tmp_path / "hypha").start()
     log = tmp_path / "service.log"
-    service = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pyotritonclient.service",
-            "--hypha-url",
-            hypha.url,
-            "--triton-url",
-            triton.http_url,
-            "--client-id",
-            "triton-svc",
-        ],
-        stdout=open(log, "w"),
-        stderr=subprocess.STDOUT,
-    )
-
-    async def call_it(service_id):
-        client = await connect_to_server({"server_url": hypha.url})
-        try:
-            svc = await client.get_service(service_id)
-            return [m["name"] for m in await svc.list_models(ready=True)]
-        finally:
-            await client.disconnect()
-
+    service = start_service_cli(log, hypha.url, triton.http_url, "--client-id", "triton-svc")
     try:
-        deadline = time.monotonic() + 60
-        while "registered " not in log.read_text():
-            assert service.poll() is None and time.monotonic() < deadline, log.read_text()
-            await asyncio.sleep(0.2)
-        service_id = log.read_text().split("registered ", 1)[1].split()[0]
-        assert "add_sub" in await call_it(service_id)
+        service_id = await wait_for_line(service, log, "registered ")
+        assert "add_sub" in await ready_models(hypha.url, service_id)
         hypha.stop()
-        hypha.start()  # same port, a new server process: the service's connection was lost
+        hypha.start()  # same port and secret, a new server process: the service's connection was lost
         deadline = time.monotonic() + 60
         while True:
             try:
-                assert "add_sub" in await call_it(service_id)
+                assert "add_sub" in await ready_models(hypha.url, service_id)
                 break
             except Exception as exc:
                 assert service.poll() is None, log.read_text()

@@ -69,60 +69,22 @@ async def test_workspace_token_visibility_and_allow_url(hypha_server, triton, tm
 
 
 async def test_the_service_comes_back_after_hypha_restarts_with_a_new_secret(cache_dir, triton, tmp_path):
-    import asyncio
-
-    from hypha_rpc import connect_to_server
-    from hypha_server import HyphaServer
+    from hypha_server import HyphaServer, ready_models, start_service_cli, wait_for_line
 
     hypha = HyphaServer(cache_dir, tmp_path / "hypha", secret="first-secret").start()
     log = tmp_path / "service.log"
-    service = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pyotritonclient.service",
-            "--hypha-url",
-            hypha.url,
-            "--triton-url",
-            triton.http_url,
-            "--client-id",
-            "triton-secret",
-            "--check-interval",
-            "1",
-            "--give-up-after",
-            "120",
-        ],
-        stdout=open(log, "w"),
-        stderr=subprocess.STDOUT,
-    )
-
-    async def call_it(service_id):
-        client = await connect_to_server({"server_url": hypha.url})
-        try:
-            svc = await client.get_service(service_id)
-            return [m["name"] for m in await svc.list_models(ready=True)]
-        finally:
-            await client.disconnect()
-
+    options = ["--client-id", "triton-secret", "--check-interval", "1", "--give-up-after", "120"]
+    service = start_service_cli(log, hypha.url, triton.http_url, *options)
     try:
-        deadline = time.monotonic() + 60
-        while "registered " not in log.read_text():
-            assert service.poll() is None and time.monotonic() < deadline, log.read_text()
-            await asyncio.sleep(0.2)
-        service_id = log.read_text().split("registered ", 1)[1].split()[0]
-        assert "add_sub" in await call_it(service_id)
+        service_id = await wait_for_line(service, log, "registered ")
+        assert "add_sub" in await ready_models(hypha.url, service_id)
         hypha.stop()
         hypha.secret = "second-secret"  # hypha's default on every start: earlier connections are refused
         hypha.start()
-        deadline = time.monotonic() + 90
-        while "again (a fresh connection)" not in log.read_text():
-            assert service.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"not registered again after 90 s:\n{log.read_text()[-3000:]}"
-            await asyncio.sleep(0.5)
         # An anonymous login lands in a new workspace, so the id is the one the service prints now.
-        new_id = log.read_text().rsplit("registered ", 1)[1].split()[0]
+        new_id = await wait_for_line(service, log, "again (a fresh connection)", timeout=90)
         assert new_id.endswith("/triton-secret:triton-client")
-        assert "add_sub" in await call_it(new_id)
+        assert "add_sub" in await ready_models(hypha.url, new_id)
     finally:
         service.terminate()
         service.wait(15)
