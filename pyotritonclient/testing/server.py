@@ -195,6 +195,17 @@ class TritonServer:
         """The HTTP endpoint as a full URL, ``http://127.0.0.1:<port>``."""
         return "http://" + self.url
 
+    def log_errors(self, limit: int = 20) -> str:
+        """The log's error lines (a bad model config is reported near the start, far from the tail)."""
+        if self.log_path is None:
+            return ""
+        try:
+            lines = Path(self.log_path).read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        errors = [line for line in lines if line.startswith("E1") or "ERROR" in line or line.startswith("error:")]
+        return ("errors in the log:\n" + "\n".join(errors[:limit]) + "\n--- log tail ---\n") if errors else ""
+
     def log_tail(self, lines: int = 40) -> str:
         """The last ``lines`` lines of the server's log (for error messages)."""
         if not self.log_path or not self.log_path.exists():
@@ -254,7 +265,7 @@ class TritonServer:
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"tritonserver exited with code {self.process.returncode} while starting "
-                    f"(log {self.log_path}):\n{self.log_tail()}"
+                    f"(log {self.log_path}):\n{self.log_errors()}{self.log_tail()}"
                 )
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
@@ -265,7 +276,7 @@ class TritonServer:
             time.sleep(0.25)
         raise TimeoutError(
             f"tritonserver not ready at {redact_url(url)} after {self.startup_timeout}s "
-            f"(log {self.log_path}):\n{self.log_tail()}"
+            f"(log {self.log_path}):\n{self.log_errors()}{self.log_tail()}"
         )
 
     def stop(self, timeout: float = 20.0) -> None:
