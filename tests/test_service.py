@@ -358,11 +358,20 @@ async def _wait_until(condition, timeout=60.0, what="condition"):  # generous: a
         await asyncio.sleep(0.1)
 
 
-async def _ended_on_triton(triton, seq):
+async def _ended_on_triton(triton, seq, timeout=30.0):
+    """The sequence is gone on Triton: a step without START is refused. The service frees its entry first and
+    then sends the end, so the end may still be in flight: ask until Triton refuses (or the time is up)."""
     from pyotritonclient import InferenceServerException, SequenceExecutor
 
-    with pytest.raises(InferenceServerException, match="START"):
-        await SequenceExecutor(triton.http_url, "cellpose-train", seq, start=False).step(train_step(1.0))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await SequenceExecutor(triton.http_url, "cellpose-train", seq, start=False).step(train_step(1.0))
+        except InferenceServerException as exc:
+            assert "START" in str(exc), exc
+            return
+        assert time.monotonic() < deadline, f"sequence {seq} still open on Triton after {timeout} s"
+        await asyncio.sleep(0.2)
 
 
 async def test_a_caller_of_another_workspace_that_disconnects_is_found_gone(hypha_server, triton):
