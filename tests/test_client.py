@@ -35,9 +35,6 @@ DTYPES = {
 }
 
 
-# -- inference ------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("binary", [True, False])
 async def test_infer_add_sub(client, binary):
     inputs, a, b = add_sub_inputs(binary)
@@ -341,29 +338,6 @@ async def test_concurrent_requests_share_the_pool(triton):
         assert client.transport.stats["connections_created"] <= 4
     for result in results:
         np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), a + b)
-
-
-async def test_generate_stream_delivers_events_as_they_come(client):
-    started = time.monotonic()
-    arrivals, events = [], []
-    async for event in client.generate_stream("decoupled_stream", {"TEXT": "hi", "COUNT": 3, "DELAY": 1.0}):
-        arrivals.append(time.monotonic() - started)
-        events.append(event)
-    assert [e["TEXT"] for e in events] == ["hi 0", "hi 1", "hi 2"]
-    assert arrivals[0] < arrivals[-1] - 1.0, arrivals  # the first came long before the model finished (2 s apart there)
-
-
-async def test_generate_stream_server_error(client):
-    with pytest.raises(InferenceServerException) as info:
-        async for _ in client.generate_stream("no_such_model", {"TEXT": "hi"}):
-            pass
-    assert info.value.status() == "404" and "no_such_model" in info.value.message()
-
-
-async def test_generate_single_response(client):
-    result = await client.generate("decoupled_stream", {"TEXT": "one", "COUNT": 1, "DELAY": 0.0})
-    assert result["TEXT"] == "one 0"
-    assert result["model_name"] == "decoupled_stream"
 
 
 async def test_static_body_helpers_match_what_infer_sends(client):

@@ -16,7 +16,11 @@ import pytest
 from pyotritonclient.service import ServiceConfig, ServiceError, TritonService
 
 HERE = Path(__file__).resolve().parent
+
+
 ALICE = {"from": "ws-1/alice", "user": {"id": "alice"}}
+
+
 BOB = {"from": "ws-2/bob", "user": {"id": "bob"}}
 
 
@@ -177,9 +181,6 @@ def test_every_function_carries_a_json_schema(service):
     assert api["execute"].__schema__["parameters"]["required"] == ["model_name", "inputs"]
 
 
-# -- over hypha ---------------------------------------------------------------------------------
-
-
 @pytest.fixture(scope="module")
 def registered(hypha_server, triton, tmp_path_factory):
     """The real command line registers the service on hypha; yields the service id."""
@@ -308,116 +309,3 @@ def test_javascript_hypha_client(cache_dir, hypha_server, registered, triton):
     assert "belongs to another caller" in result["other_caller"]
     assert "not allowed by this service" in result["not_allowed"]
     assert "more than this service accepts" in result["oversized"]
-
-
-async def test_the_service_stays_registered_across_a_hypha_restart_and_ends_its_sequences_on_sigterm(
-    cache_dir, triton, tmp_path
-):
-    from hypha_rpc import connect_to_server
-    from hypha_server import HyphaServer, ready_models, start_service_cli, wait_for_line
-
-    hypha = HyphaServer(cache_dir, tmp_path / "hypha").start()
-    log = tmp_path / "service.log"
-    service = start_service_cli(log, hypha.url, triton.http_url, "--client-id", "triton-svc")
-    try:
-        service_id = await wait_for_line(service, log, "registered ")
-        assert "add_sub" in await ready_models(hypha.url, service_id)
-        hypha.stop()
-        hypha.start()  # same port and secret, a new server process: the service's connection was lost
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                assert "add_sub" in await ready_models(hypha.url, service_id)
-                break
-            except Exception as exc:
-                assert service.poll() is None, log.read_text()
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"not registered again after 60 s: {exc}\n{log.read_text()[-2000:]}") from None
-                await asyncio.sleep(0.5)
-        # SIGTERM (how process managers stop services) ends the open sequences on Triton before exiting
-        client = await connect_to_server({"server_url": hypha.url})
-        try:
-            svc = await client.get_service(service_id)
-            seq = await svc.sequence_start(model_name="cellpose-train")
-            await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
-            service.terminate()
-            assert service.wait(15) == 0, log.read_text()[-2000:]
-        finally:
-            await client.disconnect()
-        await _ended_on_triton(triton, seq)
-    finally:
-        service.terminate()
-        service.wait(15)
-        hypha.stop()
-
-
-async def _wait_until(condition, timeout=60.0, what="condition"):  # generous: a loaded machine is slow
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        await asyncio.sleep(0.1)
-
-
-async def _ended_on_triton(triton, seq, timeout=30.0):
-    """The sequence is gone on Triton: a step without START is refused. The service frees its entry first and
-    then sends the end, so the end may still be in flight: ask until Triton refuses (or the time is up)."""
-    from pyotritonclient import InferenceServerException, SequenceExecutor
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await SequenceExecutor(triton.http_url, "cellpose-train", seq, start=False).step(train_step(1.0))
-        except InferenceServerException as exc:
-            assert "START" in str(exc), exc
-            return
-        assert time.monotonic() < deadline, f"sequence {seq} still open on Triton after {timeout} s"
-        await asyncio.sleep(0.2)
-
-
-async def test_a_caller_of_another_workspace_that_disconnects_is_found_gone(hypha_server, triton):
-    """Anonymous callers live in workspaces of their own, whose events the service does not see: the
-    liveness check (a ping of the caller's built-in service) finds them gone."""
-    from hypha_rpc import connect_to_server
-
-    from pyotritonclient.service.hypha import register
-
-    service = TritonService(ServiceConfig(triton.http_url, liveness_interval=0.3))
-    server, info = await register(service, hypha_server, service_id="triton-liveness")
-    try:
-        caller = await connect_to_server({"server_url": hypha_server})
-        assert caller.config.workspace != server.config.workspace
-        svc = await caller.get_service(info["id"])
-        seq = await svc.sequence_start(model_name="cellpose-train")
-        await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
-        await asyncio.sleep(1.0)  # several liveness checks: a connected caller keeps its sequence
-        assert [s.executor.sequence_id for s in service._sequences.values()] == [seq]
-        await caller.disconnect()
-        await _wait_until(lambda: not service._sequences, what="sequence freed after the caller left")
-        await _ended_on_triton(triton, seq)
-    finally:
-        await service.close()
-        await server.disconnect()
-
-
-async def test_a_caller_of_the_service_workspace_is_released_on_its_disconnect_event(hypha_server, triton):
-    from hypha_rpc import connect_to_server
-
-    from pyotritonclient.service.hypha import register
-
-    service = TritonService(ServiceConfig(triton.http_url, liveness_interval=3600))  # events only
-    server, info = await register(service, hypha_server, service_id="triton-events")
-    try:
-        token = await server.generate_token()
-        caller = await connect_to_server(
-            {"server_url": hypha_server, "workspace": server.config.workspace, "token": token}
-        )
-        svc = await caller.get_service(info["id"])
-        seq = await svc.sequence_start(model_name="cellpose-train")
-        await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
-        assert len(service._sequences) == 1
-        await caller.disconnect()
-        await _wait_until(lambda: not service._sequences, what="sequence freed on client_disconnected")
-        await _ended_on_triton(triton, seq)
-    finally:
-        await service.close()
-        await server.disconnect()
