@@ -119,7 +119,7 @@ def _to_array(value: Any, name: str, datatype: str, cast: bool) -> Any:
         return value
     if cast and np.can_cast(value.dtype, wanted, "safe"):
         return value.astype(wanted)
-    hint = " (pass cast=True to convert it safely)" if np.can_cast(value.dtype, wanted, "safe") else ""
+    hint = " (cast=True or --cast converts it safely)" if np.can_cast(value.dtype, wanted, "safe") else ""
     raise InvalidInputError(f"input {name!r}: expected dtype {datatype} ({wanted}), got a {value.dtype} array{hint}")
 
 

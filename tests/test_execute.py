@@ -83,7 +83,7 @@ async def test_bad_inputs_are_named_and_nothing_is_sent(url):
     before = requests_sent(url)
     cases = [
         ([np.zeros([1, 2, 2])], "input 'image': expected dtype FP32 \\(float32\\), got a float64 array$"),
-        ([np.zeros([1, 2, 2], np.float16)], "got a float16 array \\(pass cast=True to convert it safely\\)"),
+        ([np.zeros([1, 2, 2], np.float16)], "got a float16 array \\(cast=True or --cast converts it safely\\)"),
         (
             [np.zeros([2, 2], np.float32)],
             "input 'image': expected shape \\[-1, -1, -1\\] \\(-1: any size\\), got \\[2, 2\\]",

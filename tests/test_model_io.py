@@ -116,7 +116,7 @@ def test_a_batching_model_gets_the_batch_dimension_added(numpy_mode):
 def test_numpy_arrays_need_the_models_dtype_unless_cast():
     with pytest.raises(InvalidInputError, match=r"expected dtype FP32 \(float32\), got a float64 array$"):
         model_io.prepare_inputs(CONFIG, [np.zeros([1, 2])])
-    with pytest.raises(InvalidInputError, match=r"got a int16 array \(pass cast=True to convert it safely\)"):
+    with pytest.raises(InvalidInputError, match=r"got a int16 array \(cast=True or --cast converts it safely\)"):
         model_io.prepare_inputs(CONFIG, [np.zeros([1, 2], np.int16)])
     (image,) = model_io.prepare_inputs(CONFIG, [np.array([[1, 2]], np.int16)], cast=True)
     assert wire(image)[3] == struct.pack("<2f", 1.0, 2.0)
@@ -209,7 +209,7 @@ def test_numpy_text_arrays_and_a_wrong_ndarray_dtype():
     assert wire(text)[3] == framed(b"ab", b"c")
     with pytest.raises(InvalidInputError) as info:
         model_io.prepare_inputs(KINDS, {"F": ndarray("h", [1], [1], "int16")})
-    hint = " (pass cast=True to convert it safely)"
+    hint = " (cast=True or --cast converts it safely)"
     assert info.value.message() == "input 'F': expected dtype FP32 (float32), got a int16 array" + hint
     with pytest.raises(InvalidInputError) as info:
         model_io.prepare_inputs(KINDS, {"F": ndarray("i", [1], [1], "int32")})  # not a safe cast: no hint

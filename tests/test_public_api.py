@@ -101,6 +101,7 @@ PUBLIC = {
         "read",
     ],
     "pyotritonclient.serialization": ["NDARRAY", "decode", "encode", "from_imjoy", "to_imjoy"],
+    "pyotritonclient.cli": ["main"],
 }
 
 
