@@ -23,7 +23,7 @@ _FORBIDDEN = {"content-length", "connection", "host", "accept-encoding", "keep-a
 CORS_HINT = (
     "the browser blocked the request or could not reach the server; if the server is up, the likely cause "
     "is a missing CORS configuration on it (Triton sends no CORS headers: put it behind a proxy that adds "
-    "them, see docs/browser.md)"
+    "them, see docs/cors.md)"
 )
 
 

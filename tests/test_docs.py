@@ -1,0 +1,83 @@
+"""The documentation site: `mkdocs build --strict` passes, and the API reference lists every public name."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_public_api import PUBLIC
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    site_dir = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "WARNING" not in out.stderr, out.stderr
+    return site_dir
+
+
+def test_every_page_of_the_nav_is_built(site):
+    nav = re.findall(r":\s*([\w-]+)\.md\s*$", (ROOT / "mkdocs.yml").read_text(), re.M)
+    assert {
+        "quickstart",
+        "cli",
+        "testing",
+        "cors",
+        "sequences",
+        "performance",
+        "migration",
+        "troubleshooting",
+        "api",
+    } <= set(nav)
+    for page in nav:
+        html = site / ("index.html" if page == "index" else f"{page}/index.html")
+        assert html.is_file(), page
+    on_disk = {p.stem for p in (ROOT / "docs").glob("*.md")}
+    assert on_disk == set(nav), "every docs/*.md is in the nav and the other way round"
+
+
+def test_the_api_reference_lists_every_public_name(site):
+    html = (site / "api" / "index.html").read_text()
+    ids = set(re.findall(r'id="(pyotritonclient[\w.]*)"', html))
+    missing = []
+    for module, names in PUBLIC.items():
+        for name in names:
+            if module == "pyotritonclient":
+                if name == "__version__":
+                    continue
+                package = importlib.import_module(module)
+                lazy = getattr(package, "_LAZY", {})
+                home = f"{module}.{lazy[name]}" if name in lazy else getattr(package, name).__module__
+                # listed in the top table with a link to where it is documented
+                if not re.search(rf'href="#{re.escape(home)}\.{name}"', html):
+                    missing.append(f"{module}.{name} (a link to {home}.{name})")
+                continue
+            if f"{module}.{name}" not in ids:
+                missing.append(f"{module}.{name}")
+    assert not missing, missing
+    for module in PUBLIC:
+        assert module in ids, module
+
+
+def test_api_reference_shows_the_docstrings_and_inherited_endpoints(site):
+    html = (site / "api" / "index.html").read_text()
+    assert "pyotritonclient.http.InferenceServerClient.get_model_repository_index" in html
+    assert "pyotritonclient.http.InferenceServerClient.unload_model" in html
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "Run the command line with" in text  # cli.main's docstring
