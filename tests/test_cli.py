@@ -402,8 +402,13 @@ def test_bench_refuses_both_limits_and_bad_shapes(triton):
 def test_serve_starts_triton_prints_its_url_and_stops_on_ctrl_c(tmp_path, triton_installation, models_dir):
     repo = tmp_path / "repo"
     shutil.copytree(models_dir / "add_sub", repo / "add_sub")
-    process = subprocess.Popen(
-        [*CLI, "serve", str(repo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+    process = subprocess.Popen(  # started as a shell starts a background job: SIGINT ignored
+        [*CLI, "serve", str(repo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         url = process.stdout.readline().strip()

@@ -42,34 +42,38 @@ def serve(
         installation=installation,
     )
     output.note(f"starting Triton on {model_repository} ...")
-    stop = {"signal": 0}
 
     def on_signal(signum: int, _: Any) -> None:
-        stop["signal"] = signum
+        raise KeyboardInterrupt  # SIGTERM too: stop the server the same way
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    # Both set here: a shell starts background jobs with SIGINT ignored, and Ctrl-C must still stop the server.
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.start()
-    except (RuntimeError, TimeoutError) as exc:
-        raise CliError(f"Triton did not start: {_first_error(str(exc))} (log {server.log_path})", EXIT_SERVER) from None
-    try:
+        try:
+            server.start()
+        except (RuntimeError, TimeoutError) as exc:
+            message = f"Triton did not start: {_first_error(str(exc))} (log {server.log_path})"
+            raise CliError(message, EXIT_SERVER) from None
         output.line(server.http_url)
         output.note(
             f"Triton is serving {model_repository} at {server.http_url} (log {server.log_path}); Ctrl-C stops it"
         )
         output.note(f"  export TRITON_URL={server.http_url}")
-        while not stop["signal"]:
+        while True:
             process = server.process
             if process is None or process.poll() is not None:
                 code = None if process is None else process.returncode
                 raise CliError(f"Triton exited (code {code}): {_first_error(server.log_errors())}", EXIT_SERVER)
             time.sleep(0.2)
     except KeyboardInterrupt:
-        pass
+        if server.process is None:
+            raise  # interrupted while starting: the launcher has stopped it already
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        output.note("stopping Triton ...")
-        server.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if server.process is not None:
+            output.note("stopping Triton ...")
+            server.stop()
 
 
 def _first_error(text: str) -> str:
