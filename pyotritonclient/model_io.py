@@ -281,12 +281,15 @@ def prepare_inputs(
 
 
 def _decode_item(item: Any, as_json: bool) -> Any:
-    if not isinstance(item, bytes):
+    if isinstance(item, str):  # a BYTES output the server sent as JSON
+        text = item
+    elif not isinstance(item, bytes):
         return item
-    try:
-        text = item.decode("utf-8")
-    except UnicodeDecodeError:
-        return item
+    else:
+        try:
+            text = item.decode("utf-8")
+        except UnicodeDecodeError:
+            return item
     if as_json:
         try:
             return json.loads(text)

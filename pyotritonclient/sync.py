@@ -89,6 +89,21 @@ class _Completed:
         """Nothing to stop."""
 
 
+class InferAsyncRequest:
+    """The blocking twin of ``pyotritonclient.http.InferAsyncRequest``: ``get_result(block=True, timeout=None)``."""
+
+    def __init__(self, runner: Any, request: Any = None, result: Any = None) -> None:
+        self._runner = runner
+        self._request = request
+        self._result = result
+
+    def get_result(self, block: bool = True, timeout: Optional[float] = None) -> Any:
+        """The ``InferResult``, waiting for it in this thread (at most ``timeout`` seconds when given)."""
+        if self._request is None:
+            return self._result
+        return self._runner.run(self._request.get_result(block, timeout))
+
+
 class InferenceServerClient:
     """The blocking twin of ``pyotritonclient.http.InferenceServerClient`` (same constructor arguments)."""
 
@@ -124,6 +139,8 @@ class InferenceServerClient:
         attribute = getattr(self._client, name)
         if name == "generate_stream":
             return self._stream
+        if name == "async_infer":
+            return self._async_infer
         if inspect.iscoroutinefunction(attribute):
             return self._blocking(attribute)
         return attribute
@@ -137,6 +154,18 @@ class InferenceServerClient:
         call.__name__ = method.__name__
         call.__doc__ = method.__doc__
         return call
+
+    def _async_infer(self, *args: Any, **kwargs: Any) -> InferAsyncRequest:
+        """``async_infer``: the request starts now on the client's loop; ``get_result()`` blocks for it."""
+        if self._closed:
+            raise InferenceServerException("this client is closed")
+        if not isinstance(self._runner, _LoopThread):  # the browser: no loop to run it on meanwhile
+            return InferAsyncRequest(self._runner, result=self._runner.run(self._client.infer(*args, **kwargs)))
+
+        async def start() -> Any:
+            return self._client.async_infer(*args, **kwargs)
+
+        return InferAsyncRequest(self._runner, request=self._runner.run(start()))
 
     def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         """``generate_stream`` as a plain iterator: each event is yielded as soon as it arrives."""
@@ -178,4 +207,4 @@ class InferenceServerClient:
                 pass
 
 
-__all__ = ["InferenceServerClient"]
+__all__ = ["InferAsyncRequest", "InferenceServerClient"]

@@ -26,7 +26,9 @@ def triton_installation():
 
 @pytest.fixture(scope="session")
 def triton(triton_installation):
-    server = TritonServer(MODELS_DIR, installation=triton_installation)
+    # Headers named X-Seen-By-Triton-* reach models as request parameters: a plugin's header can be seen server-side.
+    forward = ["--http-header-forward-pattern=x-seen-by-triton-.*"]
+    server = TritonServer(MODELS_DIR, installation=triton_installation, extra_args=forward)
     server.start()
     try:
         yield server

@@ -68,7 +68,10 @@ def test_the_api_reference_lists_every_public_name(site):
                 if not re.search(rf'href="#{re.escape(home)}\.{name}"', html):
                     missing.append(f"{module}.{name} (a link to {home}.{name})")
                 continue
-            if f"{module}.{name}" not in ids:
+            value = getattr(importlib.import_module(module), name)
+            home = getattr(value, "__module__", None) if callable(value) else None
+            # a name a module re-exports lazily (pyotritonclient.http's utils helpers) is documented at home
+            if f"{module}.{name}" not in ids and f"{home}.{name}" not in ids:
                 missing.append(f"{module}.{name}")
     assert not missing, missing
     for module in PUBLIC:

@@ -149,8 +149,18 @@ def test_request_parameters_and_validation():
         "timeout": 5,
     }
     assert inference.request_parameters() == {}
-    with pytest.raises(ValueError, match="parameter 'priority' is reserved; use the priority argument instead"):
+    with pytest.raises(
+        ValueError, match="parameter 'priority' is reserved for Triton; use the priority argument instead"
+    ):
         inference.request_parameters({"priority": 1})
+    for name in ("headers", "binary_data_output", "timeout", "sequence_end"):  # tritonclient 2.73's list
+        with pytest.raises(ValueError, match=f"parameter '{name}' is reserved for Triton"):
+            inference.request_parameters({name: 1})
+    with pytest.raises(ValueError, match="'triton_x': names starting with 'triton_' are reserved for Triton"):
+        inference.request_parameters({"triton_x": 1})
+    with pytest.raises(ValueError, match="parameter names must be str, got 3"):
+        inference.request_parameters({3: 1})
+    assert inference.request_parameters({"tritonx": 1, "my_triton_": 2}) == {"tritonx": 1, "my_triton_": 2}
     with pytest.raises(TypeError, match="sequence_id must be an int or a str, got bool"):
         inference.request_parameters(sequence_id=True)
     both = inference.TensorData("x", "INT8", [1], b"\x01", [1])

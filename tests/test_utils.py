@@ -55,10 +55,14 @@ def test_unknown_dtypes():
 def test_byte_tensors_serialize_like_tritonclient(values):
     tensor = np.array(values, dtype=np.object_)
     ours = utils.serialize_byte_tensor(tensor)
-    theirs = peer.serialize_byte_tensor(tensor).item()  # theirs: a 0-d object array holding the bytes
-    assert ours.dtype == np.uint8 and ours.tobytes() == theirs
-    decoded = utils.deserialize_bytes_tensor(ours.tobytes())
-    assert list(decoded) == list(peer.deserialize_bytes_tensor(theirs))
+    theirs = peer.serialize_byte_tensor(tensor)  # a 0-d object array holding the bytes, both
+    assert ours.dtype == theirs.dtype == np.object_ and ours.shape == theirs.shape == ()
+    assert ours.item() == theirs.item()
+    assert utils.serialized_byte_size(ours) == peer.serialized_byte_size(theirs) == len(theirs.item())
+    decoded = utils.deserialize_bytes_tensor(ours.item())
+    assert list(decoded) == list(peer.deserialize_bytes_tensor(theirs.item()))
+    empty = np.array([], dtype=np.object_)
+    assert utils.serialize_byte_tensor(empty).shape == peer.serialize_byte_tensor(empty).shape == (0,)
 
 
 def test_bf16_like_tritonclient():

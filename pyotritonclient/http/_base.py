@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any, Dict, List, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, TypeVar
 from urllib.parse import urlencode
 
 from ..errors import (
@@ -17,6 +18,7 @@ from ..errors import (
 from ..protocol import inference as wire
 from ..protocol.endpoints import base_url, redact_headers, redact_url
 from ..transport import Response, Transport, TransportError, default_transport
+from ._plugin import InferenceServerClientPlugin, apply_plugin
 
 
 def transport_error(exc: TransportError, url: str) -> InferenceServerException:
@@ -26,6 +28,13 @@ def transport_error(exc: TransportError, url: str) -> InferenceServerException:
     if exc.timeout:
         return InferenceServerTimeout(str(exc), status="TIMEOUT", url=url)
     return UnavailableError(str(exc), url=url)
+
+
+def _check_header(key: object, value: object, who: str = "") -> None:
+    if not isinstance(key, str) or not isinstance(value, str) or any(c in key + value for c in "\r\n\0"):
+        raise InvalidInputError(
+            f"{who}header {key!r}: names and values must be strings without CR, LF or NUL (header injection)"
+        )
 
 
 Headers = Optional[Mapping[str, str]]
@@ -52,9 +61,19 @@ class ClientBase:
         concurrency: Optional[int] = None,
         connection_timeout: Optional[float] = None,
         secret_headers: Sequence[str] = (),
+        max_greenlets: Optional[int] = None,
+        ssl_context_factory: Optional[Callable[[], Any]] = None,
     ) -> None:
         self._base = base_url(url, ssl)
         self._verbose = verbose
+        self._plugin: Optional[InferenceServerClientPlugin] = None
+        self._in_flight: Set[asyncio.Task[Any]] = set()  # async_infer requests (held, so none is collected midway)
+        if max_greenlets is not None and (isinstance(max_greenlets, bool) or int(max_greenlets) < 1):
+            raise InvalidInputError(f"max_greenlets must be a positive int or None, got {max_greenlets!r}")
+        self.max_async_requests = max_greenlets  # async_infer requests running at once (tritonclient's name)
+        self._async_slots: Optional[asyncio.Semaphore] = None
+        if ssl_context is None and ssl_context_factory is not None:
+            ssl_context = ssl_context_factory()
         self.secret_headers = tuple(secret_headers)  # printed as <redacted> too, besides the usual credentials
         if transport is None:
             options = dict(ssl_options or {})
@@ -87,8 +106,11 @@ class ClientBase:
         await self.close()
 
     async def close(self) -> None:
-        """Close the pooled connections; the client cannot be used afterwards."""
+        """Close the pooled connections (cancelling ``async_infer`` requests still running); the client cannot
+        be used afterwards."""
         self._closed = True
+        for task in list(self._in_flight):
+            task.cancel()
         await self._transport.close()
 
     @property
@@ -109,14 +131,37 @@ class ClientBase:
         headers = {"Accept-Encoding": "identity"}
         headers.update(body_headers or {})
         for key, value in (extra or {}).items():  # the caller's dict is read, never changed
-            if not isinstance(key, str) or not isinstance(value, str) or any(c in key + value for c in "\r\n\0"):
-                raise InvalidInputError(
-                    f"header {key!r}: names and values must be strings without CR, LF or NUL (header injection)"
-                )
+            _check_header(key, value)
             for existing in [k for k in headers if k.lower() == key.lower()]:
                 del headers[existing]
             headers[key] = value
+        if self._plugin is not None:
+            headers = apply_plugin(self._plugin, headers)
+            for key, value in headers.items():
+                _check_header(key, value, f"plugin {type(self._plugin).__name__}: ")
         return headers
+
+    # -- plugins (tritonclient's API) -------------------------------------------------------------
+
+    def register_plugin(self, plugin: InferenceServerClientPlugin) -> None:
+        """Call ``plugin(request)`` before every request (it may change ``request.headers``); one at a time."""
+        if self._plugin is not None:
+            raise InferenceServerException(
+                "a plugin is already registered: unregister_plugin() first, then register the new one"
+            )
+        if not callable(plugin):
+            raise InvalidInputError(f"a plugin must be callable with a Request, got {type(plugin).__name__}")
+        self._plugin = plugin
+
+    def plugin(self) -> Optional[InferenceServerClientPlugin]:
+        """The registered plugin, or None."""
+        return self._plugin
+
+    def unregister_plugin(self) -> None:
+        """Remove the registered plugin."""
+        if self._plugin is None:
+            raise InferenceServerException("no plugin is registered")
+        self._plugin = None
 
     async def _call(
         self,

@@ -7,8 +7,9 @@ metadata and inference ones.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any, AsyncGenerator, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncGenerator, Callable, Coroutine, Dict, Mapping, Optional, Sequence, Union
 
 from ..errors import InferenceServerException, InvalidInputError, ServerError
 from ..protocol import inference as wire
@@ -17,6 +18,7 @@ from ..protocol.sse import SSEParser
 from ..protocol.tensors import ProtocolError
 from ..transport import TransportError
 from ._admin import AdminEndpoints
+from ._async import InferAsyncRequest
 from ._base import Headers, Query, transport_error
 from ._infer import InferInput, InferRequestedOutput, InferResult
 
@@ -152,10 +154,39 @@ class InferenceServerClient(AdminEndpoints):
     ) -> InferResult:
         """Run one inference. ``timeout`` is Triton's server-side limit in microseconds;
         ``client_timeout`` (seconds) bounds the whole call on this side."""
-        path = model_path(model_name, model_version) + "/infer"
         request = self._encode(
             inputs, outputs, request_id, sequence_id, sequence_start, sequence_end, priority, timeout, parameters
         )
+        return await self._send_infer(
+            model_name,
+            model_version,
+            request,
+            headers,
+            query_params,
+            request_compression_algorithm,
+            response_compression_algorithm,
+            client_timeout,
+        )
+
+    async def _in_slot(self, send: Callable[[], Coroutine[Any, Any, InferResult]]) -> InferResult:
+        """Wait for one of ``max_greenlets`` slots, then send (created here: a semaphore belongs to one loop)."""
+        if self._async_slots is None:
+            self._async_slots = asyncio.Semaphore(self.max_async_requests or 1)
+        async with self._async_slots:
+            return await send()
+
+    async def _send_infer(
+        self,
+        model_name: str,
+        model_version: str,
+        request: wire.EncodedRequest,
+        headers: Headers,
+        query_params: Query,
+        request_compression_algorithm: Optional[str],
+        response_compression_algorithm: Optional[str],
+        client_timeout: Optional[float],
+    ) -> InferResult:
+        path = model_path(model_name, model_version) + "/infer"
         body_headers = request.headers
         body: Sequence[Any] = request.parts
         if request_compression_algorithm:
@@ -181,6 +212,55 @@ class InferenceServerClient(AdminEndpoints):
         if self._verbose:
             print(json.dumps(result.get_response()))
         return result
+
+    def async_infer(
+        self,
+        model_name: str,
+        inputs: Sequence[InferInput],
+        model_version: str = "",
+        outputs: Optional[Sequence[InferRequestedOutput]] = None,
+        request_id: str = "",
+        sequence_id: Union[int, str] = 0,
+        sequence_start: bool = False,
+        sequence_end: bool = False,
+        priority: int = 0,
+        timeout: Optional[int] = None,
+        headers: Headers = None,
+        query_params: Query = None,
+        request_compression_algorithm: Optional[str] = None,
+        response_compression_algorithm: Optional[str] = None,
+        parameters: Optional[Mapping[str, Any]] = None,
+        client_timeout: Optional[float] = None,
+    ) -> InferAsyncRequest:
+        """Start ``infer`` in the background and return its handle at once: ``await handle.get_result()``.
+
+        Same arguments as ``infer``; needs a running event loop. Bad arguments are refused here, before
+        anything is sent. The requests in flight share the client's connection pool (``concurrency``)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise InferenceServerException("async_infer needs a running event loop: call it from async code") from None
+        request = self._encode(  # bad inputs are refused now, not in the background
+            inputs, outputs, request_id, sequence_id, sequence_start, sequence_end, priority, timeout, parameters
+        )
+
+        def send() -> Coroutine[Any, Any, InferResult]:
+            return self._send_infer(
+                model_name,
+                model_version,
+                request,
+                headers,
+                query_params,
+                request_compression_algorithm,
+                response_compression_algorithm,
+                client_timeout,
+            )
+
+        sending: Coroutine[Any, Any, InferResult] = self._in_slot(send) if self.max_async_requests else send()
+        task = loop.create_task(sending)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return InferAsyncRequest(task)
 
     async def generate(
         self,

@@ -88,7 +88,8 @@ class InferInput:
         self._clear()
         if binary_data:
             if self._datatype == "BYTES":
-                self._binary = memoryview(serialize_byte_tensor(input_tensor))  # type: ignore[arg-type]
+                packed = serialize_byte_tensor(input_tensor)
+                self._binary = memoryview(packed.item() if packed.size else b"")
             elif self._datatype == "BF16":
                 self._binary = memoryview(serialize_bf16_tensor(input_tensor))  # type: ignore[arg-type]
             else:
@@ -281,15 +282,14 @@ class InferResult:
         return memoryview(pack_values(tensor.datatype, tensor.json))
 
     def as_list(self, name: str) -> Optional[List[Any]]:
-        """An output's values as a flat Python list (BYTES as bytes), without numpy."""
+        """An output's values as a flat Python list, without numpy. BYTES items are ``bytes`` when the server
+        sent the output as binary data and ``str`` when it sent it as JSON (as ``tritonclient`` gives them)."""
         tensor = self._tensor(name)
         if tensor is None:
             return None
         if tensor.binary is not None:
             return unpack_values(tensor.datatype, tensor.binary)
-        if tensor.json is not None and tensor.datatype == "BYTES":
-            return [v.encode("utf-8") if isinstance(v, str) else v for v in tensor.json]
-        return None if tensor.json is None else list(tensor.json)
+        return None if tensor.json is None else list(tensor.json)  # JSON BYTES stay str, as tritonclient gives them
 
     def as_numpy(self, name: str) -> Optional[np.ndarray]:
         """An output as a numpy array (a zero-copy view for binary fixed-size outputs); None if absent."""
@@ -311,8 +311,8 @@ class InferResult:
             return array.reshape(shape)
         if tensor.json is None:
             return None
-        if tensor.datatype == "BYTES":
+        if tensor.datatype == "BYTES":  # sent as JSON: str items (tritonclient's rule); binary ones are bytes
             array = np.empty(len(tensor.json), dtype=np.object_)
-            array[:] = [v.encode("utf-8") if isinstance(v, str) else v for v in tensor.json]
+            array[:] = list(tensor.json)
             return array.reshape(shape)
         return np.array(tensor.json, dtype=get_dtype(tensor.datatype).numpy).reshape(shape)

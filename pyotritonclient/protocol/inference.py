@@ -18,9 +18,17 @@ from .dtypes import get_dtype
 from .tensors import Buffer, ProtocolError, check_shape, element_count, expected_nbytes
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
-RESERVED_PARAMETERS = frozenset(
-    {"sequence_id", "sequence_start", "sequence_end", "priority", "timeout", "binary_data_output"}
+# Request parameters Triton keeps for itself (tritonclient's TRITON_RESERVED_REQUEST_PARAMS and _PREFIX).
+RESERVED_PARAMETERS = (
+    "sequence_id",
+    "sequence_start",
+    "sequence_end",
+    "priority",
+    "timeout",
+    "headers",
+    "binary_data_output",
 )
+RESERVED_PARAMETER_PREFIX = "triton_"
 COMPRESSIONS = ("gzip", "deflate")
 BINARY_ONLY = ("FP16", "BF16")  # Triton's JSON tensor format has no representation for these
 
@@ -123,8 +131,15 @@ def request_parameters(
     """The request-level ``parameters`` object; user keys may not shadow the reserved ones."""
     params: Dict[str, Any] = {}
     for key, value in (parameters or {}).items():
+        if not isinstance(key, str):
+            raise ValueError(f"parameter names must be str, got {key!r}")
         if key in RESERVED_PARAMETERS:
-            raise ValueError(f"parameter {key!r} is reserved; use the {key} argument instead")
+            hint = f"; use the {key} argument instead" if key not in ("headers", "binary_data_output") else ""
+            raise ValueError(f"parameter {key!r} is reserved for Triton{hint}")
+        if key.startswith(RESERVED_PARAMETER_PREFIX):
+            raise ValueError(
+                f"parameter {key!r}: names starting with {RESERVED_PARAMETER_PREFIX!r} are reserved for Triton"
+            )
         params[key] = value
     if not isinstance(sequence_id, (int, str)) or isinstance(sequence_id, bool):
         raise TypeError(f"sequence_id must be an int or a str, got {type(sequence_id).__name__}")
@@ -297,6 +312,12 @@ def parse_infer_response(body: Buffer, header_length: Optional[int] = None) -> I
                 not isinstance(tensor.json, list) or len(tensor.json) != element_count(tensor.shape)
             ):
                 raise ProtocolError(f"output {tensor.name!r}: its JSON data does not hold {tensor.shape} elements")
+            if (
+                tensor.datatype == "BYTES"
+                and tensor.json is not None
+                and not all(isinstance(v, str) for v in tensor.json)
+            ):
+                raise ProtocolError(f"output {tensor.name!r}: BYTES sent as JSON must be strings")
         if tensor.name in outputs:
             raise ProtocolError(f"output {tensor.name!r} appears twice in the response")
         outputs[tensor.name] = tensor

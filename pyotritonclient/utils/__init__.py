@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, NoReturn, Optional
 
 import numpy as np
 
-from .errors import InferenceServerException
-from .protocol.dtypes import DTYPES, get_dtype
-from .protocol.tensors import Buffer, deserialize_bytes, serialize_bytes
+from ..errors import InferenceServerException
+from ..protocol.dtypes import DTYPES, get_dtype
+from ..protocol.inference import RESERVED_PARAMETER_PREFIX, RESERVED_PARAMETERS
+from ..protocol.tensors import Buffer, deserialize_bytes, serialize_bytes
+
+TRITON_RESERVED_REQUEST_PARAMS = list(RESERVED_PARAMETERS)  # refused in infer's ``parameters``
+TRITON_RESERVED_REQUEST_PARAMS_PREFIX = RESERVED_PARAMETER_PREFIX  # ...and every name starting with it
 
 __all__ = [
+    "TRITON_RESERVED_REQUEST_PARAMS",
+    "TRITON_RESERVED_REQUEST_PARAMS_PREFIX",
+    "raise_error",
+    "serialized_byte_size",
     "InferenceServerException",
     "np_to_triton_dtype",
     "triton_to_np_dtype",
@@ -43,10 +51,11 @@ def triton_to_np_dtype(dtype: str) -> Any:
 
 
 def serialize_byte_tensor(input_tensor: np.ndarray) -> np.ndarray:
-    """A str/bytes/object array -> its length-prefixed wire form, as a 1-D uint8 array (row-major)."""
+    """A str/bytes/object array -> its length-prefixed wire form (row-major), as tritonclient returns it: a 0-d
+    object array holding one ``bytes`` (``.item()``), or an empty object array for an empty tensor."""
     array = np.asarray(input_tensor)
     if array.size == 0:
-        return np.empty([0], dtype=np.uint8)
+        return np.empty([0], dtype=np.object_)
     if array.dtype.kind not in ("O", "S", "U"):
         raise InferenceServerException(f"cannot serialize a {array.dtype} array as BYTES")
     items = []
@@ -57,7 +66,19 @@ def serialize_byte_tensor(input_tensor: np.ndarray) -> np.ndarray:
             items.append(str(item))  # numbers in object arrays travel as their text
         else:
             items.append(bytes(item))
-    return np.frombuffer(serialize_bytes(items), dtype=np.uint8)
+    return np.asarray(serialize_bytes(items), dtype=np.object_)
+
+
+def serialized_byte_size(tensor_value: np.ndarray) -> int:
+    """The bytes held by an object array of ``bytes`` (what ``serialize_byte_tensor`` returns), row-major."""
+    if not isinstance(tensor_value, np.ndarray) or tensor_value.dtype != np.object_:
+        raise InferenceServerException("The tensor_value dtype must be np.object_")
+    return sum(len(item) for item in tensor_value.flat)
+
+
+def raise_error(msg: str) -> NoReturn:
+    """Raise ``InferenceServerException(msg)`` (tritonclient's helper)."""
+    raise InferenceServerException(msg=msg) from None
 
 
 def deserialize_bytes_tensor(encoded_tensor: Buffer) -> np.ndarray:
