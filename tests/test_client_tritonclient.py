@@ -289,3 +289,22 @@ def test_cuda_shared_memory_says_why_it_is_not_there():
     with pytest.raises(cudashm.CudaSharedMemoryException, match="CUDA shared memory is not supported"):
         cudashm.create_shared_memory_region("r", 64, 0)
     assert cudashm.allocated_shared_memory_regions() == []
+
+
+def test_a_client_never_closed_leaves_no_warning_and_outlives_its_loop(triton, tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "unclosed.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        "import pyotritonclient.http.aio as httpclient  # tritonclient.http.aio's module name\n"
+        f"client = httpclient.InferenceServerClient({triton.url!r})\n"
+        "async def main():\n"
+        "    return await client.is_server_ready()\n"
+        "print(asyncio.run(main()), asyncio.run(main()))  # a second loop gets a new connection pool\n"
+    )
+    out = subprocess.run([sys.executable, "-W", "error::ResourceWarning", str(script)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True True"
+    assert "Unclosed" not in out.stderr and "connector" not in out.stderr, out.stderr

@@ -55,6 +55,15 @@ PUBLIC = {
         "triton_to_np_dtype",
     ],
     "pyotritonclient.http.auth": ["BasicAuth"],
+    "pyotritonclient.http.aio": [
+        "InferInput",
+        "InferRequestedOutput",
+        "InferResult",
+        "InferenceServerClient",
+        "InferenceServerClientPlugin",
+        "InferenceServerException",
+        "Request",
+    ],
     "pyotritonclient.sync": ["InferAsyncRequest", "InferenceServerClient"],
     "pyotritonclient.errors": [
         "ClientClosedError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Union
+from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Optional, Union
 
 import aiohttp
 from aiohttp.payload import Payload
@@ -122,6 +122,7 @@ class AiohttpTransport:
         self.max_response_bytes = max_response_bytes
         self._ssl = make_ssl_context(ssl_context, insecure, ca_certs, certfile, keyfile)
         self._session: Optional[aiohttp.ClientSession] = None
+        self._closer: Optional[AsyncGenerator[None, None]] = None
         self._closed = False
         self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
 
@@ -140,7 +141,28 @@ class AiohttpTransport:
                 skip_auto_headers=("User-Agent",),
                 auto_decompress=False,  # decoded here, only when asked for, and never past max_response_bytes
             )
+            self._close_with_loop(self._session)
         return self._session
+
+    def _close_with_loop(self, session: aiohttp.ClientSession) -> None:
+        """Close ``session`` when its event loop shuts down (``asyncio.run`` ends), for code that never calls
+        ``close()``: no "Unclosed client session" at exit. The loop's async-generator hooks do it; a later loop
+        gets a new session."""
+
+        async def at_shutdown() -> AsyncGenerator[None, None]:
+            try:
+                yield
+            finally:
+                if not session.closed:
+                    await session.close()
+
+        closer = at_shutdown()
+        try:  # run it to its ``yield``: the loop's firstiter hook registers it for shutdown_asyncgens()
+            closer.asend(None).send(None)
+        except StopIteration:
+            self._closer = closer  # the loop holds only a weak reference
+        except Exception:
+            pass
 
     def _timeout(self, timeout: Optional[float], streaming: bool) -> Any:
         if timeout is None:
