@@ -13,6 +13,7 @@ from .errors import (
     InvalidInputError,
     ServerError,
     UnavailableError,
+    UnsupportedError,
 )
 
 __version__ = "0.3.0"
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidInputError",
     "ServerError",
     "UnavailableError",
+    "UnsupportedError",
     "__version__",
     *_LAZY,
 ]

@@ -5,7 +5,8 @@
     ├── ServerError                   the server answered with an HTTP error; ``http_status``, Triton's message
     ├── UnavailableError              no answer at all: refused, reset, DNS, a browser's CORS block
     ├── InferenceServerTimeout        no answer in time (also an asyncio.TimeoutError)
-    └── ClientClosedError             the client was closed before the call
+    ├── ClientClosedError             the client was closed before the call
+    └── UnsupportedError              the server lacks the protocol extension the call needs (nothing sent)
 
 ``status()`` keeps tritonclient's string form ("400", "UNAVAILABLE", "TIMEOUT"); code in this package never
 branches on it or on message text. ``ServiceError`` (service/policy.py) is about an RPC caller's request to the
@@ -86,6 +87,16 @@ class ClientClosedError(InferenceServerException):
     """The client (or its transport) was closed before this call."""
 
 
+class UnsupportedError(InferenceServerException):
+    """The server lacks what the call needs (an extension of the inference protocol); nothing was sent.
+
+    ``extension`` names it (``"sequence"``, ``"binary_tensor_data"``, ``"model_repository"``...)."""
+
+    def __init__(self, msg: str, extension: str = "", **kwargs: object) -> None:
+        super().__init__(msg, **kwargs)  # type: ignore[arg-type]
+        self.extension = extension
+
+
 __all__ = [
     "ClientClosedError",
     "InferenceServerException",
@@ -93,4 +104,5 @@ __all__ = [
     "InvalidInputError",
     "ServerError",
     "UnavailableError",
+    "UnsupportedError",
 ]

@@ -12,9 +12,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import ndarray as rpc_ndarray
 from . import serialization as imjoy_codec
+from .capabilities import CONFIG_SOURCE
 from .errors import InferenceServerException, InvalidInputError
 from .http import InferInput, InferResult
 from .protocol.dtypes import config_to_wire, get_dtype
+from .protocol.tensors import unpack_values
 
 Inputs = Union[Sequence[Any], Mapping[str, Any]]
 
@@ -140,6 +142,8 @@ def _check_shape(array: Any, name: str, spec: Mapping[str, Any], config: Mapping
 
 def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mapping[str, Any], Any]]:
     specs = list(config.get("input", []))
+    if not specs and config.get(CONFIG_SOURCE) == "metadata":  # the server does not describe the inputs
+        specs = _specs_from_values(config, inputs)
     names = [spec["name"] for spec in specs]
     model = config.get("name", config.get("model_name", "?"))
     if isinstance(inputs, Mapping):
@@ -163,6 +167,35 @@ def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mappi
             continue
         pairs.append((spec, value))
     return pairs
+
+
+def _specs_from_values(config: Mapping[str, Any], inputs: Inputs) -> List[Dict[str, Any]]:
+    """Input specs taken from the values themselves (by name, any shape), for a model whose metadata lists none."""
+    model = config.get("name", config.get("model_name", "?"))
+    if not isinstance(inputs, Mapping):
+        raise InvalidInputError(
+            f"the server does not describe the inputs of model {model!r}: give them as a dict by input name"
+        )
+    np = numpy_or_none()
+    specs = []
+    for name, value in inputs.items():
+        if _is_text_like(value) or isinstance(value, (list, tuple)) and value and _is_text_like(value[0]):
+            datatype, ndim = "BYTES", 0 if _is_text_like(value) else 1
+        elif rpc_ndarray.is_ndarray(value):
+            raw = rpc_ndarray.read(value, name)
+            datatype, ndim = raw.datatype, len(raw.shape)
+        elif np is not None:
+            array = np.asarray(value)
+            from .utils import np_to_triton_dtype
+
+            datatype, ndim = np_to_triton_dtype(array.dtype) or "", array.ndim
+            if not datatype:
+                raise InvalidInputError(f"input {name!r}: no Triton datatype for a {array.dtype} array")
+        else:
+            raise InvalidInputError(f"input {name!r}: without numpy, give arrays as RPC ndarrays")
+        config_type = "TYPE_STRING" if datatype == "BYTES" else f"TYPE_{datatype}"
+        specs.append({"name": name, "data_type": config_type, "dims": [-1] * max(ndim, 1)})
+    return specs
 
 
 def numpy_or_none() -> Any:
@@ -230,9 +263,16 @@ def _plain_values(value: Any, name: str, datatype: str) -> Tuple[List[int], List
 
 
 def _input(
-    name: str, datatype: str, value: Any, spec: Mapping[str, Any], config: Mapping[str, Any], cast: bool, np: Any
+    name: str,
+    datatype: str,
+    value: Any,
+    spec: Mapping[str, Any],
+    config: Mapping[str, Any],
+    cast: bool,
+    np: Any,
+    binary: bool = True,
 ) -> InferInput:
-    """One checked input value -> an InferInput."""
+    """One checked input value -> an InferInput (raw bytes, or JSON for servers without the binary extension)."""
     if rpc_ndarray.is_ndarray(value):
         raw = rpc_ndarray.read(value, name)
         if np is None:
@@ -241,21 +281,29 @@ def _input(
                     f"input {name!r}: expected dtype {datatype}, got a {value.get('_rdtype')} ndarray"
                 )
             shape = _checked_shape(raw.shape, name, spec, config)
-            return InferInput(name, shape, datatype).set_data_from_buffer(raw.data)
+            if binary:
+                return InferInput(name, shape, datatype).set_data_from_buffer(raw.data)
+            return InferInput(name, shape, datatype).set_data_from_list(unpack_values(datatype, raw.data))
         value = np.frombuffer(raw.data, dtype=rpc_ndarray.WIRE_TO_NUMPY[raw.datatype]).reshape(raw.shape)
     if np is None:
         shape, flat = _plain_values(value, name, datatype)
         shape = _checked_shape(shape, name, spec, config)
-        return InferInput(name, shape, datatype).set_data_from_list(flat, binary_data=True)
+        return InferInput(name, shape, datatype).set_data_from_list(flat, binary_data=binary)
     array = _to_array(value, name, datatype, cast)
     array = _check_shape(array, name, spec, config)
-    return InferInput(name, list(array.shape), datatype).set_data_from_numpy(array)
+    return InferInput(name, list(array.shape), datatype).set_data_from_numpy(array, binary_data=binary)
 
 
 def prepare_inputs(
-    config: Mapping[str, Any], inputs: Inputs, *, cast: bool = False, serialization: Optional[str] = None
+    config: Mapping[str, Any],
+    inputs: Inputs,
+    *,
+    cast: bool = False,
+    serialization: Optional[str] = None,
+    binary: bool = True,
 ) -> List[InferInput]:
-    """Check ``inputs`` against the model config and turn them into ``InferInput``s (nothing is sent)."""
+    """Check ``inputs`` against the model config and turn them into ``InferInput``s (nothing is sent);
+    ``binary=False``: tensors as JSON lists (servers without Triton's binary tensor extension)."""
     if serialization not in (None, "triton", "imjoy"):
         raise InvalidInputError(f"serialization must be None, 'triton' or 'imjoy', got {serialization!r}")
     np = numpy_or_none()
@@ -273,7 +321,7 @@ def prepare_inputs(
                 InferInput(name, shape, "BYTES").set_data_from_list([imjoy_codec.encode(value)], binary_data=True)
             )
         else:
-            prepared.append(_input(name, datatype, value, spec, config, cast, np))
+            prepared.append(_input(name, datatype, value, spec, config, cast, np, binary))
     return prepared
 
 

@@ -49,6 +49,9 @@ class ExecuteOptions:
     sequence_start: bool = _option(False, "First request of a sequence.")
     sequence_end: bool = _option(False, "Last request of a sequence.")
     cache_config: bool = _option(True, "Use the cached model config (False: read it again).")
+    binary_data: Optional[bool] = _option(
+        None, "Tensors as raw bytes (True) or JSON (False); default: binary where the server has the extension."
+    )
     verbose: bool = _option(False, "Print requests and responses (headers redacted).")
 
     def __post_init__(self) -> None:

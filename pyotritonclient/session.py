@@ -17,7 +17,14 @@ import time
 import weakref
 from typing import Any, AsyncGenerator, Dict, List, Mapping, Optional, Tuple
 
-from .errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, ServerError
+from .capabilities import BINARY_TENSORS, MODEL_REPOSITORY, SEQUENCES, Capabilities, config_from_metadata
+from .errors import (
+    InferenceServerException,
+    InferenceServerTimeout,
+    InvalidInputError,
+    ServerError,
+    UnsupportedError,
+)
 from .http import InferenceServerClient, InferRequestedOutput
 from .model_io import Inputs, check_config, prepare_inputs, shape_outputs, tensor_summary
 from .options import ExecuteOptions
@@ -39,6 +46,8 @@ class Session:
         self._configs: Dict[_Key, Config] = {}
         self._read_at: Dict[_Key, float] = {}
         self._pending: Dict[_Key, asyncio.Future[Config]] = {}  # config reads under way, shared
+        self._capabilities: Optional[Capabilities] = None  # read once: GET v2 (server metadata)
+        self._capabilities_read: Optional[asyncio.Future[Capabilities]] = None
 
     @property
     def client(self) -> InferenceServerClient:
@@ -53,6 +62,26 @@ class Session:
             await self._client.close()
 
     # -- model configs ---------------------------------------------------------------------------
+
+    # -- capabilities --------------------------------------------------------------------------
+
+    async def capabilities(
+        self, client: Optional[InferenceServerClient] = None, headers: Optional[Mapping[str, str]] = None
+    ) -> Capabilities:
+        """The server's name, version and extensions, read once per session (calls started together share it)."""
+        if self._capabilities is not None:
+            return self._capabilities
+        if self._capabilities_read is None or self._capabilities_read.done():
+            self._capabilities_read = asyncio.ensure_future(self._read_capabilities(client, headers))
+            self._capabilities_read.add_done_callback(_retrieved)
+        return await asyncio.shield(self._capabilities_read)
+
+    async def _read_capabilities(
+        self, client: Optional[InferenceServerClient], headers: Optional[Mapping[str, str]]
+    ) -> Capabilities:
+        metadata = await (client or self.client).get_server_metadata(headers=headers)
+        self._capabilities = Capabilities.from_metadata(metadata)
+        return self._capabilities
 
     def cached_config(self, model_name: str, model_version: str = "") -> Optional[Config]:
         """The cached config, or None."""
@@ -100,7 +129,12 @@ class Session:
     ) -> Config:
         model_name, model_version = key
         try:
-            config = await (client or self.client).get_model_config(model_name, model_version, headers=headers)
+            capabilities = await self.capabilities(client, headers)
+            if capabilities.model_configuration:
+                config = await (client or self.client).get_model_config(model_name, model_version, headers=headers)
+            else:  # the bare protocol: the model's metadata is what there is
+                metadata = await (client or self.client).get_model_metadata(model_name, model_version, headers=headers)
+                config = config_from_metadata(metadata)
         except InferenceServerException:
             self._configs.pop(key, None)
             self._read_at.pop(key, None)
@@ -123,7 +157,7 @@ class Session:
         headers: Optional[Mapping[str, str]] = None,
     ) -> List[Dict[str, Any]]:
         """The repository's models: ``name``, ``versions``, ``state``, ``states`` (+ inputs/outputs)."""
-        index = await (client or self.client).get_model_repository_index(headers=headers, ready=ready)
+        index = await self._repository_index(client, headers, ready)
         models: Dict[str, Dict[str, Any]] = {}
         for entry in index:
             model = models.setdefault(entry["name"], {"name": entry["name"], "versions": [], "states": {}})
@@ -145,6 +179,25 @@ class Session:
                 model["inputs"] = [tensor_summary(spec, config) for spec in config.get("input", [])]
                 model["outputs"] = [tensor_summary(spec, config) for spec in config.get("output", [])]
         return result
+
+    async def _repository_index(
+        self, client: Optional[InferenceServerClient], headers: Optional[Mapping[str, str]], ready: bool
+    ) -> List[Dict[str, Any]]:
+        """The repository index. A server that does not list the extension may still have it (MLServer does):
+        asked all the same, and a 404/405 becomes an ``UnsupportedError`` naming the extension."""
+        try:
+            return await (client or self.client).get_model_repository_index(headers=headers, ready=ready)
+        except ServerError as exc:
+            if exc.http_status not in (404, 405):
+                raise
+            capabilities = await self.capabilities(client, headers)
+            if capabilities.repository:
+                raise
+            raise UnsupportedError(
+                f"{capabilities.describe()} at {self.url} cannot list its models: it has no model repository "
+                f"extension ({exc.message()}); name the model instead",
+                extension=MODEL_REPOSITORY,
+            ) from None
 
     # -- execute ---------------------------------------------------------------------------------
 
@@ -224,6 +277,29 @@ class Session:
                 f"no model config of {model_name!r} within {options.timeout} s", status="TIMEOUT"
             ) from None
 
+    def _binary(self, capabilities: Capabilities, options: ExecuteOptions) -> bool:
+        """Binary tensors where the server has the extension, unless the options say otherwise."""
+        if options.binary_data is None:
+            return capabilities.binary_tensors
+        if options.binary_data and not capabilities.binary_tensors:
+            raise UnsupportedError(
+                f"{capabilities.describe()} at {self.url} does not take binary tensors (no "
+                f"'{BINARY_TENSORS}' extension): leave binary_data unset, or False, to send JSON",
+                extension=BINARY_TENSORS,
+            )
+        return bool(options.binary_data)
+
+    async def _capabilities_by(
+        self, deadline: Optional[float], options: ExecuteOptions, client: InferenceServerClient
+    ) -> Capabilities:
+        read = self.capabilities(client, options.headers)
+        if deadline is None:
+            return await read
+        try:
+            return await asyncio.wait_for(read, max(deadline - time.monotonic(), 0.0))
+        except asyncio.TimeoutError:
+            raise InferenceServerTimeout(f"no server metadata within {options.timeout} s", status="TIMEOUT") from None
+
     async def _infer(
         self,
         client: InferenceServerClient,
@@ -233,16 +309,28 @@ class Session:
         options: ExecuteOptions,
         deadline: Optional[float],
     ) -> Dict[str, Any]:
-        infer_inputs = prepare_inputs(config, inputs, cast=options.cast, serialization=options.serialization)
+        capabilities = self._capabilities or await self._capabilities_by(deadline, options, client)
+        binary = self._binary(capabilities, options)
+        if options.sequence_id and not capabilities.sequences:
+            raise UnsupportedError(
+                f"{capabilities.describe()} at {self.url} has no sequence support (the 'sequence' extension): "
+                f"model {model_name!r} cannot run as a sequence there",
+                extension=SEQUENCES,
+            )
+        infer_inputs = prepare_inputs(
+            config, inputs, cast=options.cast, serialization=options.serialization, binary=binary
+        )
         outputs = None
+        output_names = [spec["name"] for spec in config.get("output", [])]
         if options.select_outputs is not None:
-            output_names = [spec["name"] for spec in config.get("output", [])]
             for name in options.select_outputs:
                 if name not in output_names:
                     raise InvalidInputError(
                         f"model {model_name!r} has no output {name!r}; its outputs are {output_names}"
                     )
-            outputs = [InferRequestedOutput(name) for name in options.select_outputs]
+            outputs = [InferRequestedOutput(name, binary_data=binary) for name in options.select_outputs]
+        elif not binary and output_names:
+            outputs = [InferRequestedOutput(name, binary_data=False) for name in output_names]
         result = await client.infer(
             model_name,
             infer_inputs,
@@ -266,6 +354,11 @@ class Session:
         )
         results[INFO_KEY] = result.get_response()
         return results
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # seen, even if every caller was cancelled meanwhile
 
 
 def _shape_of(config: Mapping[str, Any]) -> str:

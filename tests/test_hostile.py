@@ -119,7 +119,11 @@ async def bomb_server():
     async def huge(request):
         return web.Response(body=b"{" + b" " * (3 * 1024 * 1024) + b"}", content_type="application/json")
 
+    async def metadata(request):
+        return web.json_response({"name": "triton", "version": "2", "extensions": ["model_configuration"]})
+
     app = web.Application()
+    app.router.add_get("/v2", metadata)
     app.router.add_get("/v2/models/bomb/config", config)
     app.router.add_get("/v2/models/huge/config", huge)
     runner = web.AppRunner(app)
@@ -223,7 +227,8 @@ async def test_a_hostile_model_config_is_refused_before_it_is_used(config, messa
     from pyotritonclient.options import ExecuteOptions
     from pyotritonclient.session import Session
 
-    transport = MemoryTransport(lambda r: MemoryResponse.json(config))
+    triton = {"name": "triton", "version": "2", "extensions": ["binary_tensor_data", "model_configuration"]}
+    transport = MemoryTransport(lambda r: MemoryResponse.json(triton if r.url.endswith("/v2") else config))
     async with InferenceServerClient(URL, transport=transport) as client:
         with pytest.raises(InferenceServerException, match=message):
             await Session(URL).execute("m", [[1.0]], ExecuteOptions(), client=client)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import struct
 
+import numpy as np
 import pytest
 
 from pyotritonclient.errors import (
@@ -128,12 +129,17 @@ class ChangingModel:
         self.refusals = refusals
 
     def __call__(self, request: MemoryRequest) -> MemoryResponse:
+        if request.url.endswith("/v2"):
+            return MemoryResponse.json({"name": "triton", "version": "2", "extensions": TRITON_EXTENSIONS})
         if request.url.endswith("/config"):
             return MemoryResponse.json(self.configs.pop(0) if len(self.configs) > 1 else self.configs[0])
         if self.refusals:
             self.refusals -= 1
             return MemoryResponse.json({"error": "unexpected inference input"}, status=400)
         return infer_answer([("OUT", "INT32", [2], struct.pack("<2i", 5, 6))])
+
+
+TRITON_EXTENSIONS = ["binary_tensor_data", "model_configuration", "sequence", "model_repository"]
 
 
 def infers(transport):
@@ -235,3 +241,66 @@ async def test_what_infer_sends_written_out_by_hand():
         parameters={"colour": "red"},
     )
     assert (body, length) == (sent.body, len(header))  # the static helper builds the same bytes
+
+
+class BareProtocolServer:
+    """An Open Inference Protocol server without Triton's extensions (as MLServer answers): JSON tensors only."""
+
+    def __init__(self):
+        self.bodies = []
+
+    def __call__(self, request: MemoryRequest) -> MemoryResponse:
+        if request.url.endswith("/v2"):
+            return MemoryResponse.json({"name": "mlserver", "version": "1.7.1", "extensions": []})
+        if request.url.endswith("/v2/models/adder"):
+            tensors = [{"name": n, "datatype": "INT32", "shape": [-1]} for n in ("a", "b")]
+            return MemoryResponse.json(
+                {"name": "adder", "versions": [], "platform": "", "inputs": tensors,
+                 "outputs": [{"name": "sum", "datatype": "INT32", "shape": [-1]}]}
+            )  # fmt: skip
+        if request.url.endswith("/infer"):
+            body = request.json()
+            self.bodies.append((dict(request.headers), body))
+            a, b = (t["data"] for t in body["inputs"])
+            return MemoryResponse.json(
+                {"model_name": "adder", "outputs": [{"name": "sum", "datatype": "INT32", "shape": [len(a)],
+                                                     "data": [x + y for x, y in zip(a, b)]}]}
+            )  # fmt: skip
+        return MemoryResponse.json({"detail": "Not Found"}, status=404)
+
+
+async def test_a_server_without_triton_extensions_gets_json_tensors_and_metadata_for_a_config():
+    from pyotritonclient.errors import UnsupportedError
+
+    server = BareProtocolServer()
+    transport = MemoryTransport(server)
+    session = Session(URL)
+    client = InferenceServerClient(URL, transport=transport)
+    config = await session.config("adder", client=client)
+    assert config["config_source"] == "metadata" and [i["data_type"] for i in config["input"]] == ["TYPE_INT32"] * 2
+    out = await session.execute("adder", [np.array([1, 2], np.int32), [10, 20]], ExecuteOptions(), client=client)
+    assert out["sum"].tolist() == [11, 22]
+    headers, body = server.bodies[-1]
+    assert "Inference-Header-Content-Length" not in headers
+    assert body["outputs"] == [{"name": "sum", "parameters": {"binary_data": False}}]
+    assert [t["data"] for t in body["inputs"]] == [[1, 2], [10, 20]]
+    with pytest.raises(UnsupportedError, match="does not take binary tensors \\(no 'binary_tensor_data' extension\\)"):
+        await session.execute("adder", [[1], [2]], ExecuteOptions(binary_data=True), client=client)
+    with pytest.raises(UnsupportedError, match="mlserver 1.7.1 at .* has no sequence support") as info:
+        await session.execute("adder", [[1], [2]], ExecuteOptions(sequence_id=5, sequence_start=True), client=client)
+    assert info.value.extension == "sequence"
+    with pytest.raises(UnsupportedError, match="cannot list its models: it has no model repository extension"):
+        await session.list_models(client=client)
+    assert sum(r.url.endswith("/v2") for r in transport.requests) == 1  # capabilities: one request per session
+    assert len(server.bodies) == 1  # the refused calls sent nothing
+
+
+async def test_capabilities_cost_one_request_per_session_on_triton():
+    transport = MemoryTransport(ChangingModel(refusals=0))
+    session = Session(URL)
+    client = InferenceServerClient(URL, transport=transport)
+    for _ in range(20):
+        await session.execute("m", [[1, 2]], client=client)
+    assert [r.url.rsplit("/", 1)[-1] for r in transport.requests[:2]] == ["v2", "config"]
+    assert sum(r.url.endswith("/v2") for r in transport.requests) == 1 and len(infers(transport)) == 20
+    assert "Inference-Header-Content-Length" in transport.requests[-1].headers  # Triton: binary tensors

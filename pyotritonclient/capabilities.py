@@ -1,0 +1,120 @@
+"""What a server offers, from its metadata: Triton's extensions, or the bare Open Inference Protocol. No I/O.
+
+    caps = Capabilities.from_metadata(await client.get_server_metadata())
+    caps.binary_tensors, caps.model_configuration, caps.sequences     # Triton: all True; MLServer: False
+    config = config_from_metadata(await client.get_model_metadata("adder"))   # where /config is absent
+
+Triton's HTTP API is the Open Inference Protocol (KServe v2) plus extensions, which its server metadata lists.
+Servers that speak only the protocol (Seldon MLServer, KServe's servers, OpenVINO Model Server) list fewer or
+none: then tensors travel as JSON, a model's metadata stands in for its config, and sequences are refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, FrozenSet, List, Mapping
+
+from .errors import InferenceServerException
+from .protocol.dtypes import get_dtype
+
+__all__ = [
+    "BINARY_TENSORS",
+    "CONFIG_SOURCE",
+    "Capabilities",
+    "MODEL_CONFIGURATION",
+    "MODEL_REPOSITORY",
+    "SEQUENCES",
+    "config_from_metadata",
+]
+
+BINARY_TENSORS = "binary_tensor_data"
+MODEL_CONFIGURATION = "model_configuration"
+SEQUENCES = "sequence"
+MODEL_REPOSITORY = "model_repository"
+CONFIG_SOURCE = "config_source"  # key of a config built from model metadata: "metadata"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """A server's name, version and protocol extensions (as its ``GET v2`` answer lists them)."""
+
+    name: str
+    version: str
+    extensions: FrozenSet[str]
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> Capabilities:
+        """From server metadata; a malformed answer is an error, not an empty list."""
+        extensions = metadata.get("extensions", [])
+        if not isinstance(extensions, list) or not all(isinstance(e, str) for e in extensions):
+            raise InferenceServerException(f"bad server metadata: 'extensions' is not a list of str: {extensions!r}")
+        return cls(str(metadata.get("name", "")), str(metadata.get("version", "")), frozenset(extensions))
+
+    @property
+    def binary_tensors(self) -> bool:
+        """Tensors may travel as raw bytes after the JSON header (else: JSON lists)."""
+        return BINARY_TENSORS in self.extensions
+
+    @property
+    def model_configuration(self) -> bool:
+        """``GET v2/models/{name}/config`` exists (else the model's metadata is what there is)."""
+        return MODEL_CONFIGURATION in self.extensions
+
+    @property
+    def sequences(self) -> bool:
+        """Sequence ids and start/end flags are understood (stateful models)."""
+        return SEQUENCES in self.extensions
+
+    @property
+    def repository(self) -> bool:
+        """The server says it has the model repository extension (index, load, unload)."""
+        return MODEL_REPOSITORY in self.extensions
+
+    def describe(self) -> str:
+        """``"mlserver 1.7.1"`` for messages."""
+        return f"{self.name or 'the server'} {self.version}".strip()
+
+
+def _wire_to_config(datatype: str) -> str:
+    name = get_dtype(datatype, "datatype").name
+    return "TYPE_STRING" if name == "BYTES" else f"TYPE_{name}"
+
+
+def _tensors(entries: Any, kind: str, model: str) -> List[Dict[str, Any]]:
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise InferenceServerException(f"bad metadata of model {model!r}: {kind}s is not a list")
+    specs = []
+    for entry in entries:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            raise InferenceServerException(f"bad metadata of model {model!r}: an {kind} without a name")
+        shape = entry.get("shape", [])
+        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
+            raise InferenceServerException(f"bad metadata of model {model!r}: {kind} {entry['name']!r} shape {shape!r}")
+        try:
+            data_type = _wire_to_config(str(entry.get("datatype")))
+        except ValueError as exc:
+            raise InferenceServerException(
+                f"bad metadata of model {model!r}: {kind} {entry['name']!r}: {exc}"
+            ) from None
+        specs.append({"name": entry["name"], "data_type": data_type, "dims": list(shape)})
+    return specs
+
+
+def config_from_metadata(metadata: Mapping[str, Any]) -> Dict[str, Any]:
+    """A Triton-shaped config from model metadata: inputs and outputs with their full shapes as ``dims`` and
+    ``max_batch_size`` 0 (metadata does not say whether a model batches: a leading -1 is just a dimension).
+    ``config_source`` is ``"metadata"``. A model whose metadata lists no inputs gets ``"input": []``: its inputs
+    are then taken as given, by name."""
+    model = str(metadata.get("name", "?"))
+    return {
+        "name": model,
+        "platform": str(metadata.get("platform", "") or ""),
+        "backend": "",
+        "max_batch_size": 0,
+        "input": _tensors(metadata.get("inputs"), "input", model),
+        "output": _tensors(metadata.get("outputs"), "output", model),
+        "versions": list(metadata.get("versions") or []),
+        CONFIG_SOURCE: "metadata",
+    }
