@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set,
 from ..errors import InferenceServerException
 from ..execution import get_config
 from ..sequence import SequenceExecutor
+from ..session import session_for
 from .calls import guarded
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of
 
@@ -75,6 +76,12 @@ class SequenceRegistry:
         try:
             # An unknown model is reported now, not at the first step (the config is cached for the steps).
             await guarded(get_config(url, model_name), self.config.timeout)
+            capabilities = await guarded(session_for(url).capabilities(), self.config.timeout)
+            if not capabilities.sequences:
+                raise ServiceError(
+                    f"{capabilities.describe()} at {url} has no sequence support: "
+                    f"{model_name!r} cannot run as a sequence"
+                )
             try:
                 executor = SequenceExecutor(url, model_name, sequence_id, decode_json=True, timeout=self.config.timeout)
             except InferenceServerException as exc:
