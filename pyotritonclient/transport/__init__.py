@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -19,19 +20,23 @@ IN_BROWSER = sys.platform == "emscripten"
 
 
 def default_transport(**options: Any) -> Transport:
-    """The transport for this platform: fetch under Pyodide/Emscripten, aiohttp elsewhere.
+    """The transport for this platform: fetch under Pyodide/Emscripten; elsewhere HTTP/1.1 on asyncio protocols
+    (``http11.py``), or aiohttp with ``PYOTRITON_TRANSPORT=aiohttp``.
 
-    ``options`` are the common ones (``concurrency``, ``connection_timeout``,
-    ``network_timeout``) plus the TLS options of the aiohttp transport, which the
-    browser transport ignores (the browser owns TLS).
+    ``options`` are the common ones (``concurrency``, ``connection_timeout``, ``network_timeout``) plus the TLS
+    options of the CPython transports, which the browser transport ignores (the browser owns TLS).
     """
     if IN_BROWSER:
         from .fetch import FetchTransport
 
         return FetchTransport(**options)
-    from .aiohttp import AiohttpTransport
+    if os.environ.get("PYOTRITON_TRANSPORT", "").lower() == "aiohttp":
+        from .aiohttp import AiohttpTransport
 
-    return AiohttpTransport(**options)
+        return AiohttpTransport(**options)
+    from .http11 import Http11Transport
+
+    return Http11Transport(**options)
 
 
 __all__ = [

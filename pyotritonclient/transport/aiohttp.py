@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Optional, Union
+from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Optional
 
 import aiohttp
 from aiohttp.payload import Payload
@@ -13,6 +13,7 @@ from aiohttp.payload import Payload
 from ..protocol.endpoints import redact_url
 from ..protocol.inference import decompress
 from .base import BodyParts, Buffer, Headers, Response, StreamResponse, TransportError, body_length
+from .tls import MAX_RESPONSE_BYTES, make_ssl_context
 
 
 class _PartsPayload(Payload):
@@ -42,7 +43,6 @@ class _PartsPayload(Payload):
 
 
 SMALL_PART = 64 * 1024
-MAX_RESPONSE_BYTES = 4 * 1024**3  # one answer's body (after decompression): a bound, not a typical size
 
 
 def _coalesce_small(parts: BodyParts) -> List[Buffer]:
@@ -61,27 +61,6 @@ def _coalesce_small(parts: BodyParts) -> List[Buffer]:
     if pending:
         out.append(b"".join(pending))
     return out
-
-
-def make_ssl_context(
-    ssl_context: Optional[_ssl.SSLContext] = None,
-    insecure: bool = False,
-    ca_certs: Optional[str] = None,
-    certfile: Optional[str] = None,
-    keyfile: Optional[str] = None,
-) -> Union[_ssl.SSLContext, bool]:
-    """The SSL argument for aiohttp from the client's TLS options."""
-    if ssl_context is not None:
-        return ssl_context
-    if not (insecure or ca_certs or certfile):
-        return True  # default verification against the system store
-    context = _ssl.create_default_context(cafile=ca_certs)
-    if certfile:
-        context.load_cert_chain(certfile, keyfile)
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = _ssl.CERT_NONE
-    return context
 
 
 class _CountingConnector(aiohttp.TCPConnector):
