@@ -1,101 +1,198 @@
-"""Side-by-side inference speed: pyotritonclient vs tritonclient.http (sync) and tritonclient.http.aio.
+"""Side-by-side inference speed: pyotritonclient against tritonclient.http (sync) and tritonclient.http.aio.
 
-Starts the real local Triton (tests/models), sends the same tensors with each client in one run, and
-prints the median time per call and the ratio to pyotritonclient. Run: `python benchmarks/bench_infer.py`
-(inside `./dev`'s venv: ~/.cache/pyotritonclient/dev-venv/bin/python).
+Starts the real local Triton (tests/models) and measures every entry on every workload in one run, the
+entries interleaved round by round (not one client after another), and prints per workload the median time per
+request, the spread of the rounds, and the ratio to the fastest entry of that workload.
+
+    ~/.cache/pyotritonclient/dev-venv/bin/python benchmarks/bench_infer.py [--rounds 5] [--json out.json] [--quick]
+
+Workloads: 16 INT32 (64 B) sequential, the same with 16 requests in flight, 4 MB and 64 MB FP32 (identity).
+Entries: this client's ``infer`` on its default transport and on aiohttp, its ``execute``, tritonclient.http
+(geventhttpclient; ``async_infer`` for the concurrent workload) and tritonclient.http.aio.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import pathlib
+import platform
 import statistics
 import time
-from typing import Awaitable, Callable, Dict, List
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 
+from pyotritonclient import execute
 from pyotritonclient.http import InferenceServerClient, InferInput
 from pyotritonclient.testing.server import TritonServer
+from pyotritonclient.transport.aiohttp import AiohttpTransport
 
 MODELS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "models"
+WORKLOADS = {  # name: (model, shape, dtype, requests per batch, in flight)
+    "64 B sequential": ("add_sub", [16], np.int32, 400, 1),
+    "64 B, 16 in flight": ("add_sub", [16], np.int32, 800, 16),
+    "4 MB": ("identity_fp32", [1, 1024, 1024], np.float32, 10, 1),
+    "64 MB": ("identity_fp32", [16, 1024, 1024], np.float32, 2, 1),
+}
 
 
-def timed(fn: Callable[[], object], repeat: int) -> List[float]:
-    fn()  # warm-up (connection, model)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+def inputs_for(model: str, shape: List[int], dtype: Any) -> Dict[str, Any]:
+    rng = np.random.default_rng(0)
+    if model == "add_sub":
+        return {"INPUT0": np.arange(16, dtype=dtype), "INPUT1": np.ones(16, dtype=dtype)}
+    return {"INPUT0": rng.random(shape).astype(dtype)}
 
 
-async def atimed(fn: Callable[[], Awaitable[object]], repeat: int) -> List[float]:
-    await fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        await fn()
-        times.append(time.perf_counter() - start)
-    return times
+async def _timed(one: Callable[[], Any], count: int, in_flight: int) -> float:
+    """Seconds per request: ``count`` requests, ``in_flight`` at a time (one at a time: awaited directly)."""
+    rounds = count // in_flight
+    start = time.perf_counter()
+    if in_flight == 1:
+        for _ in range(rounds):
+            await one()
+    else:
+        for _ in range(rounds):
+            await asyncio.gather(*(one() for _ in range(in_flight)))
+    return (time.perf_counter() - start) / (rounds * in_flight)
 
 
-async def run(url: str, shape: List[int], repeat: int) -> Dict[str, float]:
-    import tritonclient.http as tc
-    import tritonclient.http.aio as tca
+class Ours:
+    """This client's ``infer`` (or ``execute``) on a transport."""
 
-    data = np.random.default_rng(0).random(shape).astype(np.float32)
-    results: Dict[str, float] = {}
+    def __init__(self, url: str, transport: Any = None, high_level: bool = False) -> None:
+        self.url, self.transport, self.high_level = url, transport, high_level
 
-    async with InferenceServerClient(url) as ours:
-        x = InferInput("INPUT0", shape, "FP32").set_data_from_numpy(data)
+    async def batch(self, model: str, data: Dict[str, Any], count: int, in_flight: int) -> float:
+        client = InferenceServerClient(self.url, transport=self.transport() if self.transport else None)
+        tensors = [InferInput(k, list(v.shape), "INT32" if v.dtype == np.int32 else "FP32").set_data_from_numpy(v)
+                   for k, v in data.items()]  # fmt: skip
 
-        async def ours_call() -> object:
-            out = (await ours.infer("identity_fp32", [x])).as_numpy("OUTPUT0")
-            assert out.shape == data.shape
-            return out
+        async def one() -> None:
+            if self.high_level:
+                await execute(data, self.url, model, client=client)
+            else:
+                (await client.infer(model, tensors)).as_numpy("OUTPUT0")
 
-        results["pyotritonclient"] = statistics.median(await atimed(ours_call, repeat))
+        try:
+            await one()
+            return await _timed(one, count, in_flight)
+        finally:
+            await client.close()
 
-    aio = tca.InferenceServerClient(url)
-    try:
-        tx = tca.InferInput("INPUT0", shape, "FP32")
-        tx.set_data_from_numpy(data)
 
-        async def aio_call() -> object:
-            return (await aio.infer("identity_fp32", [tx])).as_numpy("OUTPUT0")
+class TritonSync:
+    """tritonclient.http: sequential ``infer``, or ``async_infer`` greenlets for requests in flight."""
 
-        results["tritonclient.http.aio"] = statistics.median(await atimed(aio_call, repeat))
-    finally:
-        await aio.close()
+    def __init__(self, url: str) -> None:
+        self.url = url
 
-    sync = tc.InferenceServerClient(url)
-    try:
-        sx = tc.InferInput("INPUT0", shape, "FP32")
-        sx.set_data_from_numpy(data)
-        results["tritonclient.http"] = statistics.median(
-            timed(lambda: sync.infer("identity_fp32", [sx]).as_numpy("OUTPUT0"), repeat)
-        )
-    finally:
-        sync.close()
-    return results
+    async def batch(self, model: str, data: Dict[str, Any], count: int, in_flight: int) -> float:
+        import tritonclient.http as tc
+
+        client = tc.InferenceServerClient(self.url, concurrency=in_flight)
+        tensors = []
+        for name, value in data.items():
+            tensor = tc.InferInput(name, list(value.shape), "INT32" if value.dtype == np.int32 else "FP32")
+            tensor.set_data_from_numpy(value)
+            tensors.append(tensor)
+        try:
+            client.infer(model, tensors).as_numpy("OUTPUT0")
+            start = time.perf_counter()
+            rounds = count // in_flight
+            for _ in range(rounds):
+                if in_flight == 1:
+                    client.infer(model, tensors).as_numpy("OUTPUT0")
+                else:
+                    handles = [client.async_infer(model, tensors) for _ in range(in_flight)]
+                    for handle in handles:
+                        handle.get_result().as_numpy("OUTPUT0")
+            return (time.perf_counter() - start) / (rounds * in_flight)
+        finally:
+            client.close()
+
+
+class TritonAio:
+    """tritonclient.http.aio."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def batch(self, model: str, data: Dict[str, Any], count: int, in_flight: int) -> float:
+        import tritonclient.http.aio as tca
+
+        client = tca.InferenceServerClient(self.url)
+        tensors = []
+        for name, value in data.items():
+            tensor = tca.InferInput(name, list(value.shape), "INT32" if value.dtype == np.int32 else "FP32")
+            tensor.set_data_from_numpy(value)
+            tensors.append(tensor)
+
+        async def one() -> None:
+            (await client.infer(model, tensors)).as_numpy("OUTPUT0")
+
+        try:
+            await one()
+            return await _timed(one, count, in_flight)
+        finally:
+            await client.close()
+
+
+def entries(url: str) -> Dict[str, Any]:
+    return {
+        "pyotritonclient infer": Ours(url),
+        "pyotritonclient infer (aiohttp)": Ours(url, transport=AiohttpTransport),
+        "pyotritonclient execute": Ours(url, high_level=True),
+        "tritonclient.http": TritonSync(url),
+        "tritonclient.http.aio": TritonAio(url),
+    }
+
+
+def measure(url: str, rounds: int, quick: bool, progress: Callable[[str], None]) -> Dict[str, Dict[str, Any]]:
+    table: Dict[str, Dict[str, Any]] = {}
+    for workload, (model, shape, dtype, count, in_flight) in WORKLOADS.items():
+        if quick:
+            count = max(in_flight, count // 4)
+        data = inputs_for(model, shape, dtype)
+        runs: Dict[str, List[float]] = {name: [] for name in entries(url)}
+        for _ in range(rounds):  # interleaved: every entry once per round
+            for name, entry in entries(url).items():
+                if "aio" in name and workload == "64 MB" and quick:
+                    continue  # gzip makes it take seconds per request
+                runs[name].append(asyncio.run(entry.batch(model, data, count, in_flight)))
+        medians = {name: statistics.median(times) for name, times in runs.items() if times}
+        fastest = min(medians.values())
+        table[workload] = {
+            name: {
+                "ms": round(medians[name] * 1e3, 4),
+                "spread_ms": [round(min(runs[name]) * 1e3, 4), round(max(runs[name]) * 1e3, 4)],
+                "x_fastest": round(medians[name] / fastest, 3),
+            }
+            for name in medians
+        }
+        progress(workload)
+    return table
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=20)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="fewer requests per batch (a smoke run)")
+    parser.add_argument("--json", type=pathlib.Path, help="also write the numbers here")
     args = parser.parse_args()
-    cases = {"small (64 B)": [1, 4, 4], "4 MB": [1, 1024, 1024], "64 MB": [16, 1024, 1024]}
     with TritonServer(MODELS) as server:
-        print(f"{'tensor':<14}{'client':<24}{'median ms':>10}{'x ours':>9}")
-        for label, shape in cases.items():
-            repeat = args.repeat if shape[0] == 1 else max(3, args.repeat // 4)
-            results = asyncio.run(run(server.url, shape, repeat))
-            base = results["pyotritonclient"]
-            for name, seconds in results.items():
-                print(f"{label:<14}{name:<24}{seconds * 1e3:>10.2f}{seconds / base:>9.2f}")
+        table = measure(server.url, args.rounds, args.quick, lambda w: print(f"measured {w}", flush=True))
+    print(f"\n{'workload':<20}{'entry':<34}{'ms/request':>11}{'spread':>20}{'x fastest':>10}")
+    for workload, rows in table.items():
+        for name, row in sorted(rows.items(), key=lambda item: item[1]["ms"]):
+            low, high = row["spread_ms"]
+            print(f"{workload:<20}{name:<34}{row['ms']:>11.3f}{f'{low:.3f}-{high:.3f}':>20}{row['x_fastest']:>10.2f}")
+    if args.json:
+        meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+                "python": platform.python_version(), "rounds": args.rounds}  # fmt: skip
+        args.json.write_text(json.dumps({"meta": meta, "results": table}, indent=1))
 
 
 if __name__ == "__main__":

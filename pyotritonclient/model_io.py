@@ -8,6 +8,7 @@ fixed-size outputs come back as RPC ndarrays."""
 from __future__ import annotations
 
 import json
+from collections import abc
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import ndarray as rpc_ndarray
@@ -146,7 +147,7 @@ def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mappi
         specs = _specs_from_values(config, inputs)
     names = [spec["name"] for spec in specs]
     model = config.get("name", config.get("model_name", "?"))
-    if isinstance(inputs, Mapping):
+    if isinstance(inputs, abc.Mapping):
         unknown = [key for key in inputs if key not in names]
         if unknown:
             raise InvalidInputError(f"model {model!r} has no input {unknown[0]!r}; its inputs are {names}")
@@ -172,7 +173,7 @@ def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mappi
 def _specs_from_values(config: Mapping[str, Any], inputs: Inputs) -> List[Dict[str, Any]]:
     """Input specs taken from the values themselves (by name, any shape), for a model whose metadata lists none."""
     model = config.get("name", config.get("model_name", "?"))
-    if not isinstance(inputs, Mapping):
+    if not isinstance(inputs, abc.Mapping):
         raise InvalidInputError(
             f"the server does not describe the inputs of model {model!r}: give them as a dict by input name"
         )

@@ -8,6 +8,7 @@ tensor bytes, for answers that must travel back without numpy.
 
 from __future__ import annotations
 
+from collections import abc
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Sequence
 
@@ -30,7 +31,7 @@ class RawArray:
 
 def is_ndarray(value: Any) -> bool:
     """True for a value in the RPC ndarray encoding (a mapping whose ``_rtype`` is ``"ndarray"``)."""
-    return isinstance(value, Mapping) and value.get("_rtype") == "ndarray"
+    return isinstance(value, abc.Mapping) and value.get("_rtype") == "ndarray"
 
 
 def _as_bytes(value: Any, name: str, expected: int) -> memoryview:

@@ -8,7 +8,7 @@ where the service's default differs). Adding an option means adding a field here
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Union
 
 from .errors import InvalidInputError
 
@@ -69,15 +69,27 @@ class ExecuteOptions:
     @classmethod
     def of(cls, options: Mapping[str, Any], what: str = "execute()") -> ExecuteOptions:
         """Options from keyword arguments; an unknown name is an InvalidInputError listing the options."""
-        names = option_names()
+        if not options and cls is ExecuteOptions:
+            return _DEFAULTS  # frozen: one shared instance for the common call without options
+        names = _names()
         for key in options:
             if key not in names:
-                raise InvalidInputError(f"{what}: unknown option {key!r}; the options are {', '.join(names)}")
+                raise InvalidInputError(f"{what}: unknown option {key!r}; the options are {', '.join(option_names())}")
         return cls(**options)
 
     def but(self, **changes: Any) -> ExecuteOptions:
         """A copy with ``changes``."""
         return replace(self, **changes)
+
+
+_NAME_SET: FrozenSet[str] = frozenset()
+
+
+def _names() -> FrozenSet[str]:
+    global _NAME_SET
+    if not _NAME_SET:
+        _NAME_SET = frozenset(option_names())
+    return _NAME_SET
 
 
 def option_names() -> List[str]:
@@ -97,3 +109,6 @@ def rpc_options() -> Dict[str, Dict[str, Any]]:
 
 
 __all__ = ["ExecuteOptions", "option_names", "rpc_options"]
+
+
+_DEFAULTS = ExecuteOptions()

@@ -17,6 +17,21 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 
+_LOADED: Any = None
+
+
+def _numpy_and_utils() -> Any:
+    """numpy and ..utils, imported on first use (the module itself works without numpy)."""
+    global _LOADED
+    if _LOADED is None:
+        import numpy
+
+        from .. import utils
+
+        _LOADED = (numpy, utils)
+    return _LOADED
+
+
 class InferInput:
     """An input tensor: name, shape, datatype and its data (binary or JSON)."""
 
@@ -67,16 +82,13 @@ class InferInput:
         Binary data is a zero-copy view of a C-contiguous array: do not modify the array before
         the request is sent.
         """
-        import numpy as np
-
-        from ..utils import np_to_triton_dtype, serialize_bf16_tensor, serialize_byte_tensor
-
-        if not isinstance(input_tensor, np.ndarray):
+        numpy, utils = _numpy_and_utils()
+        if not isinstance(input_tensor, numpy.ndarray):
             raise InvalidInputError(
                 f"input {self._name!r}: set_data_from_numpy needs a numpy.ndarray, got {type(input_tensor).__name__}"
             )
-        given = np_to_triton_dtype(input_tensor.dtype)
-        expected_ok = given == self._datatype or (self._datatype == "BF16" and input_tensor.dtype == np.float32)
+        given = utils.np_to_triton_dtype(input_tensor.dtype)
+        expected_ok = given == self._datatype or (self._datatype == "BF16" and input_tensor.dtype == numpy.float32)
         if not expected_ok:
             raise InvalidInputError(
                 f"input {self._name!r}: got a {input_tensor.dtype} array ({given}), expected {self._datatype}"
@@ -88,15 +100,15 @@ class InferInput:
         self._clear()
         if binary_data:
             if self._datatype == "BYTES":
-                packed = serialize_byte_tensor(input_tensor)
+                packed = utils.serialize_byte_tensor(input_tensor)
                 self._binary = memoryview(packed.item() if packed.size else b"")
             elif self._datatype == "BF16":
-                self._binary = memoryview(serialize_bf16_tensor(input_tensor))  # type: ignore[arg-type]
+                self._binary = memoryview(utils.serialize_bf16_tensor(input_tensor))
             else:
-                array = np.ascontiguousarray(input_tensor)
+                array = numpy.ascontiguousarray(input_tensor)
                 if array.dtype.byteorder == ">":
                     array = array.astype(array.dtype.newbyteorder("<"))
-                self._binary = memoryview(array.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+                self._binary = memoryview(array.reshape(-1).view(numpy.uint8))
         else:
             if self._datatype in wire.BINARY_ONLY:
                 raise InvalidInputError(
@@ -293,26 +305,28 @@ class InferResult:
 
     def as_numpy(self, name: str) -> Optional[np.ndarray]:
         """An output as a numpy array (a zero-copy view for binary fixed-size outputs); None if absent."""
-        import numpy as np
-
-        from ..utils import deserialize_bf16_tensor, deserialize_bytes_tensor
-
+        numpy, utils = _numpy_and_utils()
         tensor = self._tensor(name)
         if tensor is None:
             return None
         shape = tensor.shape
+        result: np.ndarray
         if tensor.binary is not None:
             if tensor.datatype == "BYTES":
-                array = deserialize_bytes_tensor(tensor.binary)
+                array = utils.deserialize_bytes_tensor(tensor.binary)
             elif tensor.datatype == "BF16":
-                array = deserialize_bf16_tensor(tensor.binary)
+                array = utils.deserialize_bf16_tensor(tensor.binary)
             else:
-                array = np.frombuffer(tensor.binary, dtype=np.dtype(get_dtype(tensor.datatype).numpy).newbyteorder("<"))
-            return array.reshape(shape)
+                dtype = numpy.dtype(get_dtype(tensor.datatype).numpy).newbyteorder("<")
+                array = numpy.frombuffer(tensor.binary, dtype=dtype)
+            result = array.reshape(shape)
+            return result
         if tensor.json is None:
             return None
         if tensor.datatype == "BYTES":  # sent as JSON: str items (tritonclient's rule); binary ones are bytes
-            array = np.empty(len(tensor.json), dtype=np.object_)
+            array = numpy.empty(len(tensor.json), dtype=numpy.object_)
             array[:] = list(tensor.json)
-            return array.reshape(shape)
-        return np.array(tensor.json, dtype=get_dtype(tensor.datatype).numpy).reshape(shape)
+            result = array.reshape(shape)
+            return result
+        result = numpy.array(tensor.json, dtype=get_dtype(tensor.datatype).numpy).reshape(shape)
+        return result

@@ -1,0 +1,28 @@
+"""The benchmark's short version runs in the suite (the full one is a command: see docs/performance.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_benchmark_runs_every_entry_on_every_workload(tmp_path):
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_infer.py"), "--quick", "--rounds", "1", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    results = json.loads(out.read_text())["results"]
+    assert set(results) == {"64 B sequential", "64 B, 16 in flight", "4 MB", "64 MB"}
+    for workload, rows in results.items():
+        assert {"pyotritonclient infer", "pyotritonclient execute", "tritonclient.http"} <= set(rows), workload
+        assert min(row["x_fastest"] for row in rows.values()) == 1.0
+        assert all(row["ms"] > 0 for row in rows.values())
+    assert "x fastest" in run.stdout
