@@ -14,13 +14,19 @@ from pyotritonclient.testing.server import free_port_block
 
 class HyphaServer:
     def __init__(
-        self, cache_dir: Path, workdir: Path, port: Optional[int] = None, secret: str = "pyotritonclient-tests"
+        self,
+        cache_dir: Path,
+        workdir: Path,
+        port: Optional[int] = None,
+        secret: str = "pyotritonclient-tests",
+        deflate: bool = True,
     ) -> None:
         self.python = cache_dir / "hypha-venv" / "bin" / "python"
         self.workdir = Path(workdir)
         self.port = port or free_port_block(1)
         self.process: Optional[subprocess.Popen] = None
         self.secret = secret  # the JWT signing secret: a new one invalidates every earlier connection
+        self.deflate = deflate  # False: served by uvicorn with --ws-per-message-deflate false (docs/service.md)
 
     @property
     def url(self) -> str:
@@ -33,8 +39,12 @@ class HyphaServer:
         log = open(self.workdir / "hypha.log", "ab")
         # A fixed secret, as in any real deployment: tokens (and reconnections) survive a restart.
         env = dict(os.environ, HYPHA_JWT_SECRET=self.secret)
+        command = [str(self.python), "-m", "hypha.server", "--host=127.0.0.1", f"--port={self.port}"]
+        if not self.deflate:
+            command = [str(self.python), "-m", "uvicorn", "hypha.server:app", "--host", "127.0.0.1"]
+            command += ["--port", str(self.port), "--ws-per-message-deflate", "false"]
         self.process = subprocess.Popen(
-            [str(self.python), "-m", "hypha.server", "--host=127.0.0.1", f"--port={self.port}"],
+            command,
             cwd=self.workdir,
             stdout=log,
             stderr=subprocess.STDOUT,

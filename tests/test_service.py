@@ -309,3 +309,35 @@ def test_javascript_hypha_client(cache_dir, hypha_server, registered, triton):
     assert "belongs to another caller" in result["other_caller"]
     assert "not allowed by this service" in result["not_allowed"]
     assert "more than this service accepts" in result["oversized"]
+
+
+def _negotiated(server) -> list:
+    """The websocket extensions hypha-rpc's connection agreed with hypha (internals: there is no public API)."""
+    websocket = server.rpc._connection._websocket
+    return [type(extension).__name__ for extension in websocket.protocol.extensions]
+
+
+async def test_the_service_connection_declines_websocket_compression(hypha_server, triton):
+    from hypha_rpc import connect_to_server
+
+    from pyotritonclient.service import ServiceConfig, TritonService
+    from pyotritonclient.service.hypha import register
+
+    default = await connect_to_server({"server_url": hypha_server})
+    service = TritonService(ServiceConfig(triton.http_url))
+    server, info = await register(service, hypha_server, service_id="no-deflate")
+    compressed, _ = await register(TritonService(ServiceConfig(triton.http_url)), hypha_server,
+                                   service_id="deflate", websocket_compression=True)  # fmt: skip
+    try:
+        assert _negotiated(default) == ["PerMessageDeflate"]  # what hypha-rpc does by default
+        assert _negotiated(compressed) == ["PerMessageDeflate"]
+        assert _negotiated(server) == []  # the service's own connection: no deflate
+        later = await connect_to_server({"server_url": hypha_server})  # other connections are left as they are
+        assert _negotiated(later) == ["PerMessageDeflate"]
+        svc = await later.get_service(info["id"])
+        assert "add_sub" in {m["name"] for m in await svc.list_models()}
+        await later.disconnect()
+    finally:
+        for connection in (default, server, compressed):
+            await connection.disconnect()
+        await service.close()

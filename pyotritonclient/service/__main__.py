@@ -24,6 +24,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--service-id", default="triton-client")
     parser.add_argument("--client-id")
     parser.add_argument("--visibility", default="public", choices=["public", "protected"])
+    parser.add_argument(
+        "--websocket-compression",
+        action="store_true",
+        help="let the service's websocket to hypha use permessage-deflate (off: ~9x faster for large tensors)",
+    )
     parser.add_argument("--max-request-mb", type=float, default=256.0)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per Triton call")
     parser.add_argument(
@@ -70,6 +75,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 service_id=args.service_id,
                 client_id=args.client_id,
                 visibility=args.visibility,
+                websocket_compression=args.websocket_compression,
                 check_interval=args.check_interval,
                 give_up_after=args.give_up_after,
             )

@@ -8,6 +8,7 @@ gone by pinging their built-in service (``TritonService.check_callers``, every `
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import signal
 from typing import Any, Dict, List, Optional
 
@@ -39,8 +40,12 @@ async def register(
     service_id: str = "triton-client",
     client_id: Optional[str] = None,
     visibility: str = "public",
+    websocket_compression: bool = False,
 ) -> Any:
-    """Connect to hypha and register the service; returns (server connection, service info)."""
+    """Connect to hypha and register the service; returns (server connection, service info).
+
+    The service's websocket declines permessage-deflate unless ``websocket_compression``: tensors are
+    incompressible in practice, and deflating them made a 16 MB call ~9x slower (docs/performance.md)."""
     try:
         from hypha_rpc import connect_to_server
     except ImportError:
@@ -52,12 +57,46 @@ async def register(
         options["token"] = token
     if client_id:
         options["client_id"] = client_id
-    server = await connect_to_server(options)
+    if websocket_compression:
+        server = await connect_to_server(options)
+    else:
+        _decline_compression_in_context()
+        marker = _NO_COMPRESSION.set(True)  # read by reconnections too: they run in tasks made in this context
+        try:
+            server = await connect_to_server(options)
+        finally:
+            _NO_COMPRESSION.reset(marker)
     if service.caller_alive is None:
         service.caller_alive = caller_check(server)
     _on_disconnect(server, service)
     info = await server.register_service(service_definition(service, service_id, visibility))
     return server, info
+
+
+_NO_COMPRESSION: contextvars.ContextVar[bool] = contextvars.ContextVar("pyotriton_no_ws_compression", default=False)
+
+
+def _decline_compression_in_context() -> None:
+    """Make hypha-rpc's websocket connections opened where ``_NO_COMPRESSION`` is set offer no compression.
+
+    hypha-rpc (0.21) has no option for it; its connection builds the ``websockets.connect`` arguments in one
+    method, which is wrapped here once. Connections made elsewhere in the process are left as they are."""
+    try:
+        from hypha_rpc.websocket_client import WebsocketRPCConnection
+    except ImportError:
+        return
+    original = WebsocketRPCConnection._ws_connect_kwargs
+    if getattr(original, "_declines_compression", False):
+        return
+
+    def connect_kwargs(self: Any) -> Dict[str, Any]:
+        kwargs: Dict[str, Any] = original(self)
+        if _NO_COMPRESSION.get():
+            kwargs["compression"] = None
+        return kwargs
+
+    connect_kwargs._declines_compression = True  # type: ignore[attr-defined]
+    WebsocketRPCConnection._ws_connect_kwargs = connect_kwargs
 
 
 def caller_check(server: Any) -> Any:
