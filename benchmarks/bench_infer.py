@@ -140,40 +140,63 @@ class TritonAio:
             await client.close()
 
 
-def entries(url: str) -> Dict[str, Any]:
-    return {
+def entries(url: str, grpc_url: str, peers: bool) -> Dict[str, Any]:
+    found: Dict[str, Any] = {
         "pyotritonclient infer": Ours(url),
         "pyotritonclient infer (aiohttp)": Ours(url, transport=AiohttpTransport),
         "pyotritonclient execute": Ours(url, high_level=True),
         "tritonclient.http": TritonSync(url),
         "tritonclient.http.aio": TritonAio(url),
     }
+    if peers:  # in venvs of their own (benchmarks/peers.py installs them once)
+        from peers import CLIENTS, Peer
+
+        for name in CLIENTS:
+            found[name] = Peer(name, url, grpc_url)
+    return found
 
 
-def measure(url: str, rounds: int, quick: bool, progress: Callable[[str], None]) -> Dict[str, Dict[str, Any]]:
+def measure(
+    url: str, grpc_url: str, rounds: int, quick: bool, peers: bool, progress: Callable[[str], None]
+) -> Dict[str, Dict[str, Any]]:
     table: Dict[str, Dict[str, Any]] = {}
-    for workload, (model, shape, dtype, count, in_flight) in WORKLOADS.items():
-        if quick:
-            count = max(in_flight, count // 4)
-        data = inputs_for(model, shape, dtype)
-        runs: Dict[str, List[float]] = {name: [] for name in entries(url)}
-        for _ in range(rounds):  # interleaved: every entry once per round
-            for name, entry in entries(url).items():
-                if "aio" in name and workload == "64 MB" and quick:
-                    continue  # gzip makes it take seconds per request
-                runs[name].append(asyncio.run(entry.batch(model, data, count, in_flight)))
-        medians = {name: statistics.median(times) for name, times in runs.items() if times}
-        fastest = min(medians.values())
-        table[workload] = {
-            name: {
-                "ms": round(medians[name] * 1e3, 4),
-                "spread_ms": [round(min(runs[name]) * 1e3, 4), round(max(runs[name]) * 1e3, 4)],
-                "x_fastest": round(medians[name] / fastest, 3),
-            }
-            for name in medians
-        }
-        progress(workload)
+    clients = entries(url, grpc_url, peers)
+    try:
+        for workload in WORKLOADS:
+            table[workload] = _workload(workload, clients, rounds, quick)
+            progress(workload)
+    finally:
+        for client in clients.values():
+            if hasattr(client, "close"):
+                client.close()
     return table
+
+
+def _workload(workload: str, clients: Dict[str, Any], rounds: int, quick: bool) -> Dict[str, Any]:
+    model, shape, dtype, count, in_flight = WORKLOADS[workload]
+    if quick:
+        count = max(in_flight, count // 4)
+    data = inputs_for(model, shape, dtype)
+    runs: Dict[str, List[float]] = {name: [] for name in clients}
+    names = list(clients)
+    for round_index in range(rounds):  # interleaved: every entry once per round, the order rotated each round
+        start = round_index % len(names)
+        for name in names[start:] + names[:start]:
+            entry = clients[name]
+            slow = name in ("tritonclient.http.aio", "pyotritonclient 0.2.6")  # gzip / requests: seconds
+            if slow and workload == "64 MB" and quick:
+                continue
+            runs[name].append(asyncio.run(entry.batch(model, data, count, in_flight)))
+    medians = {name: statistics.median(times) for name, times in runs.items() if times}
+    fastest = min(medians.values())
+    return {
+        name: {
+            "ms": round(medians[name] * 1e3, 4),
+            "spread_ms": [round(min(runs[name]) * 1e3, 4), round(max(runs[name]) * 1e3, 4)],
+            "x_fastest": round(medians[name] / fastest, 3),
+        }
+        for name in medians
+    }
 
 
 def main() -> None:
@@ -181,9 +204,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="fewer requests per batch (a smoke run)")
     parser.add_argument("--json", type=pathlib.Path, help="also write the numbers here")
+    parser.add_argument("--no-peers", action="store_true", help="leave out the peers that need venvs of their own")
     args = parser.parse_args()
     with TritonServer(MODELS) as server:
-        table = measure(server.url, args.rounds, args.quick, lambda w: print(f"measured {w}", flush=True))
+        grpc_url = f"127.0.0.1:{(server.http_port or 0) + 1}"
+        table = measure(
+            server.url,
+            grpc_url,
+            args.rounds,
+            args.quick,
+            not args.no_peers,
+            lambda w: print(f"measured {w}", flush=True),
+        )
     print(f"\n{'workload':<20}{'entry':<34}{'ms/request':>11}{'spread':>20}{'x fastest':>10}")
     for workload, rows in table.items():
         for name, row in sorted(rows.items(), key=lambda item: item[1]["ms"]):

@@ -13,7 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_benchmark_runs_every_entry_on_every_workload(tmp_path):
     out = tmp_path / "bench.json"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_infer.py"), "--quick", "--rounds", "1", "--json", str(out)],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_infer.py"),
+            "--quick",
+            "--rounds",
+            "1",
+            "--no-peers",
+            "--json",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=600,

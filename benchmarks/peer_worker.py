@@ -1,0 +1,118 @@
+"""A benchmark worker for clients that live in their own venv (tritonclient's gRPC clients, pyotritonclient 0.2.6).
+
+Run by bench_infer.py with that venv's Python: ``peer_worker.py CLIENT URL GRPC_URL``. Reads one JSON command per
+line on stdin (``{"model", "shape", "dtype", "count", "in_flight"}``) and answers one line: the seconds per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any, Callable, Dict, List
+
+import numpy as np
+
+
+def tensors_for(module: Any, model: str, shape: List[int], dtype: str) -> List[Any]:
+    data: Dict[str, Any]
+    if model == "add_sub":
+        data = {"INPUT0": np.arange(16, dtype=np.int32), "INPUT1": np.ones(16, dtype=np.int32)}
+    else:
+        data = {"INPUT0": np.random.default_rng(0).random(shape).astype(np.float32)}
+    out = []
+    for name, value in data.items():
+        tensor = module.InferInput(name, list(value.shape), "INT32" if value.dtype == np.int32 else "FP32")
+        tensor.set_data_from_numpy(value)
+        out.append(tensor)
+    return out
+
+
+def sync_batch(call: Callable[[], Any], start_many: Callable[[int], Any], count: int, in_flight: int) -> float:
+    call()
+    rounds = count // in_flight
+    began = time.perf_counter()
+    for _ in range(rounds):
+        if in_flight == 1:
+            call()
+        else:
+            start_many(in_flight)
+    return (time.perf_counter() - began) / (rounds * in_flight)
+
+
+async def async_batch(call: Callable[[], Any], count: int, in_flight: int) -> float:
+    await call()
+    rounds = count // in_flight
+    began = time.perf_counter()
+    for _ in range(rounds):
+        if in_flight == 1:
+            await call()
+        else:
+            await asyncio.gather(*(call() for _ in range(in_flight)))
+    return (time.perf_counter() - began) / (rounds * in_flight)
+
+
+def run(client: str, url: str, grpc_url: str, command: Dict[str, Any]) -> float:
+    model, shape, dtype = command["model"], command["shape"], command["dtype"]
+    count, in_flight = command["count"], command["in_flight"]
+    if client == "tritonclient.grpc":
+        import tritonclient.grpc as grpc
+
+        triton = grpc.InferenceServerClient(grpc_url)
+        inputs = tensors_for(grpc, model, shape, dtype)
+
+        def many(n: int) -> None:
+            done: List[Any] = []
+            for _ in range(n):
+                triton.async_infer(model, inputs, callback=lambda result, error: done.append((result, error)))
+            while len(done) < n:
+                time.sleep(0.00005)
+            for result, error in done:
+                assert error is None, error
+                result.as_numpy("OUTPUT0")
+
+        try:
+            return sync_batch(lambda: triton.infer(model, inputs).as_numpy("OUTPUT0"), many, count, in_flight)
+        finally:
+            triton.close()
+    if client == "tritonclient.grpc.aio":
+        import tritonclient.grpc.aio as grpc_aio
+
+        async def go() -> float:
+            triton = grpc_aio.InferenceServerClient(grpc_url)
+            inputs = tensors_for(grpc_aio, model, shape, dtype)
+
+            async def call() -> None:
+                (await triton.infer(model, inputs)).as_numpy("OUTPUT0")
+
+            try:
+                return await async_batch(call, count, in_flight)
+            finally:
+                await triton.close()
+
+        return asyncio.run(go())
+    if client == "pyotritonclient 0.2.6":
+        import pyotritonclient.http as old
+
+        async def go_old() -> float:
+            triton = old.InferenceServerClient(url)
+            inputs = tensors_for(old, model, shape, dtype)
+
+            async def call() -> None:
+                (await triton.infer(model, inputs)).as_numpy("OUTPUT0")
+
+            return await async_batch(call, count, in_flight)
+
+        return asyncio.run(go_old())
+    raise SystemExit(f"unknown client {client!r}")
+
+
+def main() -> None:
+    client, url, grpc_url = sys.argv[1:4]
+    for line in sys.stdin:
+        print(json.dumps(run(client, url, grpc_url, json.loads(line))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
