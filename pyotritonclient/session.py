@@ -28,7 +28,7 @@ from .errors import (
 from .http import InferenceServerClient, InferRequestedOutput
 from .model_io import Inputs, check_config, prepare_inputs, shape_outputs, tensor_summary
 from .options import ExecuteOptions
-from .protocol.endpoints import base_url
+from .protocol.endpoints import base_url, redact_url
 
 INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, model_version, id, parameters, outputs)
 CONFIG_RECHECK_SECONDS = 5.0  # a config younger than this is trusted when inputs are refused here
@@ -194,7 +194,7 @@ class Session:
             if capabilities.repository:
                 raise
             raise UnsupportedError(
-                f"{capabilities.describe()} at {self.url} cannot list its models: it has no model repository "
+                f"{self._where(capabilities)} cannot list its models: it has no model repository "
                 f"extension ({exc.message()}); name the model instead",
                 extension=MODEL_REPOSITORY,
             ) from None
@@ -277,13 +277,17 @@ class Session:
                 f"no model config of {model_name!r} within {options.timeout} s", status="TIMEOUT"
             ) from None
 
+    def _where(self, capabilities: Capabilities) -> str:
+        """``"mlserver 1.7.1 at http://host:port/"`` for messages (credentials in the URL redacted)."""
+        return f"{capabilities.describe()} at {redact_url(self.url)}"
+
     def _binary(self, capabilities: Capabilities, options: ExecuteOptions) -> bool:
         """Binary tensors where the server has the extension, unless the options say otherwise."""
         if options.binary_data is None:
             return capabilities.binary_tensors
         if options.binary_data and not capabilities.binary_tensors:
             raise UnsupportedError(
-                f"{capabilities.describe()} at {self.url} does not take binary tensors (no "
+                f"{self._where(capabilities)} does not take binary tensors (no "
                 f"'{BINARY_TENSORS}' extension): leave binary_data unset, or False, to send JSON",
                 extension=BINARY_TENSORS,
             )
@@ -313,7 +317,7 @@ class Session:
         binary = self._binary(capabilities, options)
         if options.sequence_id and not capabilities.sequences:
             raise UnsupportedError(
-                f"{capabilities.describe()} at {self.url} has no sequence support (the 'sequence' extension): "
+                f"{self._where(capabilities)} has no sequence support (the 'sequence' extension): "
                 f"model {model_name!r} cannot run as a sequence there",
                 extension=SEQUENCES,
             )

@@ -6,94 +6,19 @@ Expected values are computed here (sums, masks), not copied from a run.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
 import re
-import select
 import shutil
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 import urllib.request
 from pathlib import Path
-from typing import Callable, List, Optional
 
 import numpy as np
 import pytest
-
-CLI = [sys.executable, "-m", "pyotritonclient"]
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def _env(url: Optional[str] = None, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_URL", "FORCE_COLOR", "NO_COLOR", "COLUMNS")}
-    if url:
-        env["TRITON_URL"] = url
-    env.update(extra)
-    return env
-
-
-def run(*args: str, url: Optional[str] = None, timeout: float = 60, **extra: str) -> subprocess.CompletedProcess:
-    """The command, piped (stdout and stderr captured)."""
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=_env(url, **extra))
-
-
-def run_in_terminal(
-    args: List[str],
-    url: str,
-    *,
-    columns: int = 110,
-    timeout: float = 90,
-    watch: Optional[Callable[[str, subprocess.Popen], None]] = None,
-) -> tuple:
-    """The command with a pseudo-terminal as stdin/stdout/stderr: everything it drew, as raw text."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    env = _env(url, TERM="xterm-256color")
-    process = subprocess.Popen([*CLI, *args], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-    os.close(slave)
-    chunks: List[bytes] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    "the command did not finish in time:\n" + b"".join(chunks).decode(errors="replace")
-                )
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if not ready:
-                continue
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the terminal's other side closed (the process exited)
-                break
-            if not data:
-                break
-            chunks.append(data)
-            if watch is not None:
-                watch(b"".join(chunks).decode(errors="replace"), process)
-        process.wait(20)
-    finally:
-        os.close(master)
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-    return process.returncode, b"".join(chunks).decode(errors="replace")
-
-
-def _get(url: str, path: str) -> object:
-    with urllib.request.urlopen(f"http://{url}{path}", timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _tsv(text: str) -> List[List[str]]:
-    return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
-
+from cli_helpers import ANSI, CLI, _env, _get, _tsv, run, run_in_terminal
 
 # -- models and config ---------------------------------------------------------------------------------
 
@@ -272,100 +197,6 @@ def test_timeout_and_headers(triton):
     assert "s3cret" not in verbose.stderr + verbose.stdout
     bad = run("-H", "no-separator", "models", url=triton.url)
     assert bad.returncode == 2 and "--header" in bad.stderr
-
-
-# -- batches -----------------------------------------------------------------------------------------------
-
-
-def _delays(folder: Path, count: int, delay: float) -> List[float]:
-    folder.mkdir()
-    values = [round(delay + i * 1e-4, 4) for i in range(count)]
-    for i, value in enumerate(values):
-        np.save(folder / f"item{i:02d}.npy", np.array([value], np.float32))
-    return values
-
-
-def test_batch_progress_bar_advances_in_a_terminal(triton, tmp_path):
-    values = _delays(tmp_path / "in", 50, 0.03)
-    code, screen = run_in_terminal(
-        ["infer", "slow", "-i", f"DELAY={tmp_path / 'in'}", "-o", str(tmp_path / "out"), "-c", "1"], triton.url
-    )
-    assert code == 0, screen
-    frames = ANSI.sub("", screen.replace("\r", "\n"))
-    counts = [int(n) for n in re.findall(r"(\d+)/50 ", frames)]
-    assert counts == sorted(counts) and counts[-1] == 50
-    assert len(set(counts)) >= 5, counts  # the bar was drawn again and again as items finished
-    assert re.search(r"\d+\.\d items/s", frames) and "eta" in frames
-    assert "━" in screen
-    assert re.search(r"slow: 50 in [\d.]+ s \([\d.]+/s\) written to", frames)
-    for i, value in enumerate(values):
-        assert np.load(tmp_path / "out" / f"item{i:02d}" / "OUTPUT0.npy").tolist() == [np.float32(value)]
-
-
-def test_batch_piped_prints_lines_and_reports_failed_items(triton, tmp_path):
-    _delays(tmp_path / "in", 6, 0.0)
-    np.save(tmp_path / "in" / "item03.npy", np.zeros([2, 2], np.float32))  # a wrong shape: refused, the rest go on
-    out = run("infer", "slow", "-i", f"DELAY={tmp_path / 'in'}", "-o", str(tmp_path / "out"), url=triton.url)
-    assert out.returncode == 1, out.stderr
-    lines = out.stdout.splitlines()
-    assert len(lines) == 6 and all(re.fullmatch(r"\[\d/6\] item\d\d (ok|failed: .*)", line) for line in lines)
-    assert [line for line in lines if "failed" in line][0].endswith(
-        "item03 failed: input 'DELAY': expected shape [1] (-1: any size), got [2, 2]"
-    )
-    assert "1 of 6 failed, first: item03" in out.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["item00", "item01", "item02", "item04", "item05"]
-
-
-def test_batch_needs_out_and_paired_folders_must_match(triton, tmp_path):
-    _delays(tmp_path / "in", 2, 0.0)
-    out = run("infer", "slow", "-i", f"DELAY={tmp_path / 'in'}", url=triton.url)
-    assert out.returncode == 2 and "needs --out DIR" in out.stderr
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    out = run("infer", "slow", "-i", f"DELAY={empty}", "-o", str(tmp_path / "o"), url=triton.url)
-    assert out.returncode == 2 and f"the folder {empty} matches no files" in out.stderr
-    out = run("infer", "slow", "-i", f"DELAY={tmp_path / 'in'}/*.png", "-o", str(tmp_path / "o"), url=triton.url)
-    assert out.returncode == 2 and "matches no files" in out.stderr
-
-
-def test_ctrl_c_stops_a_batch_and_keeps_what_was_done(triton, tmp_path):
-    values = _delays(tmp_path / "in", 50, 0.1)
-    out_dir = tmp_path / "out"
-    sent = {}
-
-    def interrupt_after_some(screen: str, process: subprocess.Popen) -> None:
-        if not sent and re.search(r"\b(8|9|1\d)/50 ", ANSI.sub("", screen)):
-            sent["at"] = time.monotonic()
-            os.kill(process.pid, signal.SIGINT)
-
-    args = ["infer", "slow", "-i", f"DELAY={tmp_path / 'in'}", "-o", str(out_dir), "-c", "2"]
-    code, screen = run_in_terminal(args, triton.url, watch=interrupt_after_some)
-    assert sent, screen
-    assert code == 130, screen
-    assert time.monotonic() - sent["at"] < 5
-    match = re.search(r"interrupted: (\d+) of 50 items done and kept in", ANSI.sub("", screen))
-    assert match, screen
-    kept = sorted(p.name for p in out_dir.iterdir())
-    assert len(kept) == int(match.group(1)) and 8 <= len(kept) < 50
-    assert not [p for p in out_dir.iterdir() if p.name.startswith(".partial")]
-    for name in kept:  # every kept item is whole
-        assert np.load(out_dir / name / "OUTPUT0.npy").tolist() == [np.float32(values[int(name[4:])])]
-    resumed = run(
-        "infer",
-        "slow",
-        "-i",
-        f"DELAY={tmp_path / 'in'}",
-        "-o",
-        str(out_dir),
-        "-c",
-        "8",
-        "--skip-existing",
-        url=triton.url,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"skipping {len(kept)} items already in" in resumed.stderr
-    assert len(resumed.stdout.splitlines()) == 50 - len(kept)
-    assert len(list(out_dir.iterdir())) == 50
 
 
 # -- bench ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set,
 
 from ..errors import InferenceServerException
 from ..execution import get_config
+from ..protocol.endpoints import redact_url
 from ..sequence import SequenceExecutor
 from ..session import session_for
 from .calls import guarded
@@ -79,7 +80,7 @@ class SequenceRegistry:
             capabilities = await guarded(session_for(url).capabilities(), self.config.timeout)
             if not capabilities.sequences:
                 raise ServiceError(
-                    f"{capabilities.describe()} at {url} has no sequence support: "
+                    f"{capabilities.describe()} at {redact_url(url)} has no sequence support: "
                     f"{model_name!r} cannot run as a sequence"
                 )
             try:
