@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, List
 import numpy as np
 
 from pyotritonclient import execute
-from pyotritonclient.http import InferenceServerClient, InferInput
+from pyotritonclient.http import InferenceServerClient
 from pyotritonclient.testing.server import TritonServer
 from pyotritonclient.transport.aiohttp import AiohttpTransport
 
@@ -34,16 +34,31 @@ MODELS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "models"
 WORKLOADS = {  # name: (model, shape, dtype, requests per batch, in flight)
     "64 B sequential": ("add_sub", [16], np.int32, 400, 1),
     "64 B, 16 in flight": ("add_sub", [16], np.int32, 800, 16),
+    "BYTES, 1,000 strings": ("echo_all", [1000], np.object_, 100, 1),
     "4 MB": ("identity_fp32", [1, 1024, 1024], np.float32, 10, 1),
     "64 MB": ("identity_fp32", [16, 1024, 1024], np.float32, 2, 1),
 }
+OUTPUT = {"add_sub": "OUTPUT0", "identity_fp32": "OUTPUT0", "echo_all": "OUT_BYTES"}
+DATATYPE = {"int32": "INT32", "float32": "FP32", "object": "BYTES"}
 
 
 def inputs_for(model: str, shape: List[int], dtype: Any) -> Dict[str, Any]:
     rng = np.random.default_rng(0)
     if model == "add_sub":
         return {"INPUT0": np.arange(16, dtype=dtype), "INPUT1": np.ones(16, dtype=dtype)}
+    if model == "echo_all":
+        return {"IN_BYTES": np.array([b"item %d" % i for i in range(shape[0])], dtype=np.object_)}
     return {"INPUT0": rng.random(shape).astype(dtype)}
+
+
+def tensors(module: Any, data: Dict[str, Any]) -> List[Any]:
+    """InferInputs of ``module`` (ours or tritonclient's) holding ``data``."""
+    out = []
+    for name, value in data.items():
+        tensor = module.InferInput(name, list(value.shape), DATATYPE[value.dtype.name])
+        tensor.set_data_from_numpy(value)
+        out.append(tensor)
+    return out
 
 
 async def _timed(one: Callable[[], Any], count: int, in_flight: int) -> float:
@@ -66,21 +81,94 @@ class Ours:
         self.url, self.transport, self.high_level = url, transport, high_level
 
     async def batch(self, model: str, data: Dict[str, Any], count: int, in_flight: int) -> float:
+        import pyotritonclient.http as ours
+
         client = InferenceServerClient(self.url, transport=self.transport() if self.transport else None)
-        tensors = [InferInput(k, list(v.shape), "INT32" if v.dtype == np.int32 else "FP32").set_data_from_numpy(v)
-                   for k, v in data.items()]  # fmt: skip
+        inputs = tensors(ours, data)
 
         async def one() -> None:
             if self.high_level:
                 await execute(data, self.url, model, client=client)
             else:
-                (await client.infer(model, tensors)).as_numpy("OUTPUT0")
+                (await client.infer(model, inputs)).as_numpy(OUTPUT[model])
 
         try:
             await one()
             return await _timed(one, count, in_flight)
         finally:
             await client.close()
+
+
+class _FloorProtocol(asyncio.BufferedProtocol):
+    """Receives one answer at a time into one growing buffer; parses only the Content-Length."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray(1 << 20)
+        self.filled = 0
+        self.needed = -1
+        self.done: Any = None
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self.filled == len(self.buffer):
+            self.buffer.extend(bytes(len(self.buffer)))
+        return memoryview(self.buffer)[self.filled :]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.filled += nbytes
+        if self.needed < 0:
+            end = self.buffer.find(b"\r\n\r\n", 0, self.filled)
+            if end < 0:
+                return
+            length = int(self.buffer[:end].lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            self.needed = end + 4 + length
+            if len(self.buffer) < self.needed:  # one buffer of the answer's size (calloc'd), the prefix copied
+                grown = bytearray(self.needed)
+                grown[: self.filled] = self.buffer[: self.filled]
+                self.buffer = grown
+        if self.filled >= self.needed:
+            self.filled, self.needed = 0, -1
+            self.done.set_result(None)
+
+
+class RawFloor:
+    """The floor: a bare asyncio protocol, one keep-alive connection per request in flight, the request encoded
+    once and sent as one buffer, the answer received into one buffer. What any Python client pays at least."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.rsplit(":", 1)
+        self.host, self.port = host, int(port)
+
+    async def batch(self, model: str, data: Dict[str, Any], count: int, in_flight: int) -> float:
+        import pyotritonclient.http as ours
+
+        body, header_length = InferenceServerClient.generate_request_body(tensors(ours, data))
+        head = (
+            f"POST /v2/models/{model}/infer HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Inference-Header-Content-Length: {header_length}\r\nContent-Type: application/octet-stream\r\n"
+            f"Accept-Encoding: identity\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        request = head + body
+        loop = asyncio.get_running_loop()
+        connections = [await loop.create_connection(_FloorProtocol, self.host, self.port) for _ in range(in_flight)]
+
+        async def exchange(transport: Any, protocol: _FloorProtocol) -> None:
+            protocol.done = loop.create_future()
+            transport.write(request)
+            await protocol.done
+
+        async def worker(transport: Any, protocol: _FloorProtocol, n: int) -> None:
+            for _ in range(n):
+                await exchange(transport, protocol)
+
+        try:
+            await exchange(*connections[0])
+            rounds = count // in_flight
+            start = time.perf_counter()
+            await asyncio.gather(*(worker(t, p, rounds) for t, p in connections))
+            return (time.perf_counter() - start) / (rounds * in_flight)
+        finally:
+            for transport, _ in connections:
+                transport.close()
 
 
 class TritonSync:
@@ -93,22 +181,19 @@ class TritonSync:
         import tritonclient.http as tc
 
         client = tc.InferenceServerClient(self.url, concurrency=in_flight)
-        tensors = []
-        for name, value in data.items():
-            tensor = tc.InferInput(name, list(value.shape), "INT32" if value.dtype == np.int32 else "FP32")
-            tensor.set_data_from_numpy(value)
-            tensors.append(tensor)
+        inputs = tensors(tc, data)
+        output = OUTPUT[model]
         try:
-            client.infer(model, tensors).as_numpy("OUTPUT0")
+            client.infer(model, inputs).as_numpy(output)
             start = time.perf_counter()
             rounds = count // in_flight
             for _ in range(rounds):
                 if in_flight == 1:
-                    client.infer(model, tensors).as_numpy("OUTPUT0")
+                    client.infer(model, inputs).as_numpy(output)
                 else:
-                    handles = [client.async_infer(model, tensors) for _ in range(in_flight)]
+                    handles = [client.async_infer(model, inputs) for _ in range(in_flight)]
                     for handle in handles:
-                        handle.get_result().as_numpy("OUTPUT0")
+                        handle.get_result().as_numpy(output)
             return (time.perf_counter() - start) / (rounds * in_flight)
         finally:
             client.close()
@@ -124,14 +209,10 @@ class TritonAio:
         import tritonclient.http.aio as tca
 
         client = tca.InferenceServerClient(self.url)
-        tensors = []
-        for name, value in data.items():
-            tensor = tca.InferInput(name, list(value.shape), "INT32" if value.dtype == np.int32 else "FP32")
-            tensor.set_data_from_numpy(value)
-            tensors.append(tensor)
+        inputs = tensors(tca, data)
 
         async def one() -> None:
-            (await client.infer(model, tensors)).as_numpy("OUTPUT0")
+            (await client.infer(model, inputs)).as_numpy(OUTPUT[model])
 
         try:
             await one()
@@ -142,6 +223,7 @@ class TritonAio:
 
 def entries(url: str, grpc_url: str, peers: bool) -> Dict[str, Any]:
     found: Dict[str, Any] = {
+        "raw socket floor": RawFloor(url),
         "pyotritonclient infer": Ours(url),
         "pyotritonclient infer (aiohttp)": Ours(url, transport=AiohttpTransport),
         "pyotritonclient execute": Ours(url, high_level=True),
@@ -186,6 +268,8 @@ def _workload(workload: str, clients: Dict[str, Any], rounds: int, quick: bool) 
             slow = name in ("tritonclient.http.aio", "pyotritonclient 0.2.6")  # gzip / requests: seconds
             if slow and workload == "64 MB" and quick:
                 continue
+            if name == "raw socket floor" and model == "identity_fp32":
+                continue  # a floor of per-request cost: one joined write of MBs measures asyncio's buffering
             runs[name].append(asyncio.run(entry.batch(model, data, count, in_flight)))
     medians = {name: statistics.median(times) for name, times in runs.items() if times}
     fastest = min(medians.values())

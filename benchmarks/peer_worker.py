@@ -14,16 +14,22 @@ from typing import Any, Callable, Dict, List
 
 import numpy as np
 
+OUTPUT = {"add_sub": "OUTPUT0", "identity_fp32": "OUTPUT0", "echo_all": "OUT_BYTES"}
+DATATYPE = {"int32": "INT32", "float32": "FP32", "object": "BYTES"}
+
 
 def tensors_for(module: Any, model: str, shape: List[int], dtype: str) -> List[Any]:
+    """The same inputs as bench_infer.inputs_for (this process cannot import the bench: another venv)."""
     data: Dict[str, Any]
     if model == "add_sub":
         data = {"INPUT0": np.arange(16, dtype=np.int32), "INPUT1": np.ones(16, dtype=np.int32)}
+    elif model == "echo_all":
+        data = {"IN_BYTES": np.array([b"item %d" % i for i in range(shape[0])], dtype=np.object_)}
     else:
         data = {"INPUT0": np.random.default_rng(0).random(shape).astype(np.float32)}
     out = []
     for name, value in data.items():
-        tensor = module.InferInput(name, list(value.shape), "INT32" if value.dtype == np.int32 else "FP32")
+        tensor = module.InferInput(name, list(value.shape), DATATYPE[value.dtype.name])
         tensor.set_data_from_numpy(value)
         out.append(tensor)
     return out
@@ -70,10 +76,10 @@ def run(client: str, url: str, grpc_url: str, command: Dict[str, Any]) -> float:
                 time.sleep(0.00005)
             for result, error in done:
                 assert error is None, error
-                result.as_numpy("OUTPUT0")
+                result.as_numpy(OUTPUT[model])
 
         try:
-            return sync_batch(lambda: triton.infer(model, inputs).as_numpy("OUTPUT0"), many, count, in_flight)
+            return sync_batch(lambda: triton.infer(model, inputs).as_numpy(OUTPUT[model]), many, count, in_flight)
         finally:
             triton.close()
     if client == "tritonclient.grpc.aio":
@@ -84,7 +90,7 @@ def run(client: str, url: str, grpc_url: str, command: Dict[str, Any]) -> float:
             inputs = tensors_for(grpc_aio, model, shape, dtype)
 
             async def call() -> None:
-                (await triton.infer(model, inputs)).as_numpy("OUTPUT0")
+                (await triton.infer(model, inputs)).as_numpy(OUTPUT[model])
 
             try:
                 return await async_batch(call, count, in_flight)
@@ -100,7 +106,7 @@ def run(client: str, url: str, grpc_url: str, command: Dict[str, Any]) -> float:
             inputs = tensors_for(old, model, shape, dtype)
 
             async def call() -> None:
-                (await triton.infer(model, inputs)).as_numpy("OUTPUT0")
+                (await triton.infer(model, inputs)).as_numpy(OUTPUT[model])
 
             return await async_batch(call, count, in_flight)
 

@@ -29,7 +29,7 @@ def test_the_benchmark_runs_every_entry_on_every_workload(tmp_path):
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     results = json.loads(out.read_text())["results"]
-    assert set(results) == {"64 B sequential", "64 B, 16 in flight", "4 MB", "64 MB"}
+    assert set(results) == {"64 B sequential", "64 B, 16 in flight", "BYTES, 1,000 strings", "4 MB", "64 MB"}
     for workload, rows in results.items():
         assert {"pyotritonclient infer", "pyotritonclient execute", "tritonclient.http"} <= set(rows), workload
         assert min(row["x_fastest"] for row in rows.values()) == 1.0
