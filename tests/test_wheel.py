@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -36,6 +37,10 @@ def test_wheel_builds_and_installs_into_a_fresh_venv(tmp_path, triton):
         "        r = await c.infer('identity_fp32', [x])\n"
         "        print(await c.is_server_ready(), r.as_numpy('OUTPUT0').tolist())\n"
         "asyncio.run(main())\n"
+        "import importlib.util; print(importlib.util.find_spec('aiohttp') is None)\n"
     )
     out = subprocess.run([str(python), "-c", script], check=True, capture_output=True, text=True, cwd=tmp_path)
-    assert out.stdout.strip() == "True [[[1.0, 0.0], [0.0, 1.0]]]"
+    assert out.stdout.split("\n")[:2] == ["True [[[1.0, 0.0], [0.0, 1.0]]]", "True"]  # numpy is all it installed
+    env = {**os.environ, "PYOTRITON_TRANSPORT": "aiohttp"}
+    chosen = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert chosen.returncode == 1 and "pip install 'pyotritonclient[aiohttp]'" in chosen.stderr

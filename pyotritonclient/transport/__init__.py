@@ -31,8 +31,12 @@ def default_transport(**options: Any) -> Transport:
 
         return FetchTransport(**options)
     if os.environ.get("PYOTRITON_TRANSPORT", "").lower() == "aiohttp":
-        from .aiohttp import AiohttpTransport
-
+        try:
+            from .aiohttp import AiohttpTransport
+        except ImportError:
+            raise ImportError(
+                "PYOTRITON_TRANSPORT=aiohttp needs aiohttp: pip install 'pyotritonclient[aiohttp]'"
+            ) from None
         return AiohttpTransport(**options)
     from .http11 import Http11Transport
 
