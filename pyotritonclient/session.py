@@ -17,7 +17,7 @@ import time
 import weakref
 from typing import Any, AsyncGenerator, Dict, List, Mapping, Optional, Tuple
 
-from .capabilities import BINARY_TENSORS, MODEL_REPOSITORY, SEQUENCES, Capabilities, config_from_metadata
+from .capabilities import SEQUENCES, Capabilities, config_from_metadata
 from .errors import (
     InferenceServerException,
     InferenceServerTimeout,
@@ -28,7 +28,8 @@ from .errors import (
 from .http import InferenceServerClient, InferRequestedOutput
 from .model_io import Inputs, check_config, prepare_inputs, shape_outputs, tensor_summary
 from .options import ExecuteOptions
-from .protocol.endpoints import base_url, redact_url
+from .protocol.endpoints import base_url
+from .session_features import ServerFeatures
 
 INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, model_version, id, parameters, outputs)
 CONFIG_RECHECK_SECONDS = 5.0  # a config younger than this is trusted when inputs are refused here
@@ -37,7 +38,7 @@ Config = Dict[str, Any]
 _Key = Tuple[str, str]  # (model name, model version)
 
 
-class Session:
+class Session(ServerFeatures):
     """One server, one event loop. Create through ``session_for``; ``close()`` releases the pooled client."""
 
     def __init__(self, server_url: str) -> None:
@@ -62,26 +63,6 @@ class Session:
             await self._client.close()
 
     # -- model configs ---------------------------------------------------------------------------
-
-    # -- capabilities --------------------------------------------------------------------------
-
-    async def capabilities(
-        self, client: Optional[InferenceServerClient] = None, headers: Optional[Mapping[str, str]] = None
-    ) -> Capabilities:
-        """The server's name, version and extensions, read once per session (calls started together share it)."""
-        if self._capabilities is not None:
-            return self._capabilities
-        if self._capabilities_read is None or self._capabilities_read.done():
-            self._capabilities_read = asyncio.ensure_future(self._read_capabilities(client, headers))
-            self._capabilities_read.add_done_callback(_retrieved)
-        return await asyncio.shield(self._capabilities_read)
-
-    async def _read_capabilities(
-        self, client: Optional[InferenceServerClient], headers: Optional[Mapping[str, str]]
-    ) -> Capabilities:
-        metadata = await (client or self.client).get_server_metadata(headers=headers)
-        self._capabilities = Capabilities.from_metadata(metadata)
-        return self._capabilities
 
     def cached_config(self, model_name: str, model_version: str = "") -> Optional[Config]:
         """The cached config, or None."""
@@ -180,25 +161,6 @@ class Session:
                 model["outputs"] = [tensor_summary(spec, config) for spec in config.get("output", [])]
         return result
 
-    async def _repository_index(
-        self, client: Optional[InferenceServerClient], headers: Optional[Mapping[str, str]], ready: bool
-    ) -> List[Dict[str, Any]]:
-        """The repository index. A server that does not list the extension may still have it (MLServer does):
-        asked all the same, and a 404/405 becomes an ``UnsupportedError`` naming the extension."""
-        try:
-            return await (client or self.client).get_model_repository_index(headers=headers, ready=ready)
-        except ServerError as exc:
-            if exc.http_status not in (404, 405):
-                raise
-            capabilities = await self.capabilities(client, headers)
-            if capabilities.repository:
-                raise
-            raise UnsupportedError(
-                f"{self._where(capabilities)} cannot list its models: it has no model repository "
-                f"extension ({exc.message()}); name the model instead",
-                extension=MODEL_REPOSITORY,
-            ) from None
-
     # -- execute ---------------------------------------------------------------------------------
 
     async def execute(
@@ -277,33 +239,6 @@ class Session:
                 f"no model config of {model_name!r} within {options.timeout} s", status="TIMEOUT"
             ) from None
 
-    def _where(self, capabilities: Capabilities) -> str:
-        """``"mlserver 1.7.1 at http://host:port/"`` for messages (credentials in the URL redacted)."""
-        return f"{capabilities.describe()} at {redact_url(self.url)}"
-
-    def _binary(self, capabilities: Capabilities, options: ExecuteOptions) -> bool:
-        """Binary tensors where the server has the extension, unless the options say otherwise."""
-        if options.binary_data is None:
-            return capabilities.binary_tensors
-        if options.binary_data and not capabilities.binary_tensors:
-            raise UnsupportedError(
-                f"{self._where(capabilities)} does not take binary tensors (no "
-                f"'{BINARY_TENSORS}' extension): leave binary_data unset, or False, to send JSON",
-                extension=BINARY_TENSORS,
-            )
-        return bool(options.binary_data)
-
-    async def _capabilities_by(
-        self, deadline: Optional[float], options: ExecuteOptions, client: InferenceServerClient
-    ) -> Capabilities:
-        read = self.capabilities(client, options.headers)
-        if deadline is None:
-            return await read
-        try:
-            return await asyncio.wait_for(read, max(deadline - time.monotonic(), 0.0))
-        except asyncio.TimeoutError:
-            raise InferenceServerTimeout(f"no server metadata within {options.timeout} s", status="TIMEOUT") from None
-
     async def _infer(
         self,
         client: InferenceServerClient,
@@ -358,11 +293,6 @@ class Session:
         )
         results[INFO_KEY] = result.get_response()
         return results
-
-
-def _retrieved(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # seen, even if every caller was cancelled meanwhile
 
 
 def _shape_of(config: Mapping[str, Any]) -> str:
