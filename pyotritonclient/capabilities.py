@@ -3,6 +3,7 @@
     caps = Capabilities.from_metadata(await client.get_server_metadata())
     caps.binary_tensors, caps.model_configuration, caps.sequences     # Triton: all True; MLServer: False
     config = config_from_metadata(await client.get_model_metadata("adder"))   # where /config is absent
+    specs = specs_from_values(config, {"a": array})   # where the metadata lists no inputs either
 
 Triton's HTTP API is the Open Inference Protocol (KServe v2) plus extensions, which its server metadata lists.
 Servers that speak only the protocol (Seldon MLServer, KServe's servers, OpenVINO Model Server) list fewer or
@@ -11,6 +12,7 @@ none: then tensors travel as JSON, a model's metadata stands in for its config, 
 
 from __future__ import annotations
 
+from collections import abc
 from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, List, Mapping
 
@@ -25,6 +27,7 @@ __all__ = [
     "MODEL_REPOSITORY",
     "SEQUENCES",
     "config_from_metadata",
+    "specs_from_values",
 ]
 
 BINARY_TENSORS = "binary_tensor_data"
@@ -118,3 +121,41 @@ def config_from_metadata(metadata: Mapping[str, Any]) -> Dict[str, Any]:
         "versions": list(metadata.get("versions") or []),
         CONFIG_SOURCE: "metadata",
     }
+
+
+def _text_like(value: Any) -> bool:
+    return isinstance(value, (str, bytes, dict))
+
+
+def specs_from_values(config: Mapping[str, Any], inputs: Any) -> List[Dict[str, Any]]:
+    """Input specs taken from the values themselves (by name, any shape), for a model whose metadata lists no
+    inputs: numpy arrays give their datatype, text and dicts are BYTES, RPC ndarrays say theirs."""
+    from . import ndarray as rpc_ndarray
+    from .errors import InvalidInputError
+
+    model = config.get("name", config.get("model_name", "?"))
+    if not isinstance(inputs, abc.Mapping):
+        raise InvalidInputError(
+            f"the server does not describe the inputs of model {model!r}: give them as a dict by input name"
+        )
+    specs = []
+    for name, value in inputs.items():
+        if _text_like(value) or isinstance(value, (list, tuple)) and value and _text_like(value[0]):
+            datatype, ndim = "BYTES", 0 if _text_like(value) else 1
+        elif rpc_ndarray.is_ndarray(value):
+            raw = rpc_ndarray.read(value, name)
+            datatype, ndim = raw.datatype, len(raw.shape)
+        else:
+            try:
+                import numpy as np
+            except ImportError:
+                raise InvalidInputError(f"input {name!r}: without numpy, give arrays as RPC ndarrays") from None
+            from .utils import np_to_triton_dtype
+
+            array = np.asarray(value)
+            datatype, ndim = np_to_triton_dtype(array.dtype) or "", array.ndim
+            if not datatype:
+                raise InvalidInputError(f"input {name!r}: no Triton datatype for a {array.dtype} array")
+        config_type = "TYPE_STRING" if datatype == "BYTES" else f"TYPE_{datatype}"
+        specs.append({"name": name, "data_type": config_type, "dims": [-1] * max(ndim, 1)})
+    return specs

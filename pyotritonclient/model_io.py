@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import ndarray as rpc_ndarray
 from . import serialization as imjoy_codec
-from .capabilities import CONFIG_SOURCE
+from .capabilities import CONFIG_SOURCE, specs_from_values
 from .errors import InferenceServerException, InvalidInputError
 from .http import InferInput, InferResult
 from .protocol.dtypes import config_to_wire, get_dtype
@@ -144,7 +144,7 @@ def _check_shape(array: Any, name: str, spec: Mapping[str, Any], config: Mapping
 def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mapping[str, Any], Any]]:
     specs = list(config.get("input", []))
     if not specs and config.get(CONFIG_SOURCE) == "metadata":  # the server does not describe the inputs
-        specs = _specs_from_values(config, inputs)
+        specs = specs_from_values(config, inputs)
     names = [spec["name"] for spec in specs]
     model = config.get("name", config.get("model_name", "?"))
     if isinstance(inputs, abc.Mapping):
@@ -168,35 +168,6 @@ def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mappi
             continue
         pairs.append((spec, value))
     return pairs
-
-
-def _specs_from_values(config: Mapping[str, Any], inputs: Inputs) -> List[Dict[str, Any]]:
-    """Input specs taken from the values themselves (by name, any shape), for a model whose metadata lists none."""
-    model = config.get("name", config.get("model_name", "?"))
-    if not isinstance(inputs, abc.Mapping):
-        raise InvalidInputError(
-            f"the server does not describe the inputs of model {model!r}: give them as a dict by input name"
-        )
-    np = numpy_or_none()
-    specs = []
-    for name, value in inputs.items():
-        if _is_text_like(value) or isinstance(value, (list, tuple)) and value and _is_text_like(value[0]):
-            datatype, ndim = "BYTES", 0 if _is_text_like(value) else 1
-        elif rpc_ndarray.is_ndarray(value):
-            raw = rpc_ndarray.read(value, name)
-            datatype, ndim = raw.datatype, len(raw.shape)
-        elif np is not None:
-            array = np.asarray(value)
-            from .utils import np_to_triton_dtype
-
-            datatype, ndim = np_to_triton_dtype(array.dtype) or "", array.ndim
-            if not datatype:
-                raise InvalidInputError(f"input {name!r}: no Triton datatype for a {array.dtype} array")
-        else:
-            raise InvalidInputError(f"input {name!r}: without numpy, give arrays as RPC ndarrays")
-        config_type = "TYPE_STRING" if datatype == "BYTES" else f"TYPE_{datatype}"
-        specs.append({"name": name, "data_type": config_type, "dims": [-1] * max(ndim, 1)})
-    return specs
 
 
 def numpy_or_none() -> Any:

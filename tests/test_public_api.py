@@ -83,6 +83,7 @@ PUBLIC = {
         "MODEL_REPOSITORY",
         "SEQUENCES",
         "config_from_metadata",
+        "specs_from_values",
     ],
     "pyotritonclient.utils": [
         "TRITON_RESERVED_REQUEST_PARAMS",
