@@ -23,7 +23,7 @@ import statistics
 import time
 from typing import Any, Callable, Dict, List
 
-import numpy as np
+from workloads import OUTPUT, WORKLOADS, inputs_for, tensors
 
 from pyotritonclient import execute
 from pyotritonclient.http import InferenceServerClient
@@ -31,34 +31,6 @@ from pyotritonclient.testing.server import TritonServer
 from pyotritonclient.transport.aiohttp import AiohttpTransport
 
 MODELS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "models"
-WORKLOADS = {  # name: (model, shape, dtype, requests per batch, in flight)
-    "64 B sequential": ("add_sub", [16], np.int32, 400, 1),
-    "64 B, 16 in flight": ("add_sub", [16], np.int32, 800, 16),
-    "BYTES, 1,000 strings": ("echo_all", [1000], np.object_, 100, 1),
-    "4 MB": ("identity_fp32", [1, 1024, 1024], np.float32, 10, 1),
-    "64 MB": ("identity_fp32", [16, 1024, 1024], np.float32, 2, 1),
-}
-OUTPUT = {"add_sub": "OUTPUT0", "identity_fp32": "OUTPUT0", "echo_all": "OUT_BYTES"}
-DATATYPE = {"int32": "INT32", "float32": "FP32", "object": "BYTES"}
-
-
-def inputs_for(model: str, shape: List[int], dtype: Any) -> Dict[str, Any]:
-    rng = np.random.default_rng(0)
-    if model == "add_sub":
-        return {"INPUT0": np.arange(16, dtype=dtype), "INPUT1": np.ones(16, dtype=dtype)}
-    if model == "echo_all":
-        return {"IN_BYTES": np.array([b"item %d" % i for i in range(shape[0])], dtype=np.object_)}
-    return {"INPUT0": rng.random(shape).astype(dtype)}
-
-
-def tensors(module: Any, data: Dict[str, Any]) -> List[Any]:
-    """InferInputs of ``module`` (ours or tritonclient's) holding ``data``."""
-    out = []
-    for name, value in data.items():
-        tensor = module.InferInput(name, list(value.shape), DATATYPE[value.dtype.name])
-        tensor.set_data_from_numpy(value)
-        out.append(tensor)
-    return out
 
 
 async def _timed(one: Callable[[], Any], count: int, in_flight: int) -> float:
@@ -255,10 +227,10 @@ def measure(
 
 
 def _workload(workload: str, clients: Dict[str, Any], rounds: int, quick: bool) -> Dict[str, Any]:
-    model, shape, dtype, count, in_flight = WORKLOADS[workload]
+    model, shape, _, count, in_flight = WORKLOADS[workload]
     if quick:
         count = max(in_flight, count // 4)
-    data = inputs_for(model, shape, dtype)
+    data = inputs_for(model, shape)
     runs: Dict[str, List[float]] = {name: [] for name in clients}
     names = list(clients)
     for round_index in range(rounds):  # interleaved: every entry once per round, the order rotated each round

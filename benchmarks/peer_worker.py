@@ -1,7 +1,7 @@
 """A benchmark worker for clients that live in their own venv (tritonclient's gRPC clients, pyotritonclient 0.2.6).
 
 Run by bench_infer.py with that venv's Python: ``peer_worker.py CLIENT URL GRPC_URL``. Reads one JSON command per
-line on stdin (``{"model", "shape", "dtype", "count", "in_flight"}``) and answers one line: the seconds per request.
+line on stdin (``{"model", "shape", "count", "in_flight"}``) and answers one line: the seconds per request.
 """
 
 from __future__ import annotations
@@ -12,27 +12,12 @@ import sys
 import time
 from typing import Any, Callable, Dict, List
 
-import numpy as np
-
-OUTPUT = {"add_sub": "OUTPUT0", "identity_fp32": "OUTPUT0", "echo_all": "OUT_BYTES"}
-DATATYPE = {"int32": "INT32", "float32": "FP32", "object": "BYTES"}
+from workloads import OUTPUT, inputs_for, tensors
 
 
-def tensors_for(module: Any, model: str, shape: List[int], dtype: str) -> List[Any]:
-    """The same inputs as bench_infer.inputs_for (this process cannot import the bench: another venv)."""
-    data: Dict[str, Any]
-    if model == "add_sub":
-        data = {"INPUT0": np.arange(16, dtype=np.int32), "INPUT1": np.ones(16, dtype=np.int32)}
-    elif model == "echo_all":
-        data = {"IN_BYTES": np.array([b"item %d" % i for i in range(shape[0])], dtype=np.object_)}
-    else:
-        data = {"INPUT0": np.random.default_rng(0).random(shape).astype(np.float32)}
-    out = []
-    for name, value in data.items():
-        tensor = module.InferInput(name, list(value.shape), DATATYPE[value.dtype.name])
-        tensor.set_data_from_numpy(value)
-        out.append(tensor)
-    return out
+def tensors_for(module: Any, model: str, shape: List[int]) -> List[Any]:
+    """The workload's inputs as ``module``'s InferInputs."""
+    return tensors(module, inputs_for(model, shape))
 
 
 def sync_batch(call: Callable[[], Any], start_many: Callable[[int], Any], count: int, in_flight: int) -> float:
@@ -60,13 +45,13 @@ async def async_batch(call: Callable[[], Any], count: int, in_flight: int) -> fl
 
 
 def run(client: str, url: str, grpc_url: str, command: Dict[str, Any]) -> float:
-    model, shape, dtype = command["model"], command["shape"], command["dtype"]
+    model, shape = command["model"], command["shape"]
     count, in_flight = command["count"], command["in_flight"]
     if client == "tritonclient.grpc":
         import tritonclient.grpc as grpc
 
         triton = grpc.InferenceServerClient(grpc_url)
-        inputs = tensors_for(grpc, model, shape, dtype)
+        inputs = tensors_for(grpc, model, shape)
 
         def many(n: int) -> None:
             done: List[Any] = []
@@ -87,7 +72,7 @@ def run(client: str, url: str, grpc_url: str, command: Dict[str, Any]) -> float:
 
         async def go() -> float:
             triton = grpc_aio.InferenceServerClient(grpc_url)
-            inputs = tensors_for(grpc_aio, model, shape, dtype)
+            inputs = tensors_for(grpc_aio, model, shape)
 
             async def call() -> None:
                 (await triton.infer(model, inputs)).as_numpy(OUTPUT[model])
@@ -103,7 +88,7 @@ def run(client: str, url: str, grpc_url: str, command: Dict[str, Any]) -> float:
 
         async def go_old() -> float:
             triton = old.InferenceServerClient(url)
-            inputs = tensors_for(old, model, shape, dtype)
+            inputs = tensors_for(old, model, shape)
 
             async def call() -> None:
                 (await triton.infer(model, inputs)).as_numpy(OUTPUT[model])

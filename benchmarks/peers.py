@@ -55,7 +55,7 @@ class Peer:
     async def batch(self, model: str, data: Dict[str, Any], count: int, in_flight: int) -> float:
         assert self.process is not None and self.process.stdin and self.process.stdout
         shape: List[int] = list(next(iter(data.values())).shape)
-        command = {"model": model, "shape": shape, "dtype": "float32", "count": count, "in_flight": in_flight}
+        command = {"model": model, "shape": shape, "count": count, "in_flight": in_flight}
         self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()

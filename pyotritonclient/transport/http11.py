@@ -50,7 +50,6 @@ class Http11Transport:
         self.max_response_bytes = max_response_bytes
         tls = make_ssl_context(ssl_context, insecure, ca_certs, certfile, keyfile)
         self._tls: Optional[_ssl.SSLContext] = tls if isinstance(tls, _ssl.SSLContext) else None
-        self._default_tls = tls is True
         self._closed = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._idle: Dict[Key, List[Connection]] = {}
@@ -158,9 +157,11 @@ class Http11Transport:
         self._urls[url] = known
         return known
 
-    def _prepare(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts) -> Tuple[Key, bytes]:
+    def _prepare(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts) -> Tuple[Key, bytes, int]:
+        """(pool key, the request's head, the body's length)."""
         if self._closed:
             raise TransportError("this client is closed", url, closed=True)
+        total = sum(memoryview(p).nbytes for p in body)
         key, target, host = self._target(method, url)
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
         names = set()
@@ -170,7 +171,7 @@ class Http11Transport:
             names.add(name.lower())
             lines.append(f"{name}: {value}")
         if body or method in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {sum(memoryview(p).nbytes for p in body)}")
+            lines.append(f"Content-Length: {total}")
             if "content-type" not in names:
                 lines.append("Content-Type: application/octet-stream")
         try:
@@ -179,12 +180,12 @@ class Http11Transport:
             raise TransportError(
                 f"{method} {redact_url(url)}: a header holds characters outside Latin-1", url
             ) from None
-        return key, head
+        return key, head, total
 
     async def _exchange(
         self, method: str, url: str, headers: Mapping[str, str], body: BodyParts, streaming: bool
     ) -> Tuple[Connection, Exchange]:
-        key, head = self._prepare(method, url, headers, body)
+        key, head, total = self._prepare(method, url, headers, body)
         slots = self._bind()
         await slots.acquire()
         try:
@@ -194,7 +195,7 @@ class Http11Transport:
                 if attempt == 1:
                     self.stats["requests"] += 1
                 try:
-                    await conn.write(head, body)
+                    await conn.write(head, body, total)
                     await exchange.head
                 except Disconnected as exc:
                     # A kept-alive connection the server closed meanwhile: once more on a new one.

@@ -355,10 +355,10 @@ class Connection(asyncio.BufferedProtocol):
         else:
             self._arm(self.owner.keepalive_timeout - (now - self.last_activity))
 
-    async def write(self, head: bytes, parts: BodyParts) -> None:
+    async def write(self, head: bytes, parts: BodyParts, total: int) -> None:
+        """The head, then the body: joined when small (one write), else as views in slices."""
         transport = self.transport
         assert transport is not None
-        total = sum(memoryview(p).nbytes for p in parts)
         if total <= SMALL_BODY:
             transport.write(head + b"".join(parts))
             return
