@@ -21,7 +21,7 @@ import pathlib
 import platform
 import statistics
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 from workloads import OUTPUT, WORKLOADS, inputs_for, tensors
 
@@ -211,12 +211,23 @@ def entries(url: str, grpc_url: str, peers: bool) -> Dict[str, Any]:
 
 
 def measure(
-    url: str, grpc_url: str, rounds: int, quick: bool, peers: bool, progress: Callable[[str], None]
+    url: str,
+    grpc_url: str,
+    rounds: int,
+    quick: bool,
+    peers: bool,
+    progress: Callable[[str], None],
+    only_workloads: Optional[List[str]] = None,
+    only_entries: Optional[List[str]] = None,
 ) -> Dict[str, Dict[str, Any]]:
     table: Dict[str, Dict[str, Any]] = {}
     clients = entries(url, grpc_url, peers)
+    if only_entries:
+        clients = {name: entry for name, entry in clients.items() if any(part in name for part in only_entries)}
     try:
         for workload in WORKLOADS:
+            if only_workloads and not any(part in workload for part in only_workloads):
+                continue
             table[workload] = _workload(workload, clients, rounds, quick)
             progress(workload)
     finally:
@@ -261,6 +272,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests per batch (a smoke run)")
     parser.add_argument("--json", type=pathlib.Path, help="also write the numbers here")
     parser.add_argument("--no-peers", action="store_true", help="leave out the peers that need venvs of their own")
+    parser.add_argument("--workload", action="append", help="only workloads whose name contains this (repeatable)")
+    parser.add_argument("--entry", action="append", help="only entries whose name contains this (repeatable)")
     args = parser.parse_args()
     with TritonServer(MODELS) as server:
         grpc_url = f"127.0.0.1:{(server.http_port or 0) + 1}"
@@ -271,6 +284,8 @@ def main() -> None:
             args.quick,
             not args.no_peers,
             lambda w: print(f"measured {w}", flush=True),
+            args.workload,
+            args.entry,
         )
     print(f"\n{'workload':<20}{'entry':<34}{'ms/request':>11}{'spread':>20}{'x fastest':>10}")
     for workload, rows in table.items():

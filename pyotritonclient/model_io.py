@@ -16,6 +16,7 @@ from . import serialization as imjoy_codec
 from .capabilities import CONFIG_SOURCE, specs_from_values
 from .errors import InferenceServerException, InvalidInputError
 from .http import InferInput, InferResult
+from .model_plan import ModelPlan
 from .protocol.dtypes import config_to_wire, get_dtype
 from .protocol.tensors import unpack_values
 
@@ -273,11 +274,17 @@ def prepare_inputs(
     cast: bool = False,
     serialization: Optional[str] = None,
     binary: bool = True,
+    plan: Optional[ModelPlan] = None,
 ) -> List[InferInput]:
     """Check ``inputs`` against the model config and turn them into ``InferInput``s (nothing is sent);
-    ``binary=False``: tensors as JSON lists (servers without Triton's binary tensor extension)."""
+    ``binary=False``: tensors as JSON lists (servers without Triton's binary tensor extension); ``plan``: the
+    config's compiled plan, which takes arrays that need no conversion without the general checks."""
     if serialization not in (None, "triton", "imjoy"):
         raise InvalidInputError(f"serialization must be None, 'triton' or 'imjoy', got {serialization!r}")
+    if plan is not None and binary and serialization != "imjoy":
+        fast = plan.fast_inputs(inputs)
+        if fast is not None:
+            return fast
     np = numpy_or_none()
     prepared = []
     for spec, value in _named_inputs(config, inputs):
@@ -340,7 +347,8 @@ def shape_outputs(
     for output in result.get_response().get("outputs", []):
         name, datatype = output["name"], output.get("datatype")
         shape = [int(d) for d in output.get("shape", [])]
-        if datatype == "BYTES":
+        as_text = serialization == "imjoy" or decode_bytes or decode_json or np is None
+        if datatype == "BYTES" and as_text:
             items = result.as_list(name)
             if items is None:
                 results[name] = None
@@ -349,8 +357,6 @@ def shape_outputs(
                 results[name] = decoded[0] if len(decoded) == 1 else decoded
             elif decode_bytes or decode_json:
                 results[name] = _nest([_decode_item(item, decode_json) for item in items], shape)
-            elif np is not None:
-                results[name] = result.as_numpy(name)
             else:
                 results[name] = _nest(items, shape)
         elif np is not None:

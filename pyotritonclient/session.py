@@ -26,7 +26,8 @@ from .errors import (
     UnsupportedError,
 )
 from .http import InferenceServerClient, InferRequestedOutput
-from .model_io import Inputs, check_config, prepare_inputs, shape_outputs, tensor_summary
+from .model_io import Inputs, check_config, numpy_or_none, prepare_inputs, shape_outputs, tensor_summary
+from .model_plan import ModelPlan
 from .options import ExecuteOptions
 from .protocol.endpoints import base_url
 from .session_features import ServerFeatures
@@ -47,6 +48,7 @@ class Session(ServerFeatures):
         self._configs: Dict[_Key, Config] = {}
         self._read_at: Dict[_Key, float] = {}
         self._pending: Dict[_Key, asyncio.Future[Config]] = {}  # config reads under way, shared
+        self._plans: Dict[_Key, Tuple[Config, ModelPlan]] = {}  # compiled from the cached configs
         self._capabilities: Optional[Capabilities] = None  # read once: GET v2 (server metadata)
         self._capabilities_read: Optional[asyncio.Future[Capabilities]] = None
 
@@ -73,6 +75,18 @@ class Session(ServerFeatures):
         for key in [k for k in self._configs if model_name is None or k[0] == model_name]:
             del self._configs[key]
             self._read_at.pop(key, None)
+            self._plans.pop(key, None)
+
+    def _plan(self, key: _Key, config: Mapping[str, Any]) -> Optional[ModelPlan]:
+        """The compiled plan of the cached config ``config`` (None for a config the caller gave)."""
+        entry = self._plans.get(key)
+        if entry is not None and entry[0] is config:
+            return entry[1]
+        if self._configs.get(key) is not config:
+            return None
+        plan = ModelPlan(config, numpy_or_none())
+        self._plans[key] = (config, plan)
+        return plan
 
     async def config(
         self,
@@ -183,7 +197,9 @@ class Session(ServerFeatures):
         try:
             key = (model_name, options.model_version)
             cached = config is None and options.cache_config and key in self._configs
-            if config is None:
+            if cached:
+                config = self._configs[key]
+            elif config is None:
                 config = await self._config_by(
                     deadline, options, model_name, client, server_url, refresh=not options.cache_config
                 )
@@ -256,11 +272,12 @@ class Session(ServerFeatures):
                 f"model {model_name!r} cannot run as a sequence there",
                 extension=SEQUENCES,
             )
+        plan = self._plan((model_name, options.model_version), config)
         infer_inputs = prepare_inputs(
-            config, inputs, cast=options.cast, serialization=options.serialization, binary=binary
+            config, inputs, cast=options.cast, serialization=options.serialization, binary=binary, plan=plan
         )
         outputs = None
-        output_names = [spec["name"] for spec in config.get("output", [])]
+        output_names = plan.output_names if plan else [spec["name"] for spec in config.get("output", [])]
         if options.select_outputs is not None:
             for name in options.select_outputs:
                 if name not in output_names:
@@ -307,6 +324,7 @@ class _LoopSessions:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.sessions: Dict[str, Session] = {}
+        self.by_spelling: Dict[str, Session] = {}  # the URL as callers wrote it -> its session
         self._closer: Optional[AsyncGenerator[None, None]] = None
         closer = self._close_at_shutdown()
         try:  # run it to its ``yield``: the loop's firstiter hook registers it for shutdown_asyncgens()
@@ -336,10 +354,15 @@ def session_for(server_url: str) -> Session:
     sessions = _by_loop.get(loop)
     if sessions is None:
         sessions = _by_loop[loop] = _LoopSessions(loop)
+    session = sessions.by_spelling.get(server_url)
+    if session is not None:
+        return session
     url = base_url(server_url)
     session = sessions.sessions.get(url)
     if session is None:
         session = sessions.sessions[url] = Session(url)
+    if len(sessions.by_spelling) < 256:  # the spellings seen, bounded (a caller may invent many)
+        sessions.by_spelling[server_url] = session
     return session
 
 

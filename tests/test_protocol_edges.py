@@ -99,7 +99,13 @@ def test_sse_is_size_capped():
         parser.feed(b"data: 01234\ndata: 56789\n")
 
 
-def test_bytes_framing():
+@pytest.mark.parametrize("in_place", [False, True], ids=["split from one copy", "split in place (large)"])
+def test_bytes_framing(monkeypatch, in_place):
+    if in_place:  # payloads over the copy limit are split from the view itself: the same rules hold
+        monkeypatch.setattr(tensors, "_COPY_LIMIT", 0)
+    payload = bytearray(tensors.serialize_bytes([b"ab", b"", b"\x00c"]))
+    assert tensors.deserialize_bytes(memoryview(payload), count=3) == [b"ab", b"", b"\x00c"]
+    assert all(type(item) is bytes for item in tensors.deserialize_bytes(memoryview(payload)))
     ints = memoryview(array.array("i", [1]))  # a non-byte memoryview is framed by its bytes
     assert tensors.serialize_bytes(["h\u00e9", b"", ints]) == (
         struct.pack("<I", 3) + "h\u00e9".encode() + struct.pack("<I", 0) + struct.pack("<I", 4) + struct.pack("<i", 1)

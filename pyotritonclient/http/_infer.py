@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 _LOADED: Any = None
+_LITTLE_ENDIAN: Dict[str, Any] = {}  # wire datatype -> its little-endian numpy dtype, made on first use
 
 
 def _numpy_and_utils() -> Any:
@@ -47,6 +48,17 @@ class InferInput:
         self._binary: Optional[Buffer] = None
         self._json: Optional[List[Any]] = None
         self._parameters: Dict[str, Any] = {}
+
+    @classmethod
+    def _checked(cls, name: str, shape: List[int], datatype: str, array: Any) -> InferInput:
+        """An input whose name, shape, wire datatype and little-endian C-contiguous array of that datatype
+        were checked by the caller (model_plan): built without checking them again."""
+        tensor = cls.__new__(cls)
+        tensor._name, tensor._shape, tensor._datatype = name, shape, datatype
+        tensor._binary = memoryview(array.reshape(-1).view("u1"))
+        tensor._json = None
+        tensor._parameters = {}
+        return tensor
 
     def _checked_shape(self, shape: Sequence[int]) -> List[int]:
         try:
@@ -317,7 +329,11 @@ class InferResult:
             elif tensor.datatype == "BF16":
                 array = utils.deserialize_bf16_tensor(tensor.binary)
             else:
-                dtype = numpy.dtype(get_dtype(tensor.datatype).numpy).newbyteorder("<")
+                dtype = _LITTLE_ENDIAN.get(tensor.datatype)
+                if dtype is None:
+                    dtype = _LITTLE_ENDIAN[tensor.datatype] = numpy.dtype(
+                        get_dtype(tensor.datatype).numpy
+                    ).newbyteorder("<")
                 array = numpy.frombuffer(tensor.binary, dtype=dtype)
             result = array.reshape(shape)
             return result

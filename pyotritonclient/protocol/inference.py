@@ -14,8 +14,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from .dtypes import get_dtype
-from .tensors import Buffer, ProtocolError, check_shape, element_count, expected_nbytes
+from .dtypes import DTYPES, get_dtype
+from .tensors import Buffer, ProtocolError, check_shape, element_count
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 # Request parameters Triton keeps for itself (tritonclient's TRITON_RESERVED_REQUEST_PARAMS and _PREFIX).
@@ -90,10 +90,21 @@ class EncodedRequest:
         return {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(self.header_length)}
 
 
+def _is_shape(shape: Any) -> bool:
+    """A list of non-negative ints already (bool excluded): the common case, checked without conversion."""
+    if type(shape) is not list:
+        return False
+    for dim in shape:
+        if type(dim) is not int or dim < 0:
+            return False
+    return True
+
+
 def validate_tensor(tensor: TensorData) -> None:
     """Raise ValueError naming the input if its data cannot match its datatype and shape."""
-    get_dtype(tensor.datatype, f"datatype of input {tensor.name!r}")
-    tensor.shape = check_shape(tensor.shape, tensor.name)
+    dtype = DTYPES.get(tensor.datatype) or get_dtype(tensor.datatype, f"datatype of input {tensor.name!r}")
+    if not _is_shape(tensor.shape):
+        tensor.shape = check_shape(tensor.shape, tensor.name)
     if "shared_memory_region" in tensor.parameters:
         if tensor.binary is not None or tensor.json is not None:
             raise ValueError(f"input {tensor.name!r} has both shared-memory and inline data")
@@ -102,7 +113,7 @@ def validate_tensor(tensor: TensorData) -> None:
         raise ValueError(f"input {tensor.name!r} has no data (or both binary and JSON data)")
     if tensor.binary is not None:
         size = memoryview(tensor.binary).nbytes
-        expected = expected_nbytes(tensor.datatype, tensor.shape)
+        expected = None if dtype.variable else dtype.itemsize * element_count(tensor.shape)
         if expected is not None and size != expected:
             raise ValueError(
                 f"input {tensor.name!r}: {size} bytes of data but {tensor.datatype} with shape "
@@ -243,12 +254,15 @@ def _output_tensor(raw: Any) -> OutputTensor:
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
         raise ProtocolError("a response output has no name")
     name = raw["name"]
-    try:
-        datatype = get_dtype(str(raw.get("datatype")), "output datatype").name
-    except ValueError as exc:
-        raise ProtocolError(f"output {name!r}: {exc}") from None
+    dtype = DTYPES.get(raw.get("datatype"))  # type: ignore[arg-type]
+    if dtype is None:  # another spelling, or an error naming the choices
+        try:
+            dtype = get_dtype(str(raw.get("datatype")), "output datatype")
+        except ValueError as exc:
+            raise ProtocolError(f"output {name!r}: {exc}") from None
+    datatype = dtype.name
     shape = raw.get("shape", [])
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+    if not _is_shape(shape):
         raise ProtocolError(f"output {name!r}: shape {shape!r} is not a list of non-negative ints")
     params = raw.get("parameters") or {}
     if not isinstance(params, dict):
@@ -257,7 +271,7 @@ def _output_tensor(raw: Any) -> OutputTensor:
     if size is not None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ProtocolError(f"output {name!r}: binary_data_size {size!r} is not a non-negative int")
-        expected = expected_nbytes(datatype, shape)
+        expected = None if dtype.variable else dtype.itemsize * element_count(shape)
         if expected is not None and size != expected:
             raise ProtocolError(
                 f"output {name!r}: {size} bytes of data, but {datatype} with shape {shape} needs {expected}"

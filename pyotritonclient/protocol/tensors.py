@@ -6,9 +6,9 @@ BYTES tensors are sent as each element's length (4-byte little-endian) followed 
 from __future__ import annotations
 
 import struct
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Any, Iterable, List, Optional, Sequence, Union, cast
 
-from .dtypes import get_dtype
+from .dtypes import DTYPES, get_dtype
 
 Buffer = Union[bytes, bytearray, memoryview]
 _LEN = struct.Struct("<I")
@@ -39,7 +39,7 @@ def check_shape(shape: Sequence[int], name: str = "tensor") -> List[int]:
 
 def expected_nbytes(datatype: str, shape: Sequence[int]) -> Optional[int]:
     """Byte size a fixed-size tensor must have; None for BYTES (variable length)."""
-    dtype = get_dtype(datatype)
+    dtype = DTYPES.get(datatype) or get_dtype(datatype)
     if dtype.variable:
         return None
     return dtype.itemsize * element_count(shape)
@@ -47,16 +47,34 @@ def expected_nbytes(datatype: str, shape: Sequence[int]) -> Optional[int]:
 
 def serialize_bytes(items: Iterable[Union[bytes, bytearray, memoryview, str]]) -> bytes:
     """Length-prefix each element (str is UTF-8 encoded); NULs and empty elements are kept."""
-    out = bytearray()
+    return _serialize(items, lenient=False)
+
+
+def _element(item: Any, lenient: bool) -> bytes:
+    """One BYTES element that is not ``bytes`` already -> bytes (``lenient``: other objects as their text)."""
+    if isinstance(item, str):
+        return item.encode("utf-8")
+    if isinstance(item, (bytes, bytearray)):
+        return bytes(item)
+    if isinstance(item, memoryview):
+        return item.cast("B").tobytes() if item.c_contiguous else item.tobytes()
+    if lenient:
+        return str(item).encode("utf-8")
+    raise TypeError(f"BYTES elements must be bytes or str, got {type(item).__name__}")
+
+
+def _serialize(items: Iterable[Any], lenient: bool) -> bytes:
+    pack, parts = _LEN.pack, cast(List[bytes], [])
+    append = parts.append
     for item in items:
-        if isinstance(item, str):
-            item = item.encode("utf-8")
-        elif not isinstance(item, (bytes, bytearray, memoryview)):
-            raise TypeError(f"BYTES elements must be bytes or str, got {type(item).__name__}")
-        data = memoryview(item).cast("B") if isinstance(item, memoryview) else item
-        out += _LEN.pack(len(data))
-        out += data
-    return bytes(out)
+        if type(item) is not bytes:
+            item = _element(item, lenient)
+        append(pack(len(item)))
+        append(item)
+    return b"".join(parts)
+
+
+_COPY_LIMIT = 16 << 20  # BYTES payloads up to this size are split from one copy (twice as fast); larger in place
 
 
 def deserialize_bytes(buffer: Buffer, count: Optional[int] = None) -> List[bytes]:
@@ -65,17 +83,22 @@ def deserialize_bytes(buffer: Buffer, count: Optional[int] = None) -> List[bytes
     ``count`` (when known from the shape) is checked; truncated or trailing data raises ProtocolError.
     """
     view = memoryview(buffer).cast("B")
+    end = len(view)
+    data: Any = buffer if type(buffer) is bytes else (view.tobytes() if end <= _COPY_LIMIT else view)
+    whole = type(data) is bytes
     items: List[bytes] = []
-    pos, end = 0, len(view)
+    append, unpack = items.append, _LEN.unpack_from
+    pos = 0
     while pos < end:
         if pos + 4 > end:
             raise ProtocolError(f"BYTES tensor truncated: {end - pos} byte(s) left where a 4-byte length was expected")
-        (length,) = _LEN.unpack_from(view, pos)
-        pos += 4
-        if pos + length > end:
-            raise ProtocolError(f"BYTES element {len(items)} claims {length} bytes but only {end - pos} remain")
-        items.append(bytes(view[pos : pos + length]))
-        pos += length
+        stop = pos + 4 + unpack(data, pos)[0]
+        if stop > end:
+            raise ProtocolError(
+                f"BYTES element {len(items)} claims {stop - pos - 4} bytes but only {end - pos - 4} remain"
+            )
+        append(data[pos + 4 : stop] if whole else bytes(data[pos + 4 : stop]))
+        pos = stop
     if count is not None and len(items) != count:
         raise ProtocolError(f"BYTES tensor has {len(items)} element(s), its shape says {count}")
     return items

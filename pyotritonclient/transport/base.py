@@ -23,6 +23,13 @@ class Headers(Dict[str, str]):
         for key, value in (items or {}).items():
             self[key] = value
 
+    @classmethod
+    def of_lowered(cls, items: Dict[str, str]) -> Headers:
+        """Headers from a dict whose keys are lower-case already (a parser's output), without re-keying."""
+        headers = cls()
+        dict.update(headers, items)
+        return headers
+
     def __setitem__(self, key: str, value: str) -> None:
         super().__setitem__(key.lower(), value)
 

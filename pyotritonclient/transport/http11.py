@@ -13,6 +13,7 @@ never reused.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl as _ssl
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Optional, Set, Tuple
@@ -23,6 +24,8 @@ from ..protocol.inference import decompress
 from .base import BodyParts, Response, StreamResponse, TransportError
 from .http11_connection import BadResponse, Connection, Disconnected, Exchange, Key, Silence
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
+
+_FORBIDDEN = re.compile("[\r\n\0]")  # never inside a header name or value (request smuggling)
 
 
 class Http11Transport:
@@ -166,7 +169,7 @@ class Http11Transport:
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
         names = set()
         for name, value in headers.items():
-            if any(c in name + value for c in "\r\n\0"):
+            if _FORBIDDEN.search(name) or _FORBIDDEN.search(value):
                 raise TransportError(f"header {name!r}: CR, LF or NUL in a header", url)
             names.add(name.lower())
             lines.append(f"{name}: {value}")

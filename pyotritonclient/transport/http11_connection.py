@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from typing import Any, Deque, List, Optional, Protocol, Tuple
+from typing import Any, Deque, Dict, List, Optional, Protocol, Tuple
 
 from .base import BodyParts, Headers
 
@@ -169,16 +169,21 @@ class Connection(asyncio.BufferedProtocol):
         if match is None:
             raise BadResponse(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
         status = int(match.group(2))
-        headers = Headers()
+        found: Dict[str, str] = {}
         for line in lines[1:]:
             name, sep, value = line.partition(b":")
             if not sep or not name or name != name.strip() or b" " in name:
                 raise BadResponse(f"bad header line {line[:80]!r}")
             key = name.decode("latin-1").lower()
             text = value.strip().decode("latin-1")
-            if key in headers and key == "content-length" and headers[key] != text:
-                raise BadResponse("two different Content-Length headers")
-            headers[key] = text if key not in headers or key == "content-length" else headers[key] + ", " + text
+            before = found.get(key)
+            if before is None or key == "content-length":
+                if before is not None and before != text:
+                    raise BadResponse("two different Content-Length headers")
+                found[key] = text
+            else:
+                found[key] = before + ", " + text
+        headers = Headers.of_lowered(found)
         connection = (headers.get("connection") or "").lower()
         self._keep_alive = (match.group(1) == b"1" and "close" not in connection) or "keep-alive" in connection
         rest = bytes(data[end + 4 :])

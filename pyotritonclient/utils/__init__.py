@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import InferenceServerException
 from ..protocol.dtypes import DTYPES, get_dtype
 from ..protocol.inference import RESERVED_PARAMETER_PREFIX, RESERVED_PARAMETERS
-from ..protocol.tensors import Buffer, deserialize_bytes, serialize_bytes
+from ..protocol.tensors import Buffer, _serialize, deserialize_bytes
 
 TRITON_RESERVED_REQUEST_PARAMS = list(RESERVED_PARAMETERS)  # refused in infer's ``parameters``
 TRITON_RESERVED_REQUEST_PARAMS_PREFIX = RESERVED_PARAMETER_PREFIX  # ...and every name starting with it
@@ -58,15 +58,8 @@ def serialize_byte_tensor(input_tensor: np.ndarray) -> np.ndarray:
         return np.empty([0], dtype=np.object_)
     if array.dtype.kind not in ("O", "S", "U"):
         raise InferenceServerException(f"cannot serialize a {array.dtype} array as BYTES")
-    items = []
-    for item in array.flat:
-        if isinstance(item, (bytes, bytearray, memoryview, str)):
-            items.append(item)
-        elif array.dtype.kind == "O":
-            items.append(str(item))  # numbers in object arrays travel as their text
-        else:
-            items.append(bytes(item))
-    return np.asarray(serialize_bytes(items), dtype=np.object_)
+    # tolist() gives bytes for "S", str for "U" and the objects themselves for "O" (numbers travel as their text)
+    return np.asarray(_serialize(array.reshape(-1).tolist(), lenient=True), dtype=np.object_)
 
 
 def serialized_byte_size(tensor_value: np.ndarray) -> int:

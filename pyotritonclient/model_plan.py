@@ -1,0 +1,90 @@
+"""A model's config compiled once into what every ``execute`` needs: its inputs by position and name with
+their wire datatypes, numpy dtypes and shapes, and its output names. The session keeps one plan per cached
+config, so the common call (numpy arrays of the model's dtype and shape) is checked with a few lookups and
+sent as zero-copy views; anything else takes the general path in model_io, which gives the error messages."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from .http import InferInput
+from .protocol.dtypes import config_to_wire, get_dtype
+
+
+class InputPlan:
+    """One input of a model: name, wire datatype, numpy dtype (None for BYTES/BF16), expected shape."""
+
+    __slots__ = ("name", "datatype", "dtype", "shape", "optional", "spec")
+
+    def __init__(self, spec: Mapping[str, Any], batching: bool, np: Any) -> None:
+        self.spec = spec
+        self.name: str = spec["name"]
+        self.datatype = config_to_wire(spec["data_type"])
+        numpy_name = get_dtype(self.datatype).numpy
+        fixed = np is not None and numpy_name is not None and self.datatype != "BYTES"
+        self.dtype = np.dtype(numpy_name).newbyteorder("<") if fixed else None
+        self.shape: Tuple[int, ...] = tuple(([-1] if batching else []) + [int(d) for d in spec.get("dims", [])])
+        self.optional = bool(spec.get("optional", False))
+
+    def shape_fits(self, shape: Tuple[int, ...]) -> bool:
+        """True when ``shape`` is the expected one (-1 matches any size)."""
+        expected = self.shape
+        if len(shape) != len(expected):
+            return False
+        for want, got in zip(expected, shape):
+            if want != got and want != -1:
+                return False
+        return True
+
+
+class ModelPlan:
+    """The inputs and outputs of one config; ``fast_inputs`` builds the request's tensors or says it can't."""
+
+    def __init__(self, config: Mapping[str, Any], np: Any) -> None:
+        self.batching = bool(config.get("max_batch_size", 0))
+        self.inputs = [InputPlan(spec, self.batching, np) for spec in config.get("input", [])]
+        self.by_name: Dict[str, InputPlan] = {plan.name: plan for plan in self.inputs}
+        self.output_names: List[str] = [spec["name"] for spec in config.get("output", [])]
+        self._np = np
+
+    def fast_inputs(self, inputs: Any) -> Optional[List[InferInput]]:
+        """The tensors for ``inputs`` when every value is a numpy array that needs nothing done to it (the
+        model's dtype, little-endian, the config's shape, or one item of a batching model);
+        None otherwise (the general path then checks, converts, and names what is wrong)."""
+        np = self._np
+        if np is None:
+            return None
+        if type(inputs) is dict:
+            if len(inputs) > len(self.inputs):
+                return None
+            pairs: List[Tuple[InputPlan, Any]] = []
+            for name, value in inputs.items():
+                plan = self.by_name.get(name)
+                if plan is None:
+                    return None
+                pairs.append((plan, value))
+        elif type(inputs) is list or type(inputs) is tuple:
+            if len(inputs) > len(self.inputs):
+                return None
+            pairs = list(zip(self.inputs, inputs))
+        else:
+            return None
+        if len(pairs) < len(self.inputs):  # optional inputs left out: every required one must be there
+            given = {plan.name for plan, _ in pairs}
+            if any(not plan.optional and plan.name not in given for plan in self.inputs):
+                return None
+        ndarray = np.ndarray
+        tensors = []
+        for plan, value in pairs:
+            if type(value) is not ndarray or plan.dtype is None or value.dtype != plan.dtype:
+                return None  # (a non-contiguous array is copied into order by reshape below, as it must be)
+            shape = value.shape
+            if not plan.shape_fits(shape):
+                if not (self.batching and len(shape) == len(plan.shape) - 1 and plan.shape_fits((1, *shape))):
+                    return None
+                shape = (1, *shape)
+            tensors.append(InferInput._checked(plan.name, list(shape), plan.datatype, value))
+        return tensors
+
+
+__all__ = ["InputPlan", "ModelPlan"]
