@@ -11,7 +11,7 @@ WORKLOADS = {  # name: (model, shape, dtype, requests per batch, in flight)
     "64 B sequential": ("add_sub", [16], np.int32, 400, 1),
     "64 B, 16 in flight": ("add_sub", [16], np.int32, 800, 16),
     "BYTES, 1,000 strings": ("echo_all", [1000], np.object_, 100, 1),
-    "4 MB": ("identity_fp32", [1, 1024, 1024], np.float32, 10, 1),
+    "4 MB": ("identity_fp32", [1, 1024, 1024], np.float32, 30, 1),
     "64 MB": ("identity_fp32", [16, 1024, 1024], np.float32, 2, 1),
 }
 OUTPUT = {"add_sub": "OUTPUT0", "identity_fp32": "OUTPUT0", "echo_all": "OUT_BYTES"}

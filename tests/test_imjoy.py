@@ -131,6 +131,11 @@ def check_calls(r: Dict[str, Any], cors: str, fresh: bool) -> None:
     assert cellpose["info"] == [{"diameter": 30, "shape": [1, 3, 4], "param": {"diameter": 30, "threshold": 5.5}}]
     sequence = ok(r["sequence"])
     assert sequence["sums"] == [5, 12, 13] and sequence["listed"] == 1 and sequence["after"] == 0
+    if fresh:  # the app's run also sends 16 MB through the plugin to Triton and back (3 times, median timed)
+        big = ok(r["execute_16mb"])
+        assert big["shape"] == [4, 1024, 1024] and big["dtype"] == "float32" and big["length"] == 4 << 20
+        assert (big["first"], big["middle"], big["last"]) == (1.5, 7.0, -2.5)
+        print(f"\n16 MB FP32 from JavaScript through the ImJoy plugin to Triton and back: {big['ms']:.0f} ms")
     unknown = r["unknown_model"]
     assert not unknown["ok"] and "[404]" in unknown["error"] and "no_such_model" in unknown["error"]
     assert unknown["seconds"] < 10

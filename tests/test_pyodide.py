@@ -86,3 +86,32 @@ def test_missing_header_length_falls_back_to_finding_the_json_end(pyodide_run):
 def test_the_sync_facade_says_why_it_is_not_offered_outside_a_web_worker(pyodide_run):
     # Node is no web worker: synchronous binary requests are not to be had, and the error says what to do.
     assert "needs a web worker in the browser" in pyodide_run["sync_refusal"] and "await" in pyodide_run["sync_refusal"]
+
+
+def test_a_16_mb_tensor_is_copied_once_each_way_between_javascript_and_python(cache_dir, built_wheel, triton):
+    out = subprocess.run(
+        [
+            "node",
+            str(HERE / "browser" / "run_pyodide.mjs"),
+            str(pyodide_dir(cache_dir)),
+            str(built_wheel),
+            str(HERE / "browser" / "pyodide_copies.py"),
+            json.dumps({"url": triton.http_url}),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    assert out.returncode == 0 and lines, f"Pyodide run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    run = json.loads(lines[-1][len("RESULT ") :])
+    size = run["payload"]
+    assert run["same"] and run["output_is_view"]
+    # Request: fetch got one Uint8Array per request, of the body's size, with its own buffer: the one copy
+    # out of the WASM heap (a view of the heap would be zero copies; a second copy would show in Python).
+    bodies = json.loads(run["bodies"])
+    assert len(bodies) == 4 and all(b["own_buffer"] and size < b["bytes"] < size + 4096 for b in bodies), bodies
+    # Response: the Python heap grows by one payload (the answer's bytes; the output is a view on them),
+    # and nothing for the request (its parts are sent from the caller's buffer).
+    assert size <= run["python_peak"] < 1.25 * size, run
+    print(f"16 MB round trip in Pyodide (Node fetch): {run['ms']:.0f} ms, Python peak {run['python_peak'] / size:.2f}x")

@@ -61,6 +61,21 @@ async function runTritonChecks(triton, cors, fresh) {
     const after = await triton.list_sequences();
     return { id, sums: [s1, s2, s3].map((s) => values(s.OUTPUT).values[0]), listed: listed.length, after: after.length };
   });
+  if (fresh) await attempt(R, "execute_16mb", async () => {  // 16 MB from JavaScript through the plugin and back
+    const n = 4 << 20, x = new Float32Array(n);
+    x[0] = 1.5; x[n >> 1] = 7; x[n - 1] = -2.5;
+    const times = [];
+    let out;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      out = await triton.execute("identity_fp32", [ndarray(x, [4, 1024, 1024])]);
+      times.push(performance.now() - t);
+    }
+    const v = out.OUTPUT0._rvalue;
+    const y = v instanceof ArrayBuffer ? new Float32Array(v) : new Float32Array(v.buffer, v.byteOffset, v.byteLength / 4);
+    return { shape: out.OUTPUT0._rshape, dtype: out.OUTPUT0._rdtype, length: y.length, first: y[0], middle: y[n >> 1],
+             last: y[n - 1], ms: times.sort((p, q) => p - q)[1] };
+  }, 180);
   await attempt(R, "unknown_model", () => triton.execute("no_such_model", [ndarray(a, [16])]), 30);
   await attempt(R, "missing_field", () => triton.execute({ inputs: [ndarray(a, [16])], _rkwargs: true }), 30);
   await attempt(R, "unknown_field", () => triton.execute({ model_name: "add_sub", inputs: [], colour: "red", _rkwargs: true }), 30);
