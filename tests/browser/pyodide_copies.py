@@ -3,7 +3,6 @@
 # Request: the body handed to fetch is one Uint8Array of its own (the one copy out of the WASM heap), and the
 # Python heap gains nothing for it. Response: the answer's bytes land in the Python heap once (tracemalloc's
 # peak is one payload), and the output is a view on them.
-import asyncio
 import time
 import tracemalloc
 
