@@ -92,6 +92,20 @@ async def through(hypha_url: str, service_id: str, method: str, arrays: Dict[str
         await caller.disconnect()
 
 
+async def from_page(hypha_url: str, service_id: str, method: str) -> Dict[str, float]:
+    """The same calls from a web page: headless Chromium with hypha-rpc's browser build (service_page.mjs)."""
+    modules = cache_dir() / "npm" / "node_modules"
+    command = ["node", str(ROOT / "benchmarks" / "service_page.mjs"), str(modules), hypha_url, service_id, method]
+    process = await asyncio.create_subprocess_exec(
+        *command, json.dumps(SIZES), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 300)
+    lines = [line for line in out.decode().splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        raise RuntimeError(f"the page failed: {out.decode()[-1000:]} {err.decode()[-1000:]}")
+    return {label: float(seconds) for label, seconds in json.loads(lines[-1][len("RESULT ") :]).items()}
+
+
 async def measure(triton: TritonServer, work: Path) -> Dict[str, Dict[str, float]]:
     arrays = {label: np.random.default_rng(0).random([1, 1, n]).astype(np.float32) for label, n in SIZES.items()}
     rows: Dict[str, Dict[str, float]] = {}
@@ -110,18 +124,21 @@ async def measure(triton: TritonServer, work: Path) -> Dict[str, Dict[str, float
                 command = [python, "-m", "pyotritonclient.service", "--hypha-url", hypha.url]
                 process = start([*command, "--triton-url", triton.http_url, *extra], log)
                 try:
-                    rows[f"{name}, {setup}"] = await through(
-                        hypha.url, await registered(process, log), "execute", arrays
-                    )
+                    service_id = await registered(process, log)
+                    rows[f"{name}, {setup}"] = await through(hypha.url, service_id, "execute", arrays)
+                    if not extra:
+                        rows[f"{name}, {setup}, from a browser page"] = await from_page(
+                            hypha.url, service_id, "execute"
+                        )
                 finally:
                     process.terminate()
                     process.wait(20)
             log = work / f"echo-{deflate}.log"
             process = start([str(cache_dir() / "dev-venv" / "bin" / "python"), "-c", ECHO, hypha.url], log)
             try:
-                rows[f"bare hypha-rpc echo, {setup}"] = await through(
-                    hypha.url, await registered(process, log), "echo", arrays
-                )
+                echo_id = await registered(process, log)
+                rows[f"bare hypha-rpc echo, {setup}"] = await through(hypha.url, echo_id, "echo", arrays)
+                rows[f"bare hypha-rpc echo, {setup}, from a browser page"] = await from_page(hypha.url, echo_id, "echo")
             finally:
                 process.terminate()
                 process.wait(20)
