@@ -230,7 +230,7 @@ def measure(
         clients = {name: entry for name, entry in clients.items() if any(part in name for part in only_entries)}
     try:
         for workload in WORKLOADS:
-            if only_workloads and not any(part in workload for part in only_workloads):
+            if only_workloads and workload not in only_workloads:
                 continue
             table[workload] = _workload(workload, clients, rounds, quick)
             progress(workload)
@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests per batch (a smoke run)")
     parser.add_argument("--json", type=pathlib.Path, help="also write the numbers here")
     parser.add_argument("--no-peers", action="store_true", help="leave out the peers that need venvs of their own")
-    parser.add_argument("--workload", action="append", help="only workloads whose name contains this (repeatable)")
+    parser.add_argument("--workload", action="append", help="only this workload (its name; repeatable)")
     parser.add_argument("--entry", action="append", help="only entries whose name contains this (repeatable)")
     args = parser.parse_args()
     with TritonServer(MODELS) as server:

@@ -18,7 +18,7 @@ request to Triton.
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
+from typing import Dict, Optional
 
 
 class InferenceServerException(Exception):
@@ -73,10 +73,32 @@ class ServerError(InferenceServerException):
 
 
 class UnavailableError(InferenceServerException):
-    """The request got no HTTP answer: connection refused or reset, name not found, blocked by CORS."""
+    """The request got no HTTP answer: connection refused or reset, name not found, blocked by CORS.
 
-    def __init__(self, msg: str, status: Optional[str] = "UNAVAILABLE", **kwargs: object) -> None:
+    ``unsent`` is True when the request certainly did not reach the server (no connection was made), so it
+    cannot have run and may be sent elsewhere."""
+
+    def __init__(
+        self, msg: str, status: Optional[str] = "UNAVAILABLE", *, unsent: bool = False, **kwargs: object
+    ) -> None:
         super().__init__(msg, status, **kwargs)  # type: ignore[arg-type]
+        self.unsent = unsent
+
+
+class NoServerError(UnavailableError):
+    """No server of a pool can take the call; ``reasons`` maps each server's URL to why (also in the message)."""
+
+    def __init__(self, msg: str, reasons: Optional[Dict[str, str]] = None, **kwargs: object) -> None:
+        super().__init__(msg, **kwargs)  # type: ignore[arg-type]
+        self.reasons = dict(reasons or {})
+
+
+class SequenceLostError(UnavailableError):
+    """The server a sequence was pinned to is gone: its state is lost. ``server`` is that server's URL."""
+
+    def __init__(self, msg: str, server: str = "", **kwargs: object) -> None:
+        super().__init__(msg, **kwargs)  # type: ignore[arg-type]
+        self.server = server
 
 
 class InferenceServerTimeout(InferenceServerException, asyncio.TimeoutError):
@@ -102,6 +124,8 @@ __all__ = [
     "InferenceServerException",
     "InferenceServerTimeout",
     "InvalidInputError",
+    "NoServerError",
+    "SequenceLostError",
     "ServerError",
     "UnavailableError",
     "UnsupportedError",

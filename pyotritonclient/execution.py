@@ -11,7 +11,7 @@ the model's cached config before anything is sent; calls share the session's poo
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from .errors import InvalidInputError
 from .http import InferenceServerClient
@@ -35,6 +35,12 @@ __all__ = [
 ]
 
 close_clients = close_sessions  # the name 0.3.0 documented
+ServerUrl = Union[str, Sequence[str]]  # one server, or several (a list, or URLs separated by commas)
+
+
+def _label(server_url: ServerUrl) -> Optional[str]:
+    """The caller's spelling of one server URL (shown in configs read for the call)."""
+    return server_url if isinstance(server_url, str) and "," not in server_url else None
 
 
 def server_base_url(server_url: str) -> str:
@@ -42,13 +48,14 @@ def server_base_url(server_url: str) -> str:
     return base_url(server_url)
 
 
-def shared_client(server_url: str) -> InferenceServerClient:
-    """The pooled client for ``server_url`` in the running event loop (created on first use)."""
+def shared_client(server_url: ServerUrl) -> InferenceServerClient:
+    """The pooled client for ``server_url`` in the running event loop (created on first use; for several
+    servers, the least busy one's)."""
     return session_for(server_url).client
 
 
 async def get_config(
-    server_url: str,
+    server_url: ServerUrl,
     model_name: str,
     *,
     model_version: str = "",
@@ -62,12 +69,12 @@ async def get_config(
     """
     session = session_for(server_url)
     return await session.config(
-        model_name, model_version, refresh=refresh, client=client, headers=headers, server_url=server_url
+        model_name, model_version, refresh=refresh, client=client, headers=headers, server_url=_label(server_url)
     )
 
 
 async def list_models(
-    server_url: str,
+    server_url: ServerUrl,
     *,
     ready: bool = False,
     details: bool = False,
@@ -84,7 +91,7 @@ async def list_models(
 
 async def execute(
     inputs: Inputs,
-    server_url: Optional[str] = None,
+    server_url: Optional[ServerUrl] = None,
     model_name: Optional[str] = None,
     *,
     client: Optional[InferenceServerClient] = None,
@@ -102,6 +109,9 @@ async def execute(
       ``sequence_id``/``sequence_start``/``sequence_end``, ``cache_config``, ``verbose``.
     - dtypes and shapes are checked against the config before sending; ``cast=True`` converts arrays whose
       dtype casts safely to the model's. A batching model gets the batch dimension added to a single item.
+    - ``server_url``: one server, or several (a list, or URLs separated by commas): each call then goes to the
+      least busy ready server that has the model, and one that cannot connect to its server is sent to
+      another (see ``ServerPool`` and docs/scaling.md; ``idempotent=True`` retries after a failure too).
     - ``client``: an existing ``InferenceServerClient`` (its URL is used); ``config``: a config to use
       instead of the cached one (its ``server_url``/``model_name`` fill in missing arguments).
 
@@ -117,7 +127,7 @@ async def execute(
         raise InvalidInputError("execute needs server_url (or client) and model_name")
     settings = ExecuteOptions.of(options)
     return await session_for(server_url).execute(
-        model_name, inputs, settings, client=client, config=config, server_url=server_url
+        model_name, inputs, settings, client=client, config=config, server_url=_label(server_url)
     )
 
 

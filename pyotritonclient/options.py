@@ -53,6 +53,12 @@ class ExecuteOptions:
         None, "Tensors as raw bytes (True) or JSON (False); default: binary where the server has the extension."
     )
     verbose: bool = _option(False, "Print requests and responses (headers redacted).")
+    idempotent: bool = _option(
+        False,
+        "The model may safely run twice: with several servers, a request that failed after it was sent is "
+        "retried on another (one that could not connect always is). Never for sequence steps.",
+        {"type": "boolean"},
+    )
 
     def __post_init__(self) -> None:
         if self.serialization not in (None, "triton", "imjoy"):
@@ -63,6 +69,8 @@ class ExecuteOptions:
             raise InvalidInputError(f"compression must be None, 'gzip' or 'deflate', got {self.compression!r}")
         if self.timeout is not None and (isinstance(self.timeout, bool) or not self.timeout > 0):
             raise InvalidInputError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
+        if self.idempotent and self.sequence_id:
+            raise InvalidInputError("idempotent does not apply to sequence steps: a step must not run twice")
         if isinstance(self.select_outputs, str):
             object.__setattr__(self, "select_outputs", [self.select_outputs])
 

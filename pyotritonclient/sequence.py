@@ -8,7 +8,8 @@
 After a step the server refused or that may not have reached the model (server error, timeout,
 cancellation), the executor is *broken*: the server-side state is unknown, so further steps raise until
 ``reset()`` (which starts a new sequence on the next step). Errors found before sending (bad inputs)
-leave the sequence as it was.
+leave the sequence as it was. With several servers (``server_url`` a list) the sequence is pinned to the server
+that took its first step (``server``); if that server goes away, the next step raises ``SequenceLostError``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ import random
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .errors import InferenceServerException, InvalidInputError
-from .execution import Inputs, execute
+from .execution import Inputs, ServerUrl, execute
 from .http import InferenceServerClient
+from .options import ExecuteOptions
+from .pool import ServerPool
+from .session import session_for
 
 _RESERVED = ("sequence_id", "sequence_start", "sequence_end")
 
@@ -34,7 +38,7 @@ class SequenceExecutor:
 
     def __init__(
         self,
-        server_url: Optional[str] = None,
+        server_url: Optional[ServerUrl] = None,
         model_name: Optional[str] = None,
         sequence_id: Union[int, str, None] = None,
         client: Optional[InferenceServerClient] = None,
@@ -52,6 +56,7 @@ class SequenceExecutor:
         if isinstance(sequence_id, bool) or not isinstance(sequence_id, (int, str)) or sequence_id in (0, ""):
             raise InvalidInputError(f"sequence_id must be a non-zero int or a non-empty str, got {sequence_id!r}")
         self.server_url = server_url
+        self.server: Optional[str] = None  # several servers: the one this sequence is pinned to
         self.model_name = model_name
         self.sequence_id = sequence_id
         self.client = client
@@ -61,6 +66,13 @@ class SequenceExecutor:
         self._broken: Optional[BaseException] = None
         self._lock: Optional[asyncio.Lock] = None  # steps of one sequence go one at a time, in call order
         self.steps = 0
+
+    def _pool(self) -> Optional[ServerPool]:
+        """The pool of servers this sequence runs on, or None for one server (or a client given)."""
+        if self.client is not None or self.server_url is None:
+            return None
+        found = session_for(self.server_url)
+        return found if isinstance(found, ServerPool) else None
 
     @property
     def is_open(self) -> bool:
@@ -78,6 +90,7 @@ class SequenceExecutor:
         self._last_inputs = None
         self._broken = None
         self.steps = 0
+        self.server = None
 
     async def _send(self, inputs: Inputs, start: bool, end: bool, options: Dict[str, Any]) -> Dict[str, Any]:
         if self._broken is not None:
@@ -90,16 +103,25 @@ class SequenceExecutor:
                 raise InvalidInputError(f"{key} is managed by SequenceExecutor; do not pass it")
         merged = {**self.options, **options}
         try:
-            result = await execute(
-                inputs,
-                self.server_url,
-                self.model_name,
-                client=self.client,
-                sequence_id=self.sequence_id,
-                sequence_start=start,
-                sequence_end=end,
-                **merged,
-            )
+            pool = self._pool()
+            if pool is None:
+                result = await execute(
+                    inputs,
+                    self.server_url,
+                    self.model_name,
+                    client=self.client,
+                    sequence_id=self.sequence_id,
+                    sequence_start=start,
+                    sequence_end=end,
+                    **merged,
+                )
+            else:  # several servers: the sequence is pinned to the one that took its first step
+                settings = ExecuteOptions.of(
+                    {**merged, "sequence_id": self.sequence_id, "sequence_start": start, "sequence_end": end}
+                )
+                if self.server is None or start:
+                    self.server = await pool.choose(self.model_name)
+                result = await pool.execute(self.model_name, inputs, settings, server=self.server)
         except InvalidInputError:
             raise  # refused before sending: the sequence goes on
         except InferenceServerException as exc:  # it reached the server (or may have): its state is unknown now

@@ -15,7 +15,7 @@ import asyncio
 import json
 import time
 import weakref
-from typing import Any, AsyncGenerator, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .capabilities import SEQUENCES, Capabilities, config_from_metadata
 from .errors import (
@@ -31,6 +31,9 @@ from .model_plan import ModelPlan
 from .options import ExecuteOptions
 from .protocol.endpoints import base_url
 from .session_features import ServerFeatures
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pool import ServerPool
 
 INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, model_version, id, parameters, outputs)
 CONFIG_RECHECK_SECONDS = 5.0  # a config younger than this is trusted when inputs are refused here
@@ -325,6 +328,7 @@ class _LoopSessions:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.sessions: Dict[str, Session] = {}
         self.by_spelling: Dict[str, Session] = {}  # the URL as callers wrote it -> its session
+        self.pools: Dict[Tuple[str, ...], ServerPool] = {}  # several servers: their ServerPool (pool.py)
         self._closer: Optional[AsyncGenerator[None, None]] = None
         closer = self._close_at_shutdown()
         try:  # run it to its ``yield``: the loop's firstiter hook registers it for shutdown_asyncgens()
@@ -341,6 +345,8 @@ class _LoopSessions:
             await self.close()
 
     async def close(self) -> None:
+        for pool in list(self.pools.values()):
+            await pool.close()
         for session in list(self.sessions.values()):
             await session.close()
 
@@ -348,15 +354,35 @@ class _LoopSessions:
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSessions] = weakref.WeakKeyDictionary()
 
 
-def session_for(server_url: str) -> Session:
-    """The running event loop's session for ``server_url`` (any spelling of the same base URL)."""
+def session_for(server_url: Union[str, Sequence[str]]) -> Union[Session, ServerPool]:
+    """The running event loop's ``Session`` for ``server_url`` (any spelling of the same base URL), or its
+    ``ServerPool`` for several servers: a list of URLs, or one string of URLs separated by commas."""
     loop = asyncio.get_running_loop()
     sessions = _by_loop.get(loop)
     if sessions is None:
         sessions = _by_loop[loop] = _LoopSessions(loop)
-    session = sessions.by_spelling.get(server_url)
-    if session is not None:
-        return session
+    if isinstance(server_url, str):
+        session = sessions.by_spelling.get(server_url)
+        if session is not None:
+            return session
+        if "," not in server_url:
+            return _session(sessions, server_url)
+        server_url = [part for part in server_url.split(",") if part.strip()]
+    if not isinstance(server_url, (list, tuple)) or not all(isinstance(u, str) for u in server_url):
+        raise InvalidInputError(f"server_url must be a URL or a list of URLs, got {type(server_url).__name__}")
+    urls = list(dict.fromkeys(base_url(u.strip()) for u in server_url))
+    if len(urls) == 1:
+        return _session(sessions, urls[0])
+    key = tuple(urls)
+    pool = sessions.pools.get(key)
+    if pool is None:
+        from .pool import ServerPool
+
+        pool = sessions.pools[key] = ServerPool([_session(sessions, url) for url in urls])
+    return pool
+
+
+def _session(sessions: _LoopSessions, server_url: str) -> Session:
     url = base_url(server_url)
     session = sessions.sessions.get(url)
     if session is None:

@@ -27,7 +27,7 @@ def transport_error(exc: TransportError, url: str) -> InferenceServerException:
         return ClientClosedError(str(exc), url=url)
     if exc.timeout:
         return InferenceServerTimeout(str(exc), status="TIMEOUT", url=url)
-    return UnavailableError(str(exc), url=url)
+    return UnavailableError(str(exc), url=url, unsent=exc.unsent)
 
 
 def _check_header(key: object, value: object, who: str = "") -> None:

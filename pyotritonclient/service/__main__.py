@@ -17,7 +17,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         prog="python -m pyotritonclient.service", description=__doc__.split(":")[1].strip()
     )
     parser.add_argument("--hypha-url", required=True, help="hypha server, e.g. https://hypha.aicell.io")
-    parser.add_argument("--triton-url", required=True, help="the default Triton server, e.g. http://127.0.0.1:8000")
+    parser.add_argument(
+        "--triton-url",
+        required=True,
+        action="append",
+        help="the default Triton server, e.g. http://127.0.0.1:8000; repeat it (or separate URLs by commas) for "
+        "several servers that share the calls",
+    )
     parser.add_argument("--allow-url", action="append", default=[], help="another Triton URL callers may choose")
     parser.add_argument("--workspace")
     parser.add_argument("--token")
@@ -55,9 +61,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         default=300.0,
         help="seconds without a connection after which the process exits with status 1 (for a process manager)",
     )
+    parser.add_argument(
+        "--grace-period",
+        type=float,
+        default=30.0,
+        help="seconds a stopping replica (SIGTERM) gives the calls in flight before it ends its sequences",
+    )
     args = parser.parse_args(argv)
     config = ServiceConfig(
-        triton_url=args.triton_url,
+        triton_url=",".join(args.triton_url),
         allowed_urls=args.allow_url,
         max_request_bytes=int(args.max_request_mb * 1024 * 1024),
         timeout=args.timeout,
@@ -78,6 +90,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 websocket_compression=args.websocket_compression,
                 check_interval=args.check_interval,
                 give_up_after=args.give_up_after,
+                grace_period=args.grace_period,
             )
         )
     except KeyboardInterrupt:

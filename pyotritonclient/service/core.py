@@ -6,6 +6,7 @@ URLs and sizes are checked by the policy (policy.py); sequences live in the regi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any, Callable, Dict, List, Optional
@@ -22,6 +23,7 @@ from .sequences import CallerCheck, SequenceId, SequenceRegistry
 
 logger = logging.getLogger("pyotritonclient.service")
 RPC_DEFAULTS = {name: schema["default"] for name, schema in rpc_options().items()}
+STOPPING_LOAD = 1_000_000  # what a stopping replica reports as its load
 
 __all__ = ["LOCAL_CALLER", "ServiceConfig", "ServiceError", "TritonService", "caller_of", "payload_size"]
 
@@ -33,6 +35,10 @@ class TritonService:
         self.config = config
         config.allowed()  # a bad URL in the configuration is reported now
         self.sequences = SequenceRegistry(config, caller_alive)
+        self.in_flight = 0  # calls running now (get_load)
+        self.stopping: Optional[str] = None  # why this replica takes no new work, once it is stopping
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def caller_alive(self) -> Optional[CallerCheck]:
@@ -134,6 +140,26 @@ class TritonService:
         """The caller's open sequences."""
         return self.sequences.listed(caller_of(context))
 
+    async def get_load(self, context: Optional[Dict[str, Any]] = None) -> int:
+        """Calls running on this replica now; a stopping replica reports ``STOPPING_LOAD`` so that callers
+        choosing with ``select:min:get_load`` go elsewhere."""
+        return self.in_flight + (STOPPING_LOAD if self.stopping else 0)
+
+    # -- stopping -------------------------------------------------------------------------------
+
+    async def drain(self, grace: float, reason: str = "the service is stopping") -> int:
+        """Stop taking new work (new calls are refused with ``reason``), let the calls in flight finish
+        within ``grace`` seconds, then end every open sequence on Triton. Returns the calls still running
+        when the grace period ended (0 when all finished)."""
+        self.stopping = reason
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except asyncio.TimeoutError:
+            pass
+        left = self.in_flight
+        await self.sequences.close(ended_because=reason)
+        return left
+
     # -- lifetime of sequences ----------------------------------------------------------------
 
     async def expire_idle(self) -> List[str]:
@@ -160,6 +186,12 @@ class TritonService:
         if name not in SCHEMAS:
             raise ServiceError(f"no function {name!r}; the functions are {', '.join(SCHEMAS)}")
         method = getattr(self, name)
+        if name == "get_load":
+            return await method()
+        if self.stopping:
+            self._refuse_while_stopping(name, args, kwargs or {})
+        self.in_flight += 1
+        self._idle.clear()
         try:
             return await method(**bind(name, method, args, kwargs or {}, SCHEMAS[name]))
         except ServiceError:
@@ -171,6 +203,22 @@ class TritonService:
             logger.exception("service call %s failed (error id %s)", name, error_id)
             message = f"{name}() failed on the service (error id {error_id}); its log has the details"
             raise ServiceError(message) from None
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._idle.set()
+
+    def _refuse_while_stopping(self, name: str, args: Any, kwargs: Dict[str, Any]) -> None:
+        """A call that reached a stopping replica: refused, saying why (and for a sequence, that it ends here)."""
+        if name in ("sequence_step", "sequence_end"):
+            given = kwargs.get("sequence_id", args[0] if args else None)
+            if isinstance(given, dict):
+                given = given.get("sequence_id")
+            raise ServiceError(
+                f"sequence {given!r} was ended: {self.stopping} (this replica takes no new work; "
+                "start a new sequence on another replica)"
+            )
+        raise ServiceError(f"{name}(): {self.stopping}; this replica takes no new work: get the service again")
 
     def api(self) -> Dict[str, Any]:
         """The exported functions, each carrying its JSON schema as ``__schema__``."""

@@ -187,11 +187,14 @@ async def serve(
     hypha_url: str,
     check_interval: float = 15.0,
     give_up_after: float = 300.0,
+    grace_period: float = 30.0,
     **options: Any,
 ) -> None:
-    """Register and stay registered until cancelled, SIGTERM or Ctrl-C; open sequences are ended on the
-    way out (a process manager stops services with SIGTERM, which would otherwise skip that). A lost
-    registration is made again (see ``_watch``); ``GaveUp`` is raised when that fails for ``give_up_after`` s."""
+    """Register and stay registered until cancelled, SIGTERM or Ctrl-C. On SIGTERM or Ctrl-C the replica
+    stops taking new work (``get_load`` reports it busy, new calls are refused saying why), lets the calls in
+    flight finish within ``grace_period`` seconds, ends its open sequences on Triton, then unregisters and
+    disconnects. A lost registration is made again (see ``_watch``); ``GaveUp`` is raised when that fails for
+    ``give_up_after`` s."""
     server, info = await register(service, hypha_url, **options)
     print(f"registered {info['id']} on {hypha_url} (Triton: {', '.join(service.config.shown())})", flush=True)
     state: Dict[str, Any] = {"server": server}
@@ -212,6 +215,13 @@ async def serve(
         done, _ = await asyncio.wait({watcher, loop.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
         if watcher in done:
             watcher.result()  # GaveUp propagates
+        else:
+            left = await service.drain(grace_period, "the service replica is stopping")
+            print(f"stopping: {left} call(s) still running after {grace_period} s; sequences ended", flush=True)
+            try:
+                await asyncio.wait_for(state["server"].unregister_service(info["id"]), 10)
+            except Exception:
+                pass  # disconnecting removes it too
     finally:
         stop.set()
         watcher.cancel()

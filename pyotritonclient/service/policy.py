@@ -32,10 +32,17 @@ class ServiceConfig:
     max_sequences: int = 1024  # open sequences of all callers together
     liveness_interval: float = 30.0  # seconds between checks that owners of sequences are still connected
 
-    def allowed(self) -> List[str]:
-        """The normalised Triton base URLs callers may use (the default one first in importance, sorted)."""
+    def defaults(self) -> List[str]:
+        """The default server's base URL, or the default servers' (``triton_url`` may list several, by commas)."""
         try:
-            return sorted({server_base_url(u) for u in [self.triton_url, *self.allowed_urls]})
+            return list(dict.fromkeys(server_base_url(u.strip()) for u in self.triton_url.split(",") if u.strip()))
+        except InferenceServerException as exc:
+            raise ServiceError(f"bad Triton URL in the service configuration: {exc.message()}") from None
+
+    def allowed(self) -> List[str]:
+        """The normalised Triton base URLs callers may use (each default server and the other allowed ones)."""
+        try:
+            return sorted({*self.defaults(), *(server_base_url(u) for u in self.allowed_urls)})
         except InferenceServerException as exc:
             raise ServiceError(f"bad Triton URL in the service configuration: {exc.message()}") from None
 
@@ -46,7 +53,7 @@ class ServiceConfig:
     def url(self, server_url: Optional[str]) -> str:
         """The caller's choice of server (or the default), as the allowlist spells it; ServiceError if not allowed."""
         if not server_url:
-            return server_base_url(self.triton_url)
+            return ",".join(self.defaults())  # several: session_for makes them one pool
         if not isinstance(server_url, str):
             raise ServiceError(f"server_url must be a string, got {type(server_url).__name__}")
         try:

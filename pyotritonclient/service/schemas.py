@@ -75,4 +75,11 @@ SCHEMAS: Dict[str, Dict[str, Any]] = {
         ["sequence_id"],
     ),
     "list_sequences": _schema("list_sequences", "The caller's open sequences: id, model, steps, idle seconds.", {}, []),
+    "get_load": _schema(
+        "get_load",
+        "Calls this replica is running now (a stopping replica reports a huge number). Several replicas of the "
+        "service on one hypha: get_service(id, {mode: 'select:min:get_load'}) picks the least loaded.",
+        {},
+        [],
+    ),
 }

@@ -18,7 +18,7 @@ from ..errors import InferenceServerException
 from ..execution import get_config
 from ..protocol.endpoints import redact_url
 from ..sequence import SequenceExecutor
-from ..session import session_for
+from ..session import Session, session_for
 from .calls import guarded
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of
 
@@ -52,6 +52,7 @@ class SequenceRegistry:
         self.open: Dict[str, OpenSequence] = {}
         self._reaper: Optional[asyncio.Task[None]] = None
         self._gone_once: Set[str] = set()  # callers found gone at the last liveness check
+        self.ended: Dict[str, str] = {}  # sequences ended by the service stopping, and why (bounded)
         self._starting: Dict[str, int] = {}  # owner -> starts under way (their slots are reserved)
         self._ids_starting: Set[str] = set()  # chosen sequence ids of starts under way
 
@@ -77,8 +78,12 @@ class SequenceRegistry:
         try:
             # An unknown model is reported now, not at the first step (the config is cached for the steps).
             await guarded(get_config(url, model_name), self.config.timeout)
-            capabilities = await guarded(session_for(url).capabilities(), self.config.timeout)
-            if not capabilities.sequences:
+            session = session_for(url)
+            # (several servers: each step's server is checked when the sequence pins itself to one)
+            capabilities = (
+                await guarded(session.capabilities(), self.config.timeout) if isinstance(session, Session) else None
+            )
+            if capabilities is not None and not capabilities.sequences:
                 raise ServiceError(
                     f"{capabilities.describe()} at {redact_url(url)} has no sequence support: "
                     f"{model_name!r} cannot run as a sequence"
@@ -101,7 +106,13 @@ class SequenceRegistry:
         """The caller's open sequence ``sequence_id``; ServiceError if there is none or it is another's."""
         entry = self.open.get(str(sequence_id))
         if entry is None:
-            raise ServiceError(f"no open sequence {sequence_id!r} (never started, ended, or expired after being idle)")
+            why = self.ended.get(str(sequence_id))
+            if why:
+                raise ServiceError(f"sequence {sequence_id!r} was ended: {why}; start a new sequence")
+            raise ServiceError(
+                f"no open sequence {sequence_id!r} here (never started on this service replica, ended, or expired "
+                "after being idle); a sequence stays on the replica that started it: keep using that service object"
+            )
         if entry.owner != caller_of(context):
             raise ServiceError(f"sequence {sequence_id!r} belongs to another caller")
         return entry
@@ -225,9 +236,11 @@ class SequenceRegistry:
                 pass
         self._gone_once.clear()
 
-    async def close(self) -> None:
-        """Stop the reaper and end every open sequence."""
+    async def close(self, ended_because: str = "") -> None:
+        """Stop the reaper and end every open sequence (remembering ``ended_because`` for later calls)."""
         if self._reaper is not None:
             self._reaper.cancel()
         for key in list(self.open):
+            if ended_because and len(self.ended) < 10_000:
+                self.ended[key] = ended_because
             await self.finish(key)

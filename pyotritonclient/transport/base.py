@@ -82,11 +82,14 @@ StreamContext = AsyncContextManager[StreamResponse]  # ``async with transport.st
 class TransportError(Exception):
     """The request never got an HTTP answer (connection refused, reset, DNS, CORS, timeout)."""
 
-    def __init__(self, message: str, url: str = "", timeout: bool = False, closed: bool = False) -> None:
+    def __init__(
+        self, message: str, url: str = "", timeout: bool = False, closed: bool = False, unsent: bool = False
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.timeout = timeout
         self.closed = closed
+        self.unsent = unsent  # certainly not received by the server (no connection was made)
 
 
 class Transport(Protocol):

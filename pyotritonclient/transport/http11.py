@@ -125,9 +125,10 @@ class Http11Transport:
                 f"cannot connect to {redact_url(url)}: no connection within {self.connection_timeout} s",
                 url,
                 timeout=True,
+                unsent=True,
             ) from None
-        except OSError as exc:
-            raise TransportError(f"cannot connect to {redact_url(url)}: {exc}", url) from None
+        except OSError as exc:  # refused, unreachable, TLS handshake failed: the request was never sent
+            raise TransportError(f"cannot connect to {redact_url(url)}: {exc}", url, unsent=True) from None
         self.stats["connections_created"] += 1
         self._all.add(conn)
         return conn
@@ -193,7 +194,12 @@ class Http11Transport:
         await slots.acquire()
         try:
             for attempt in (1, 2):
-                conn = await self._connection(key, url)
+                try:
+                    conn = await self._connection(key, url)
+                except TransportError as exc:
+                    if attempt == 2:  # the first attempt was written: the server may have received it
+                        exc.unsent = False
+                    raise
                 exchange = conn.start(streaming, self.max_response_bytes)
                 if attempt == 1:
                     self.stats["requests"] += 1

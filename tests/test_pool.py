@@ -1,0 +1,254 @@
+"""Several real Tritons as one pool: calls shared by load, a server killed (SIGKILL) mid-run and restarted,
+sequences pinned to their server, models present on some servers only, and the error when none is left."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pyotritonclient import SequenceExecutor, execute, get_config, list_models
+from pyotritonclient.errors import NoServerError, SequenceLostError, UnavailableError
+from pyotritonclient.session import session_for
+from pyotritonclient.testing.server import TritonServer, free_port_block
+
+MODELS = Path(__file__).resolve().parent / "models"
+BOTH = ("add_sub", "sequence_accumulate", "slow")
+
+
+def repository(root: Path, models) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name in models:
+        (root / name).symlink_to(MODELS / name, target_is_directory=True)
+    return root
+
+
+class Servers:
+    """Two real Tritons: A has identity_fp32 too, B does not. ``kill`` and ``restart`` keep B's port."""
+
+    def __init__(self, root: Path, installation) -> None:
+        self.a = TritonServer(repository(root / "a", (*BOTH, "identity_fp32")), installation=installation)
+        self.b = TritonServer(repository(root / "b", BOTH), installation=installation)
+        self.installation = installation
+
+    def start(self) -> None:
+        self.a.start()
+        self.b.start()
+
+    def kill(self, server: TritonServer) -> None:
+        assert server.process is not None
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(10)
+        server.process = None
+
+    def restart(self, server: TritonServer) -> None:
+        if server.process is None:
+            server.start()  # same port as before (http_port is kept)
+
+    def stop(self) -> None:
+        self.a.stop()
+        self.b.stop()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, triton_installation):
+    found = Servers(tmp_path_factory.mktemp("pool"), triton_installation)
+    found.start()
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
+@pytest.fixture
+def both(servers):
+    servers.restart(servers.a)
+    servers.restart(servers.b)
+    return [servers.a.http_url, servers.b.http_url]
+
+
+async def all_ready(pool, within=10.0):
+    """Wait until the pool has checked every server back in (after a restart)."""
+    deadline = time.monotonic() + within
+    while not all(m["ready"] for m in pool.status()):
+        assert time.monotonic() < deadline, pool.status()
+        await asyncio.sleep(0.05)
+
+
+A = np.arange(16, dtype=np.int32)
+B = np.full(16, 3, dtype=np.int32)
+
+
+def correct(result) -> bool:
+    return np.array_equal(result["OUTPUT0"], A + B) and np.array_equal(result["OUTPUT1"], A - B)
+
+
+async def test_a_thousand_calls_are_shared_by_both_servers_all_correct(both):
+    pool = session_for(both)
+    await all_ready(pool)
+    semaphore = asyncio.Semaphore(16)
+
+    async def one():
+        async with semaphore:
+            return await execute([A, B], both, "add_sub")
+
+    results = await asyncio.gather(*(one() for _ in range(1000)))
+    assert all(correct(r) for r in results)
+    served = {m["url"]: m["served"] for m in pool.status()}
+    shares = [count / 1000 for count in served.values()]
+    assert sum(served.values()) == 1000 and all(0.3 <= share <= 0.7 for share in shares), served
+    print(f"\n1,000 calls over two servers: {served}")
+
+
+async def test_a_model_on_one_server_only_goes_there_and_the_list_says_where(both, servers):
+    pool = session_for(both)
+    await all_ready(pool)
+    before = {m["url"]: m["served"] for m in pool.status()}
+    image = np.ones((1, 2, 3), dtype=np.float32)
+    for _ in range(20):
+        assert np.array_equal((await execute([image], both, "identity_fp32"))["OUTPUT0"], image)
+    after = {m["url"]: m["served"] for m in pool.status()}
+    assert after[servers.a.http_url + "/"] - before[servers.a.http_url + "/"] == 20
+    assert after[servers.b.http_url + "/"] == before[servers.b.http_url + "/"]
+    models = {m["name"]: m for m in await list_models(both)}
+    assert models["identity_fp32"]["servers"] == [servers.a.http_url + "/"]
+    assert sorted(models["add_sub"]["servers"]) == sorted(u + "/" for u in both)
+    assert (await get_config(both, "identity_fp32"))["name"] == "identity_fp32"
+    with pytest.raises(NoServerError, match=r"no server can take model 'no_such_model'") as info:
+        await execute([A], both, "no_such_model")
+    assert all("has no ready model 'no_such_model'" in why for why in info.value.reasons.values())
+
+
+async def test_a_server_killed_mid_run_fails_only_calls_sent_to_it_and_rejoins_after_restart(both, servers):
+    pool = session_for(both)
+    await all_ready(pool)
+    killed = servers.b.http_url + "/"
+    semaphore = asyncio.Semaphore(32)
+    done = 0
+    outcomes = []
+
+    async def one():
+        nonlocal done
+        async with semaphore:
+            try:
+                result = await execute([A, B], both, "add_sub", timeout=30)
+                outcomes.append(("ok", correct(result)))
+            except UnavailableError as exc:
+                outcomes.append(("error", exc))
+            done += 1
+
+    async def killer():
+        while done < 200:
+            await asyncio.sleep(0.005)
+        servers.kill(servers.b)
+
+    started = time.monotonic()
+    await asyncio.wait_for(asyncio.gather(killer(), *(one() for _ in range(1000))), 120)  # none hangs
+    errors = [exc for kind, exc in outcomes if kind == "error"]
+    assert len(outcomes) == 1000 and all(ok for kind, ok in outcomes if kind == "ok")
+    # Only calls already sent to the killed server fail (those that could not connect went to the other one).
+    assert all(exc.url.startswith(killed) and not exc.unsent for exc in errors), errors[:3]
+    assert len(errors) <= 32 + 1, len(errors)
+    status = {m["url"]: m for m in pool.status()}
+    assert status[killed]["ready"] is False and status[killed]["reason"]
+    took = time.monotonic() - started
+    print(f"\nkilled mid-run: {len(outcomes) - len(errors)} ok, {len(errors)} failed, in {took:.1f} s")
+
+    servers.restart(servers.b)  # back on the same port: it receives calls again within the re-check interval
+    back_at = time.monotonic()
+    served_before = status[killed]["served"]
+    while {m["url"]: m for m in pool.status()}[killed]["served"] == served_before:
+        assert time.monotonic() - back_at < pool.recheck_seconds + 3, "the restarted server got no calls"
+        assert correct(await execute([A, B], both, "add_sub"))
+        await asyncio.sleep(0.01)
+    print(f"restarted server serving again after {time.monotonic() - back_at:.2f} s")
+
+
+async def test_a_sequence_stays_on_its_server_and_is_lost_with_it(both, servers):
+    pool = session_for(both)
+    await all_ready(pool)
+    sequence = SequenceExecutor(both, "sequence_accumulate")
+    total = 0
+    background = []
+    for step in range(1, 21):  # other traffic keeps being balanced meanwhile
+        background.append(asyncio.ensure_future(asyncio.gather(*(execute([A, B], both, "add_sub") for _ in range(4)))))
+        total += step
+        result = await sequence.step([np.array([step], dtype=np.int32)])
+        assert int(result["OUTPUT"].reshape(-1)[0]) == total  # the server kept its state: always the same one
+    results = [r for batch in await asyncio.gather(*background) for r in batch]
+    assert all(correct(r) for r in results)
+    assert sequence.server in {u + "/" for u in both}
+    assert all(m["served"] > 0 for m in pool.status())
+    pinned = servers.a if sequence.server == servers.a.http_url + "/" else servers.b
+    servers.kill(pinned)
+    with pytest.raises(
+        SequenceLostError, match=r"sequence .* of model 'sequence_accumulate' was lost: its server"
+    ) as info:
+        await sequence.step([np.array([1], dtype=np.int32)])
+    assert info.value.server == sequence.server
+    assert correct(await execute([A, B], both, "add_sub"))  # the pool goes on with the other server
+
+
+async def test_idempotent_calls_are_retried_after_a_failure_others_are_not(both, servers):
+    pool = session_for(both)
+    await all_ready(pool)
+    delay = [np.array([1.5], dtype=np.float32)]
+
+    async def run(idempotent):
+        return await asyncio.gather(
+            *(execute(delay, both, "slow", idempotent=idempotent, timeout=30) for _ in range(4)),
+            return_exceptions=True,
+        )
+
+    async def kill_b_soon():
+        await asyncio.sleep(0.5)  # every request has been sent (2 to each server) and is running
+        servers.kill(servers.b)
+
+    plain, _ = await asyncio.gather(run(False), kill_b_soon())
+    failed = [r for r in plain if isinstance(r, BaseException)]
+    assert len(failed) == 2 and all(isinstance(e, UnavailableError) and not e.unsent for e in failed), plain
+    servers.restart(servers.b)
+    await all_ready(pool)
+    retried, _ = await asyncio.gather(run(True), kill_b_soon())
+    assert all(not isinstance(r, BaseException) and float(r["OUTPUT0"][0]) == 1.5 for r in retried), retried
+
+
+async def test_no_server_left_names_each_server_and_why():
+    ports = [free_port_block(1), free_port_block(1, start=40000)]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    with pytest.raises(NoServerError) as info:
+        await execute([A, B], urls, "add_sub", timeout=10)
+    text = str(info.value)
+    assert all(f"127.0.0.1:{port}" in text for port in ports) and "out:" in text
+    assert set(info.value.reasons) == {u + "/" for u in urls}
+
+
+async def test_two_servers_give_nearly_twice_the_throughput_of_one(both, servers):
+    """A model that sleeps 20 ms per request (4 instances per server), 16 requests in flight: the cores are not
+    the limit, the servers are. Measured numbers go to docs/scaling.md (``pytest tests/test_pool.py -k throughput -s``)."""
+    await all_ready(session_for(both))
+    delay = [np.array([0.02], dtype=np.float32)]
+
+    async def rate(urls, count=240):
+        semaphore = asyncio.Semaphore(16)
+
+        async def one():
+            async with semaphore:
+                await execute(delay, urls, "slow")
+
+        await asyncio.gather(*(one() for _ in range(16)))  # warm
+        started = time.monotonic()
+        await asyncio.gather(*(one() for _ in range(count)))
+        return count / (time.monotonic() - started)
+
+    one_server = await rate(both[0])
+    two_servers = await rate(both)
+    print(
+        f"\n20 ms model, 16 in flight: one server {one_server:.0f}/s, two {two_servers:.0f}/s ({two_servers / one_server:.2f}x)"
+    )
+    assert two_servers >= 1.8 * one_server
