@@ -11,6 +11,8 @@ from .errors import (
     InferenceServerException,
     InferenceServerTimeout,
     InvalidInputError,
+    NoServerError,
+    SequenceLostError,
     ServerError,
     UnavailableError,
     UnsupportedError,
@@ -29,6 +31,7 @@ _LAZY = {
     "ExecuteOptions": "options",
     "Session": "session",
     "session_for": "session",
+    "ServerPool": "pool",
 }
 
 
@@ -48,6 +51,8 @@ __all__ = [
     "InferenceServerException",
     "InferenceServerTimeout",
     "InvalidInputError",
+    "NoServerError",
+    "SequenceLostError",
     "ServerError",
     "UnavailableError",
     "UnsupportedError",

@@ -24,6 +24,7 @@ __all__ = [
     "CONFIG_RECHECK_SECONDS",
     "INFO_KEY",
     "Inputs",
+    "ServerUrl",
     "close_clients",
     "execute",
     "execute_batch",

@@ -44,7 +44,7 @@ def test_a_dict_in_second_place_is_the_inputs_not_options():
             "execute(): unknown field 'colour'; the fields are model_name",
         ),
         (("m", []), {"model_name": "n"}, "execute(): 'model_name' is given twice"),
-        (tuple(range(9)), {}, "execute() takes at most 8 arguments"),
+        (tuple(range(10)), {}, "execute() takes at most 9 arguments"),
     ],
 )
 def test_bad_calls_name_the_field(args, kwargs, message):
