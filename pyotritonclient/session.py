@@ -45,9 +45,9 @@ _Key = Tuple[str, str]  # (model name, model version)
 class Session(ServerFeatures):
     """One server, one event loop. Create through ``session_for``; ``close()`` releases the pooled client."""
 
-    def __init__(self, server_url: str) -> None:
+    def __init__(self, server_url: str, client: Optional[InferenceServerClient] = None) -> None:
         self.url = base_url(server_url)
-        self._client: Optional[InferenceServerClient] = None
+        self._client: Optional[InferenceServerClient] = client  # None: made on first use
         self._configs: Dict[_Key, Config] = {}
         self._read_at: Dict[_Key, float] = {}
         self._pending: Dict[_Key, asyncio.Future[Config]] = {}  # config reads under way, shared

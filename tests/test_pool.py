@@ -251,3 +251,19 @@ async def test_two_servers_give_nearly_twice_the_throughput_of_one(both, servers
     ratio = two_servers / one_server
     print(f"\n20 ms model, 16 in flight: one server {one_server:.0f}/s, two {two_servers:.0f}/s ({ratio:.2f}x)")
     assert two_servers >= 1.8 * one_server
+
+
+def test_the_command_line_takes_several_servers(both, servers, tmp_path):
+    import json as _json
+
+    from cli_helpers import run
+
+    listed = run("--url", ",".join(both), "models", "--json")
+    assert listed.returncode == 0, listed.stderr
+    by_name = {m["name"]: m for m in _json.loads(listed.stdout)}
+    assert by_name["identity_fp32"]["servers"] == [servers.a.http_url + "/"]
+    image = tmp_path / "x.json"
+    image.write_text("[[[1.0, 2.0]]]")
+    out = run("infer", "identity_fp32", "-i", f"INPUT0={image}", "--json", url=",".join(both))
+    assert out.returncode == 0, out.stderr
+    assert _json.loads(out.stdout)[0]["shape"] == "1x1x2"

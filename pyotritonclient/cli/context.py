@@ -12,12 +12,14 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, TypeVar
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 import click
 
 from ..errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, UnavailableError
 from ..http import InferenceServerClient
+from ..pool import ServerPool
+from ..session import Session
 from .show import Output
 
 EXIT_SERVER, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -33,11 +35,27 @@ class Settings:
     headers: Dict[str, str] = field(default_factory=dict)
     timeout: float = 60.0
     verbose: bool = False
+    opened: List[ServerPool] = field(default_factory=list)  # pools made by session(), closed by run()
 
-    def client(self) -> InferenceServerClient:
-        """A client for the server; every ``--header`` is redacted in ``--verbose`` output."""
+    @property
+    def urls(self) -> List[str]:
+        """The server, or the servers (``--url`` takes several separated by commas)."""
+        return [part.strip() for part in self.url.split(",") if part.strip()] or [DEFAULT_URL]
+
+    def session(self, client: InferenceServerClient) -> Union[Session, ServerPool]:
+        """The server's session (calls pass ``client``), or for several servers a pool of sessions with a client
+        each (the calls go to the least busy one that has the model; see docs/scaling.md)."""
+        if len(self.urls) == 1:
+            return Session(self.urls[0])
+        pool = ServerPool([Session(url, client=self.client(url)) for url in self.urls])
+        self.opened.append(pool)
+        return pool
+
+    def client(self, url: Optional[str] = None) -> InferenceServerClient:
+        """A client for the server (the first one of several); every ``--header`` is redacted in ``--verbose``
+        output."""
         return InferenceServerClient(
-            self.url,
+            url or self.urls[0],
             verbose=self.verbose,
             connection_timeout=self.timeout,
             network_timeout=self.timeout,
@@ -134,7 +152,8 @@ def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 metavar="URL",
                 callback=_set_url,
                 expose_value=False,
-                help=f"Triton's HTTP address, host:port or http(s)://...  [default: $TRITON_URL or {DEFAULT_URL}]",
+                help="Triton's HTTP address, host:port or http(s)://... (several, separated by commas, share "
+                f"the calls)  [default: $TRITON_URL or {DEFAULT_URL}]",
             ),
             click.option(
                 "--header",
@@ -177,6 +196,9 @@ def run(ctx: click.Context, work: Callable[[InferenceServerClient], Awaitable[T]
             return await work(client)
         finally:
             await client.close()
+            for pool in settings.opened:
+                await pool.close()
+            settings.opened.clear()
 
     redirect = contextlib.redirect_stdout(sys.stderr) if settings.verbose else contextlib.nullcontext()
     with redirect:

@@ -8,13 +8,14 @@ import json
 import signal
 import time
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, Union
 
 import click
 
 from ..errors import InferenceServerException, InvalidInputError
 from ..http import InferenceServerClient
 from ..options import ExecuteOptions
+from ..pool import ServerPool
 from ..session import INFO_KEY, Session
 from . import files
 from .context import EXIT_INTERRUPTED, EXIT_SERVER, global_options, one_line, output_of, run, settings_of
@@ -89,9 +90,9 @@ def infer(
         timeout=settings.timeout,
         parameters=request_parameters or None,
     )
-    session = Session(settings.url)
 
     async def work(client: InferenceServerClient) -> int:
+        session = settings.session(client)
         model_config = await session.config(model, model_version, client=client, headers=settings.headers)
         names = [spec["name"] for spec in model_config.get("input", [])]
         specs = files.parse_input_specs(inputs, names)
@@ -125,7 +126,7 @@ def infer(
 
 async def _infer_batch(
     output: Output,
-    session: Session,
+    session: Union[Session, ServerPool],
     client: InferenceServerClient,
     model: str,
     items: List[files.Item],

@@ -8,7 +8,6 @@ import click
 
 from ..http import InferenceServerClient
 from ..model_io import tensor_summary
-from ..session import Session
 from .context import global_options, output_of, run, settings_of
 
 
@@ -23,7 +22,7 @@ def models(ctx: click.Context, as_json: bool, ready: bool) -> None:
     settings = settings_of(ctx)
 
     async def work(client: InferenceServerClient) -> List[Dict[str, Any]]:
-        return await Session(settings.url).list_models(ready=ready, client=client, headers=settings.headers)
+        return await settings.session(client).list_models(ready=ready, client=client, headers=settings.headers)
 
     listed = run(ctx, work)
     if as_json:
@@ -45,7 +44,7 @@ def config(ctx: click.Context, model: str, model_version: str, as_json: bool) ->
     settings = settings_of(ctx)
 
     async def work(client: InferenceServerClient) -> Dict[str, Any]:
-        return await Session(settings.url).config(model, model_version, client=client, headers=settings.headers)
+        return await settings.session(client).config(model, model_version, client=client, headers=settings.headers)
 
     model_config = run(ctx, work)
     if as_json:
