@@ -37,6 +37,17 @@ async with InferenceServerClient(CONFIG["cors_url"]) as client:
         texts.append(event["TEXT"])
     out["stream_texts"], out["stream_arrivals"] = texts, arrivals
 
+async with InferenceServerClient(CONFIG["cors_url"]) as client:  # 16 MB each way, timed (docs/performance.md)
+    payload = bytearray(16 << 20)
+    payload[-4:] = b"\x00\x00@@"  # 3.0
+    big = InferInput("INPUT0", [4, 1024, 1024], "FP32").set_data_from_buffer(payload)
+    times = []
+    for _ in range(3):
+        started = time.monotonic()
+        answer = (await client.infer("identity_fp32", [big])).as_buffer("OUTPUT0")
+        times.append(time.monotonic() - started)
+    out["big_round_trip"] = {"ms": sorted(times)[1] * 1000, "bytes": answer.nbytes, "last": bytes(answer[-4:]) == b"\x00\x00@@"}
+
 async with InferenceServerClient(CONFIG["hidden_url"]) as client:
     result = await client.infer("add_sub", add_sub_inputs())
     out["fallback_sum"] = result.as_list("OUTPUT0")
