@@ -399,13 +399,15 @@ async def close_sessions() -> None:
         await sessions.close()
 
 
-def forget_config(server_url: str, model_name: Optional[str] = None) -> None:
-    """Drop cached configs of one model (all versions) or of every model of the server, in every loop."""
-    url = base_url(server_url)
-    for sessions in list(_by_loop.values()):
-        session = sessions.sessions.get(url)
-        if session is not None:
-            session.forget(model_name)
+def forget_config(server_url: Union[str, Sequence[str]], model_name: Optional[str] = None) -> None:
+    """Drop cached configs of one model (all versions) or of every model of the server (or servers: a list or
+    URLs separated by commas), in every loop."""
+    given = server_url.split(",") if isinstance(server_url, str) else list(server_url)
+    for url in {base_url(u.strip()) for u in given if u.strip()}:
+        for sessions in list(_by_loop.values()):
+            session = sessions.sessions.get(url)
+            if session is not None:
+                session.forget(model_name)
 
 
 __all__ = ["CONFIG_RECHECK_SECONDS", "INFO_KEY", "Session", "close_sessions", "forget_config", "session_for"]

@@ -32,6 +32,7 @@ def test_the_benchmark_runs_every_entry_on_every_workload(tmp_path):
     assert set(results) == {"64 B sequential", "64 B, 16 in flight", "BYTES, 1,000 strings", "4 MB", "64 MB"}
     for workload, rows in results.items():
         assert {"pyotritonclient infer", "pyotritonclient execute", "tritonclient.http"} <= set(rows), workload
-        assert min(row["x_fastest"] for row in rows.values()) == 1.0
+        clients = [row["x_fastest"] for name, row in rows.items() if name != "raw socket floor"]
+        assert min(clients) == 1.0  # ratios are to the fastest client (the floor is only a reference)
         assert all(row["ms"] > 0 for row in rows.values())
     assert "x fastest" in run.stdout

@@ -267,3 +267,21 @@ def test_the_command_line_takes_several_servers(both, servers, tmp_path):
     out = run("infer", "identity_fp32", "-i", f"INPUT0={image}", "--json", url=",".join(both))
     assert out.returncode == 0, out.stderr
     assert _json.loads(out.stdout)[0]["shape"] == "1x1x2"
+
+
+async def test_the_service_with_several_tritons_shares_calls_and_pins_sequences(both):
+    from pyotritonclient.service import ServiceConfig, TritonService
+
+    await all_ready(session_for(both))
+    service = TritonService(ServiceConfig(",".join(both)))
+    assert service.config.shown() == sorted(u + "/" for u in both)
+    before = {m["url"]: m["served"] for m in session_for(both).status()}
+    results = await asyncio.gather(*(service.call("execute", ["add_sub", [A, B]]) for _ in range(40)))
+    assert all(np.array_equal(r["OUTPUT0"], A + B) for r in results)
+    after = {m["url"]: m["served"] for m in session_for(both).status()}
+    assert all(after[url] > before[url] for url in after)
+    seq = await service.call("sequence_start", ["sequence_accumulate"])
+    sums = [await service.call("sequence_step", [seq, [np.array([v], np.int32)]]) for v in (5, 7, 1)]
+    assert [int(s["OUTPUT"].reshape(-1)[0]) for s in sums] == [5, 12, 13]
+    await service.call("sequence_end", [seq])
+    await service.close()
