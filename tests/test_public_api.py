@@ -118,6 +118,17 @@ PUBLIC = {
         "shared_client",
     ],
     "pyotritonclient.pool": ["READY_TIMEOUT", "RECHECK_SECONDS", "Member", "ServerPool"],
+    "pyotritonclient.playground": ["STATIC"],
+    "pyotritonclient.playground.bridge": [
+        "connect",
+        "describe",
+        "load",
+        "models_summary",
+        "np_to_wire",
+        "run",
+        "sequence",
+    ],
+    "pyotritonclient.playground.server": ["DEFAULT_PYODIDE", "Playground", "package_wheel", "serve"],
     "pyotritonclient.session": [
         "CONFIG_RECHECK_SECONDS",
         "INFO_KEY",

@@ -9,6 +9,7 @@ from .bench_command import bench
 from .context import Group, global_options, settings_of
 from .infer import infer
 from .listing import config, models
+from .playground_command import playground
 from .serve import serve
 
 
@@ -17,9 +18,9 @@ from .serve import serve
 @global_options
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Talk to a Triton Inference Server: list models, read configs, run a model on files, measure, serve."""
+    """Talk to a Triton Inference Server: list models, read configs, run a model on files, measure, serve, play."""
     settings_of(ctx)
 
 
-for _command in (models, config, infer, bench, serve):
+for _command in (models, config, infer, bench, serve, playground):
     cli.add_command(_command)

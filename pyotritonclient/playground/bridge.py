@@ -1,0 +1,146 @@
+"""What the playground page calls inside Pyodide: this package's client behind functions that take and give
+plain values (ndarrays as ``{_rtype: "ndarray", ...}``, numpy-free), so the page's JavaScript needs no Python."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+from .. import ndarray as rpc_ndarray
+from ..errors import InferenceServerException
+from ..execution import execute, get_config, list_models
+from ..model_io import tensor_summary
+from ..sequence import SequenceExecutor
+from ..session import session_for
+
+_SEQUENCES: Dict[str, SequenceExecutor] = {}
+
+
+def np_to_wire(dtype: Any) -> str:
+    """A numpy dtype's Triton wire name (``float32`` -> ``FP32``)."""
+    return rpc_ndarray.NUMPY_TO_WIRE[str(dtype.newbyteorder("="))]
+
+
+def _js_bytes(data: Any) -> Any:
+    """Bytes for the page: in Pyodide one copy into a JavaScript ``Uint8Array`` (elsewhere the bytes as they are)."""
+    if sys.platform != "emscripten":
+        return bytes(data)
+    import js
+
+    view = memoryview(data).cast("B")
+    array = js.Uint8Array.new(view.nbytes)
+    if view.nbytes:
+        array.assign(view)
+    return array
+
+
+def _for_page(value: Any) -> Any:
+    """An output as the page takes it: ndarrays with a JavaScript buffer (numpy arrays too, where Pyodide has
+    numpy), lists and dicts as they are."""
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind == "O":  # BYTES as a numpy object array
+        return [_for_page(item) for item in value.reshape(-1).tolist()]
+    if kind is not None:
+        value = rpc_ndarray.encode(
+            np_to_wire(value.dtype), list(value.shape), value.astype(value.dtype.newbyteorder("<")).tobytes()
+        )
+    if isinstance(value, dict) and value.get("_rtype") == "ndarray":
+        return {**value, "_rvalue": _js_bytes(value["_rvalue"])}
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _error(exc: BaseException) -> Dict[str, Any]:
+    """An error in plain words: its kind, the message (the server's own, for a server error) and HTTP status."""
+    status = exc.http_status if isinstance(exc, InferenceServerException) else None
+    text = exc.message() if isinstance(exc, InferenceServerException) else str(exc)
+    return {"error": text, "kind": type(exc).__name__, "status": status}
+
+
+async def connect(url: str) -> Dict[str, Any]:
+    """Server metadata and the models (name, state, versions); ``{"error": ...}`` when it cannot be reached."""
+    try:
+        session = session_for(url)
+        metadata = await session.client.get_server_metadata()
+        models = await list_models(url)
+    except Exception as exc:
+        return _error(exc)
+    return {"metadata": metadata, "models": models}
+
+
+async def describe(url: str, model_name: str) -> Dict[str, Any]:
+    """A model's inputs and outputs (name, datatype, shape with -1 for any size, optional) and whether it is
+    stateful (a sequence model)."""
+    try:
+        config = await get_config(url, model_name, refresh=True)
+    except Exception as exc:
+        return _error(exc)
+    return {
+        "name": model_name,
+        "inputs": [tensor_summary(spec, config) for spec in config.get("input", [])],
+        "outputs": [tensor_summary(spec, config) for spec in config.get("output", [])],
+        "max_batch_size": config.get("max_batch_size", 0),
+        "sequence": "sequence_batching" in config,
+    }
+
+
+async def run(url: str, model_name: str, inputs: Dict[str, Any]) -> Dict[str, Any]:
+    """Run the model once: ``{"outputs": {name: value}, "ms": latency}`` or an error in plain words."""
+    started = time.perf_counter()
+    try:
+        results = await execute(inputs, url, model_name, decode_json=True)
+    except Exception as exc:
+        return _error(exc)
+    return _outputs(results, started)
+
+
+def _outputs(results: Dict[str, Any], started: float) -> Dict[str, Any]:
+    results.pop("__info__", None)
+    return {"outputs": {k: _for_page(v) for k, v in results.items()}, "ms": (time.perf_counter() - started) * 1e3}
+
+
+async def load(url: str, model_name: str, unload: bool = False) -> Dict[str, Any]:
+    """Load (or unload) a model where the server allows it; the models afterwards."""
+    try:
+        client = session_for(url).client
+        if unload:
+            await client.unload_model(model_name)
+        else:
+            await client.load_model(model_name)
+        return {"models": await list_models(url)}
+    except Exception as exc:
+        return _error(exc)
+
+
+async def sequence(url: str, model_name: str, action: str, inputs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """``start`` a sequence of a stateful model, then ``step`` and ``end`` it with inputs; each answer has the
+    outputs, the latency and the steps so far."""
+    key = f"{url} {model_name}"
+    try:
+        if action == "start":
+            _SEQUENCES[key] = SequenceExecutor(url, model_name, decode_json=True)
+            return {"steps": 0, "sequence_id": _SEQUENCES[key].sequence_id}
+        executor = _SEQUENCES.get(key)
+        if executor is None:
+            return {"error": "no sequence is running for this model: start one first", "kind": "NoSequence"}
+        started = time.perf_counter()
+        if action == "step":
+            results = await executor.step(inputs or {})
+            steps = executor.steps
+        else:
+            results = await executor.end(inputs or None)
+            steps = None
+            _SEQUENCES.pop(key, None)
+    except Exception as exc:
+        return _error(exc)
+    return {**_outputs(results, started), "steps": steps}
+
+
+def models_summary(models: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Name, state and versions of each model (what the page's table shows)."""
+    return [{"name": m["name"], "state": m.get("state", ""), "versions": m.get("versions", [])} for m in models]
+
+
+__all__ = ["connect", "describe", "load", "models_summary", "np_to_wire", "run", "sequence"]

@@ -1,0 +1,106 @@
+// Drives the playground page in headless Debian Chromium (playwright-core) as a user would: types URLs,
+// clicks, picks files, reads what the page shows (messages, tables, the output canvas's pixels) and saves a
+// screenshot. Prints "RESULT <json>".
+// usage: node run_playground.mjs <playwright-core dir> <page url> <json config>
+import { pathToFileURL } from "node:url";
+import path from "node:path";
+
+const [playwrightDir, pageUrl, configJson] = process.argv.slice(2);
+const config = JSON.parse(configJson);
+const { chromium } = await import(pathToFileURL(path.join(playwrightDir, "index.mjs")).href);
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+});
+const out = { console: [] };
+try {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
+  page.on("console", (msg) => { if (msg.type() === "error") out.console.push(msg.text()); });
+  page.on("pageerror", (err) => out.console.push("pageerror: " + err.message));
+  const started = Date.now();
+  await page.goto(pageUrl);
+  await page.waitForFunction(() => window.PLAYGROUND && (window.PLAYGROUND.ready || document.querySelector("#message.error")), null, { timeout: 60000 });
+  out.ready = await page.evaluate(() => window.PLAYGROUND.ready);
+  out.ready_ms = await page.evaluate(() => window.PLAYGROUND.readyMs);
+  out.ready_wall_ms = Date.now() - started;
+  out.default_url = await page.inputValue("#url");
+
+  const messageAfter = async (action) => {  // the message box's text once it changed after `action`
+    const before = await page.textContent("#message");
+    await action();
+    await page.waitForFunction((b) => { const m = document.querySelector("#message"); return m.textContent !== b && !/^(Connecting|Loading|Unloading)/.test(m.textContent); }, before, { timeout: 120000 });
+    return { text: await page.textContent("#message"), kind: await page.getAttribute("#message", "class") };
+  };
+  const connect = (url) => messageAfter(async () => { await page.fill("#url", url); await page.click("#connect"); });
+  const open = (model) => messageAfter(() => page.click(`#models tr[data-model="${model}"] button[data-action=open]`));
+  const run = (button = "#run") => messageAfter(() => page.click(button));
+  const fill = (input, text) => page.fill(`fieldset[data-input="${input}"] textarea`, text);
+  const pick = async (input, file, choices = {}) => {
+    await page.setInputFiles(`fieldset[data-input="${input}"] input[type=file]`, file);
+    await page.waitForFunction((name) => document.querySelector(`fieldset[data-input="${name}"] [data-role=info]`).textContent, input);
+    for (const [role, value] of Object.entries(choices)) await page.selectOption(`fieldset[data-input="${input}"] [data-role=${role}]`, value);
+  };
+  const cells = (output) => page.$$eval(`#outputs section[data-output="${output}"] table.values td`, (tds) => tds.map((td) => Number(td.textContent)));
+
+  out.bad_url = await connect(config.bad_url);
+  out.no_cors = await connect(config.no_cors_url);
+  out.no_cors_help = await page.$eval("#message", (m) => (m.querySelector("a") || {}).href || "");
+  out.connected = await connect(config.cors_url);
+  out.server_meta = await page.textContent("#server-meta");
+  out.models = await page.$$eval("#models tbody tr", (rows) => rows.map((r) => [r.dataset.model, r.cells[1].textContent]));
+
+  await open("add_sub");
+  out.add_sub_io = await page.$$eval("#io tbody tr", (rows) => rows.map((r) => Array.from(r.cells, (c) => c.textContent)));
+  await fill("INPUT0", JSON.stringify(Array.from({ length: 16 }, (_, i) => i)));
+  await fill("INPUT1", JSON.stringify(Array(16).fill(3)));
+  out.add_sub_run = await run();
+  out.add_sub = { OUTPUT0: await cells("OUTPUT0"), OUTPUT1: await cells("OUTPUT1"), latency: await page.textContent("#latency") };
+  out.add_sub_title = await page.textContent('#outputs section[data-output="OUTPUT0"] h3');
+
+  await open("cellpose-python");
+  await pick("image", config.image);
+  await fill("param", JSON.stringify({ diameter: 30, threshold: config.threshold }));
+  out.cellpose_run = await run();
+  out.mask = await page.$eval('#outputs section[data-output="mask"] canvas[data-kind=labels]', (canvas) => {
+    const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    return { width: canvas.width, height: canvas.height, rgba: Array.from(data) };
+  });
+  out.label_one = await page.evaluate(() => window.PLAYGROUND.labelColor(1));
+  out.overlay = (await page.$$('#outputs section[data-output="mask"] canvas[data-kind=overlay]')).length;
+  out.info = await page.textContent('#outputs section[data-output="info"] pre');
+  out.downloads = await page.$$eval("#outputs a[download]", (links) => links.map((a) => a.download));
+  await page.screenshot({ path: config.screenshot, fullPage: true });
+
+  await open("thumbnail_rgb");
+  await pick("image", config.wrong_image);
+  out.wrong_shape = await run();
+
+  await open("sequence_accumulate");
+  out.sequence_start = await run("#seq-start");
+  out.sequence = [];
+  for (const value of [5, 7, 1]) {
+    await fill("INPUT", JSON.stringify([value]));
+    await run("#seq-step");
+    out.sequence.push({ state: await page.textContent("#sequence-state"), output: await cells("OUTPUT") });
+  }
+  out.sequence_end = await run("#seq-end");
+  out.sequence_after = await page.textContent("#sequence-state");
+
+  await open("identity_fp32");
+  await pick("INPUT0", config.big_image, { channels: "1" });
+  out.big_run = await run();
+  out.big = { ms: await page.evaluate(() => window.PLAYGROUND.lastMs), title: await page.textContent('#outputs section[data-output="OUTPUT0"] h3'),
+              latency: await page.textContent("#latency") };
+  const state = (model) => page.$eval(`#models tr[data-model="${model}"]`, (r) => r.cells[1].textContent);
+  out.unload = await messageAfter(() => page.click('#models tr[data-model="slow"] button[data-action=unload]'));
+  out.unloaded_state = await state("slow");
+  out.load = await messageAfter(() => page.click('#models tr[data-model="slow"] button[data-action=load]'));
+  out.loaded_state = await state("slow");
+  console.log("RESULT " + JSON.stringify(out));
+} catch (err) {
+  console.log("ERROR " + (err && err.message || err) + " " + JSON.stringify(out).slice(0, 3000));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,140 @@
+"""The model playground in headless Chromium against the real Triton behind the docs' CORS proxy: loading,
+connecting, a form run, an image model fed a PNG (the output canvas's pixels checked), sequences, the errors a
+user must understand, and the timings the docs state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = HERE.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def playground(cache_dir, triton, nginx, tmp_path_factory):
+    from PIL import Image
+
+    from pyotritonclient.playground.server import Playground
+
+    pyodide = cache_dir / "npm" / "node_modules" / "pyodide"
+    playwright = cache_dir / "npm" / "node_modules" / "playwright-core"
+    if not (pyodide / "pyodide.mjs").exists() or not playwright.exists():
+        pytest.fail("Pyodide or playwright-core is missing: run scripts/ensure-extras (./dev test does)")
+    files = tmp_path_factory.mktemp("playground")
+    rng = np.random.default_rng(1)
+    cells = rng.integers(0, 256, size=(30, 40, 3), dtype=np.uint8)
+    Image.fromarray(cells).save(files / "cells.png")
+    Image.fromarray(rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)).save(files / "wrong.png")
+    Image.fromarray(rng.integers(0, 256, size=(2048, 2048), dtype=np.uint8)).convert("RGB").save(files / "big.png")
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = Playground(("127.0.0.1", 0), triton.http_url, pyodide, "")
+    server.serve_in_thread()
+    config = {
+        "bad_url": "http://127.0.0.1:9",
+        "no_cors_url": nginx.url("plain"),
+        "cors_url": nginx.url("cors"),
+        "image": str(files / "cells.png"),
+        "threshold": 380,
+        "wrong_image": str(files / "wrong.png"),
+        "big_image": str(files / "big.png"),
+        "screenshot": str(ARTIFACTS / "playground.png"),
+    }
+    try:
+        out = subprocess.run(
+            ["node", str(HERE / "browser" / "run_playground.mjs"), str(playwright), server.url, json.dumps(config)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    assert out.returncode == 0 and lines, f"the playground run failed:\n{out.stdout[-4000:]}\n{out.stderr[-3000:]}"
+    return {"run": json.loads(lines[-1][len("RESULT ") :]), "cells": cells, "threshold": config["threshold"]}
+
+
+def test_the_page_loads_the_wheel_and_is_ready_within_5_seconds(playground):
+    run = playground["run"]
+    assert run["ready"] is True and run["ready_ms"] < 5000, run["ready_ms"]
+    assert run["default_url"].endswith("/triton")  # served by the command: Triton on the same origin
+    assert not [line for line in run["console"] if "pageerror" in line], run["console"]
+    print(f"\nplayground ready {run['ready_ms'] / 1000:.2f} s after navigation (local server)")
+
+
+def test_connecting_lists_models_and_a_form_runs_add_sub(playground):
+    run = playground["run"]
+    assert run["connected"]["kind"] == "ok" and "Connected" in run["connected"]["text"]
+    assert "triton" in run["server_meta"] and "binary_tensor_data" in run["server_meta"]
+    models = dict(run["models"])
+    assert models["add_sub"] == "READY" and "cellpose-python" in models
+    assert ["input", "INPUT0", "INT32", "[16]", ""] in run["add_sub_io"]
+    assert run["add_sub"]["OUTPUT0"] == [i + 3 for i in range(16)]
+    assert run["add_sub"]["OUTPUT1"] == [i - 3 for i in range(16)]
+    assert run["add_sub_title"] == "OUTPUT0: int32 [16] min 3 max 18" and run["add_sub"]["latency"].endswith(" ms")
+
+
+def test_an_image_model_fed_a_png_draws_the_expected_mask(playground):
+    run, cells = playground["run"], playground["cells"]
+    assert run["cellpose_run"]["kind"] == "ok", run["cellpose_run"]
+    expected = cells.astype(np.float32).transpose(2, 0, 1).sum(0) > playground["threshold"]  # the model's rule
+    mask = run["mask"]
+    assert (mask["width"], mask["height"]) == (40, 30)
+    rgba = np.array(mask["rgba"], dtype=np.uint8).reshape(30, 40, 4)
+    label = np.array(run["label_one"], dtype=np.uint8)
+    assert 0 < expected.sum() < expected.size
+    assert (rgba[expected][:, :3] == label).all() and (rgba[~expected][:, :3] == 0).all()
+    assert run["overlay"] == 1  # the labels over the input image
+    assert json.loads(run["info"])[0]["diameter"] == 30
+    assert {"mask.npy", "info.json"} <= set(run["downloads"])
+    assert (ARTIFACTS / "playground.png").stat().st_size > 10_000  # the screenshot, kept as a test artifact
+
+
+def test_sequence_mode_shows_the_running_state(playground):
+    run = playground["run"]
+    assert "started" in run["sequence_start"]["text"]
+    assert [step["state"] for step in run["sequence"]] == ["steps: 1", "steps: 2", "steps: 3"]
+    assert [step["output"] for step in run["sequence"]] == [[5], [12], [13]]
+    assert run["sequence_end"]["kind"] == "ok" and run["sequence_after"] == "sequence ended"
+
+
+def test_bad_url_missing_cors_and_a_wrong_image_give_clear_visible_messages(playground):
+    run = playground["run"]
+    for case in ("bad_url", "no_cors"):
+        assert run[case]["kind"] == "error" and "Cannot reach the server" in run[case]["text"], run[case]
+        assert "CORS" in run[case]["text"]
+    assert run["no_cors_help"].endswith("docs/cors.md")
+    wrong = run["wrong_shape"]
+    assert wrong["kind"] == "error" and "input 'image': expected shape [3, 8, 8]" in wrong["text"], wrong
+
+
+def test_a_16_mb_image_round_trip_is_timed_and_shown(playground):
+    big = playground["run"]["big"]
+    assert playground["run"]["big_run"]["kind"] == "ok"
+    assert big["title"].startswith("OUTPUT0: float32 [1, 2048, 2048]") and big["latency"].endswith(" ms")
+    print(f"\n16 MB image round trip from the playground: {big['ms']:.0f} ms")
+
+
+def test_models_can_be_unloaded_and_loaded_from_the_page(playground):
+    run = playground["run"]
+    assert run["unload"]["text"] == "slow unloaded." and run["unloaded_state"] in ("UNLOADING", "UNAVAILABLE")
+    assert run["load"]["text"] == "slow loaded." and run["loaded_state"] == "READY"
+
+
+async def test_the_bridge_hands_numpy_outputs_to_the_page_as_ndarrays(triton):
+    """Where Pyodide has numpy the outputs are numpy arrays: the bridge gives the page the same ndarrays."""
+    from pyotritonclient.playground import bridge
+
+    a = np.arange(16, dtype=np.int32)
+    answer = await bridge.run(triton.http_url, "add_sub", {"INPUT0": a, "INPUT1": np.ones(16, np.int32)})
+    out = answer["outputs"]["OUTPUT0"]
+    assert out["_rdtype"] == "int32" and out["_rshape"] == [16]
+    assert np.frombuffer(out["_rvalue"], "<i4").tolist() == (a + 1).tolist() and answer["ms"] > 0
+    missing = await bridge.run(triton.http_url, "no_such_model", {})
+    assert missing["status"] in (400, 404) and "no_such_model" in missing["error"]
+    assert (await bridge.sequence(triton.http_url, "sequence_accumulate", "step", {}))["kind"] == "NoSequence"
