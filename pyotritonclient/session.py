@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import weakref
-from typing import TYPE_CHECKING, Any, AsyncGenerator, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .capabilities import SEQUENCES, Capabilities, config_from_metadata
 from .errors import (
@@ -31,9 +30,6 @@ from .model_plan import ModelPlan
 from .options import ExecuteOptions
 from .protocol.endpoints import base_url
 from .session_features import ServerFeatures
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .pool import ServerPool
 
 INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, model_version, id, parameters, outputs)
 CONFIG_RECHECK_SECONDS = 5.0  # a config younger than this is trusted when inputs are refused here
@@ -319,95 +315,8 @@ def _shape_of(config: Mapping[str, Any]) -> str:
     return json.dumps([config.get("input"), config.get("output"), config.get("max_batch_size")], sort_keys=True)
 
 
-# -- one set of sessions per event loop -----------------------------------------------------------
-
-
-class _LoopSessions:
-    """The sessions of one event loop, closed when the loop shuts down its async generators."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.sessions: Dict[str, Session] = {}
-        self.by_spelling: Dict[str, Session] = {}  # the URL as callers wrote it -> its session
-        self.pools: Dict[Tuple[str, ...], ServerPool] = {}  # several servers: their ServerPool (pool.py)
-        self._closer: Optional[AsyncGenerator[None, None]] = None
-        closer = self._close_at_shutdown()
-        try:  # run it to its ``yield``: the loop's firstiter hook registers it for shutdown_asyncgens()
-            closer.asend(None).send(None)
-        except StopIteration:
-            self._closer = closer  # the loop keeps only a weak reference
-        except Exception:  # a loop without async-generator hooks: close_sessions() is the way then
-            pass
-
-    async def _close_at_shutdown(self) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            await self.close()
-
-    async def close(self) -> None:
-        for pool in list(self.pools.values()):
-            await pool.close()
-        for session in list(self.sessions.values()):
-            await session.close()
-
-
-_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSessions] = weakref.WeakKeyDictionary()
-
-
-def session_for(server_url: Union[str, Sequence[str]]) -> Union[Session, ServerPool]:
-    """The running event loop's ``Session`` for ``server_url`` (any spelling of the same base URL), or its
-    ``ServerPool`` for several servers: a list of URLs, or one string of URLs separated by commas."""
-    loop = asyncio.get_running_loop()
-    sessions = _by_loop.get(loop)
-    if sessions is None:
-        sessions = _by_loop[loop] = _LoopSessions(loop)
-    if isinstance(server_url, str):
-        session = sessions.by_spelling.get(server_url)
-        if session is not None:
-            return session
-        if "," not in server_url:
-            return _session(sessions, server_url)
-        server_url = [part for part in server_url.split(",") if part.strip()]
-    if not isinstance(server_url, (list, tuple)) or not all(isinstance(u, str) for u in server_url):
-        raise InvalidInputError(f"server_url must be a URL or a list of URLs, got {type(server_url).__name__}")
-    urls = list(dict.fromkeys(base_url(u.strip()) for u in server_url))
-    if len(urls) == 1:
-        return _session(sessions, urls[0])
-    key = tuple(urls)
-    pool = sessions.pools.get(key)
-    if pool is None:
-        from .pool import ServerPool
-
-        pool = sessions.pools[key] = ServerPool([_session(sessions, url) for url in urls])
-    return pool
-
-
-def _session(sessions: _LoopSessions, server_url: str) -> Session:
-    url = base_url(server_url)
-    session = sessions.sessions.get(url)
-    if session is None:
-        session = sessions.sessions[url] = Session(url)
-    if len(sessions.by_spelling) < 256:  # the spellings seen, bounded (a caller may invent many)
-        sessions.by_spelling[server_url] = session
-    return session
-
-
-async def close_sessions() -> None:
-    """Close the pooled clients of the running event loop's sessions (call before the loop ends)."""
-    sessions = _by_loop.get(asyncio.get_running_loop())
-    if sessions is not None:
-        await sessions.close()
-
-
-def forget_config(server_url: Union[str, Sequence[str]], model_name: Optional[str] = None) -> None:
-    """Drop cached configs of one model (all versions) or of every model of the server (or servers: a list or
-    URLs separated by commas), in every loop."""
-    given = server_url.split(",") if isinstance(server_url, str) else list(server_url)
-    for url in {base_url(u.strip()) for u in given if u.strip()}:
-        for sessions in list(_by_loop.values()):
-            session = sessions.sessions.get(url)
-            if session is not None:
-                session.forget(model_name)
-
+# The running loop's sessions (and pools of several servers) live in loop_sessions.py; imported here, after
+# Session is defined, so that ``from pyotritonclient.session import session_for`` keeps working.
+from .loop_sessions import close_sessions, forget_config, session_for  # noqa: E402
 
 __all__ = ["CONFIG_RECHECK_SECONDS", "INFO_KEY", "Session", "close_sessions", "forget_config", "session_for"]

@@ -179,7 +179,7 @@ def test_a_script_with_asyncio_run_ends_cleanly(triton):
     script = (
         "import asyncio, sys, numpy as np\n"
         "from pyotritonclient import execute\n"
-        "from pyotritonclient import session as S\n"
+        "from pyotritonclient import loop_sessions as S\n"
         "def open_clients():\n"
         "    return sum(1 for ls in list(S._by_loop.values()) for s in ls.sessions.values()\n"
         "               if s._client is not None and not s._client.closed)\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .. import ndarray as rpc_ndarray
 from ..errors import InferenceServerException
@@ -14,7 +14,7 @@ from ..model_io import tensor_summary
 from ..sequence import SequenceExecutor
 from ..session import session_for
 
-_SEQUENCES: Dict[str, SequenceExecutor] = {}
+_SEQUENCES: Dict[Tuple[str, str], SequenceExecutor] = {}  # (server, model) -> the page's running sequence
 
 
 def np_to_wire(dtype: Any) -> str:
@@ -117,7 +117,7 @@ async def load(url: str, model_name: str, unload: bool = False) -> Dict[str, Any
 async def sequence(url: str, model_name: str, action: str, inputs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """``start`` a sequence of a stateful model, then ``step`` and ``end`` it with inputs; each answer has the
     outputs, the latency and the steps so far."""
-    key = f"{url} {model_name}"
+    key = (url, model_name)
     try:
         if action == "start":
             _SEQUENCES[key] = SequenceExecutor(url, model_name, decode_json=True)

@@ -177,12 +177,9 @@ class Connection(asyncio.BufferedProtocol):
             key = name.decode("latin-1").lower()
             text = value.strip().decode("latin-1")
             before = found.get(key)
-            if before is None or key == "content-length":
-                if before is not None and before != text:
-                    raise BadResponse("two different Content-Length headers")
-                found[key] = text
-            else:
-                found[key] = before + ", " + text
+            if key == "content-length" and before not in (None, text):
+                raise BadResponse("two different Content-Length headers")
+            found[key] = text if before is None or key == "content-length" else before + ", " + text
         headers = Headers.of_lowered(found)
         connection = (headers.get("connection") or "").lower()
         self._keep_alive = (match.group(1) == b"1" and "close" not in connection) or "keep-alive" in connection
