@@ -226,3 +226,25 @@ async def test_cannot_connect_names_the_url():
     transport = Http11Transport(connection_timeout=2)
     with pytest.raises(TransportError, match="cannot connect to http://127.0.0.1:1/v2: .*(refused|failed)"):
         await transport.request("GET", "http://127.0.0.1:1/v2", {})
+
+
+def test_a_response_head_is_parsed_by_a_pure_function_that_checks_every_line():
+    from pyotritonclient.transport.http11_head import BadResponse, parse_head
+
+    http11, status, headers = parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nVary: a\r\nVARY: b\r\nX-Empty:")
+    assert (http11, status, headers["content-length"], headers["Vary"], headers["x-empty"]) == (
+        True,
+        200,
+        "5",
+        "a, b",
+        "",
+    )
+    assert parse_head(b"HTTP/1.0 404 Not Found")[:2] == (False, 404)
+    for head, message in [
+        (b"HTTP/2 200 OK", "not an HTTP/1.x status line"),
+        (b"HTTP/1.1 200 OK\r\nno colon", "bad header line"),
+        (b"HTTP/1.1 200 OK\r\nBad Name: x", "bad header line"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2", "two different Content-Length"),
+    ]:
+        with pytest.raises(BadResponse, match=message):
+            parse_head(head)

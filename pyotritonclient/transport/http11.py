@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 from ..protocol.endpoints import redact_url
 from ..protocol.inference import decompress
 from .base import BodyParts, Response, StreamResponse, TransportError
-from .http11_connection import BadResponse, Connection, Disconnected, Exchange, Key, Silence
+from .http11_connection import Connection, Disconnected, Exchange, Key, Silence
+from .http11_head import BadResponse
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
 
 _FORBIDDEN = re.compile("[\r\n\0]")  # never inside a header name or value (request smuggling)

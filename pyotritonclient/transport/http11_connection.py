@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from typing import Any, Deque, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Deque, List, Optional, Protocol, Tuple
 
 from .base import BodyParts, Headers
+from .http11_head import BadResponse, parse_head
 
 MAX_HEAD = 64 * 1024  # status line and headers of one response
 SMALL_BODY = 64 * 1024  # joined with the head into one write
 WRITE_SLICE = 1024 * 1024  # large parts go out in slices, waiting for the socket between them
-_STATUS = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: [^\r\n]*)?")
 Key = Tuple[str, str, int]
 
 
@@ -164,25 +164,9 @@ class Connection(asyncio.BufferedProtocol):
                 raise BadResponse(f"response headers longer than {MAX_HEAD} bytes")
             return
         data = memoryview(self._head)[: self._head_len]
-        lines = bytes(data[:end]).split(b"\r\n")
-        match = _STATUS.fullmatch(lines[0])
-        if match is None:
-            raise BadResponse(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
-        status = int(match.group(2))
-        found: Dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(b":")
-            if not sep or not name or name != name.strip() or b" " in name:
-                raise BadResponse(f"bad header line {line[:80]!r}")
-            key = name.decode("latin-1").lower()
-            text = value.strip().decode("latin-1")
-            before = found.get(key)
-            if key == "content-length" and before not in (None, text):
-                raise BadResponse("two different Content-Length headers")
-            found[key] = text if before is None or key == "content-length" else before + ", " + text
-        headers = Headers.of_lowered(found)
+        http11, status, headers = parse_head(bytes(data[:end]))
         connection = (headers.get("connection") or "").lower()
-        self._keep_alive = (match.group(1) == b"1" and "close" not in connection) or "keep-alive" in connection
+        self._keep_alive = (http11 and "close" not in connection) or "keep-alive" in connection
         rest = bytes(data[end + 4 :])
         exchange = self.exchange
         assert exchange is not None
@@ -379,10 +363,6 @@ class Connection(asyncio.BufferedProtocol):
             self.transport.abort()
         self.lost = True
         self.owner._forget(self)
-
-
-class BadResponse(Exception):
-    """The server's bytes are not a well-formed HTTP/1.1 response."""
 
 
 class TooLarge(BadResponse):
