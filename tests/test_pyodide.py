@@ -18,16 +18,15 @@ def pyodide_dir(cache_dir: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def pyodide_run(cache_dir, built_wheel, triton, nginx):
-    config = {"url": triton.http_url, "hidden_url": nginx.url("hidden")}
+def run_in_pyodide(cache_dir: Path, wheel: Path, script: str, config: dict) -> dict:
+    """``browser/<script>`` inside real Pyodide under Node.js with the wheel installed; its RESULT."""
     out = subprocess.run(
         [
             "node",
             str(HERE / "browser" / "run_pyodide.mjs"),
             str(pyodide_dir(cache_dir)),
-            str(built_wheel),
-            str(HERE / "browser" / "pyodide_checks.py"),
+            str(wheel),
+            str(HERE / "browser" / script),
             json.dumps(config),
         ],
         capture_output=True,
@@ -37,6 +36,12 @@ def pyodide_run(cache_dir, built_wheel, triton, nginx):
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     assert out.returncode == 0 and lines, f"Pyodide run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     return json.loads(lines[-1][len("RESULT ") :])
+
+
+@pytest.fixture(scope="module")
+def pyodide_run(cache_dir, built_wheel, triton, nginx):
+    config = {"url": triton.http_url, "hidden_url": nginx.url("hidden")}
+    return run_in_pyodide(cache_dir, built_wheel, "pyodide_checks.py", config)
 
 
 def test_runs_in_pyodide_on_the_fetch_transport_without_numpy(pyodide_run):
@@ -89,22 +94,7 @@ def test_the_sync_facade_says_why_it_is_not_offered_outside_a_web_worker(pyodide
 
 
 def test_a_16_mb_tensor_is_copied_once_each_way_between_javascript_and_python(cache_dir, built_wheel, triton):
-    out = subprocess.run(
-        [
-            "node",
-            str(HERE / "browser" / "run_pyodide.mjs"),
-            str(pyodide_dir(cache_dir)),
-            str(built_wheel),
-            str(HERE / "browser" / "pyodide_copies.py"),
-            json.dumps({"url": triton.http_url}),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
-    assert out.returncode == 0 and lines, f"Pyodide run failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    run = json.loads(lines[-1][len("RESULT ") :])
+    run = run_in_pyodide(cache_dir, built_wheel, "pyodide_copies.py", {"url": triton.http_url})
     size = run["payload"]
     assert run["same"] and run["output_is_view"]
     # Request: fetch got one Uint8Array per request, of the body's size, with its own buffer: the one copy
