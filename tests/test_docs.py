@@ -84,3 +84,15 @@ def test_api_reference_shows_the_docstrings_and_inherited_endpoints(site):
     assert "pyotritonclient.http.InferenceServerClient.unload_model" in html
     text = re.sub(r"<[^>]+>", "", html)
     assert "Run the command line with" in text  # cli.main's docstring
+
+
+def test_the_site_hosts_the_playground_with_its_wheel(site):
+    """The ImJoy window plugin opens the playground from the documentation site: the page and the wheel are there."""
+    import zipfile
+
+    page = site / "playground"
+    assert (page / "index.html").is_file() and (page / "app.js").is_file() and (page / "app.css").is_file()
+    with zipfile.ZipFile(page / "pyotritonclient.whl") as wheel:
+        names = wheel.namelist()
+    assert "pyotritonclient/playground/bridge.py" in names and "pyotritonclient/__init__.py" in names
+    assert not [n for n in names if "__pycache__" in n]

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import urllib.parse
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import pytest
@@ -29,7 +29,16 @@ _runs: Dict[str, Any] = {}
 
 
 def _run(
-    cache_dir: Path, nginx: Any, tmp: Path, pyodide: str, wheels: List[Path], caller: bool, mode: str = ""
+    cache_dir: Path,
+    nginx: Any,
+    tmp: Path,
+    pyodide: str,
+    wheels: List[Path],
+    caller: bool,
+    mode: str = "",
+    plugin: str = "TritonClient.imjoy.html",
+    extra: Optional[Dict[str, str]] = None,
+    frame: str = "",
 ) -> Dict[str, Any]:
     from imjoy.offline_web import OfflineWeb
 
@@ -38,7 +47,7 @@ def _run(
         pytest.fail("playwright-core or chromium is missing: run scripts/ensure-extras (./dev test does)")
     static = nginx.static_root / f"imjoy-{tmp.name}"
     (static / "plugin").mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "plugin" / "TritonClient.imjoy.html", static / "plugin")
+    shutil.copy(ROOT / "plugin" / plugin, static / "plugin")
     for name in ("app.html", "checks.js"):
         shutil.copy(IMJOY / name, static / name)
     base = f"{nginx.url('static')}/{static.name}"
@@ -49,7 +58,7 @@ def _run(
         routes = OfflineWeb(tmp / "web", cache_dir / "imjoy", pyodide, wheels).prepare()
     except RuntimeError as exc:
         pytest.fail(str(exc))
-    query = {"plugin": f"{base}/plugin/TritonClient.imjoy.html", "cors": nginx.url("cors")}
+    query = {"plugin": f"{base}/plugin/{plugin}", "cors": nginx.url("cors"), **(extra or {})}
     if caller:
         query["caller"] = f"{base}/caller.imjoy.html"
     if mode:
@@ -62,6 +71,7 @@ def _run(
             str(routes),
             f"{base}/app.html?{urllib.parse.urlencode(query)}",
             "280000",
+            *([frame] if frame else []),
         ],
         capture_output=True,
         text=True,
@@ -181,3 +191,30 @@ def test_a_load_that_cannot_succeed_fails_fast_with_the_reason(imjoy_runs):
     load = run["load"]
     assert not load["ok"] and load["seconds"] < 60
     assert "Triton-Client could not load" in load["error"] and "pyotritonclient>=0.3.0" in load["error"]
+
+
+def test_the_playground_opens_as_an_imjoy_window_plugin(cache_dir, built_wheel, nginx, tmp_path):
+    """Triton-Playground (a window plugin listed in the manifest) in the real ImJoy: the window shows the
+    playground page with the window's config, the page loads and connects to Triton through the CORS proxy."""
+    from pyotritonclient.playground import STATIC
+    from pyotritonclient.playground.server import package_wheel
+
+    site = nginx.static_root / "playground-site"
+    shutil.copytree(STATIC, site, dirs_exist_ok=True)
+    (site / "pyotritonclient.whl").write_bytes(package_wheel())
+    if not (site / "pyodide").exists():
+        (site / "pyodide").symlink_to(cache_dir / "npm" / "node_modules" / "pyodide", target_is_directory=True)
+    page = f"{nginx.url('static')}/playground-site/"
+    window_config = {"page": page + "index.html", "pyodide": page + "pyodide/", "wheel": page + "pyotritonclient.whl",
+                     "url": nginx.url("cors")}  # fmt: skip
+    run = _run(
+        cache_dir, nginx, tmp_path, "0.21.3", [built_wheel], caller=False, mode="window",
+        plugin="Playground.imjoy.html", extra={"window_config": json.dumps(window_config)},
+        frame=json.dumps({"prefix": page}),
+    )  # fmt: skip
+    assert ok(run["window"]) is not None, run
+    frame = run["frame"]
+    assert "error" not in frame, frame
+    assert frame["url"] == nginx.url("cors") and frame["message"].startswith("Connected"), frame
+    assert "add_sub" in frame["models"] and frame["readyMs"] > 0
+    print(f"\nthe playground in an ImJoy window: ready {frame['readyMs'] / 1000:.2f} s after the window opened")

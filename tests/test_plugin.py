@@ -26,7 +26,7 @@ MANIFEST = ROOT / "manifest.imjoy.json"
 def plugin_parts(path: Path):
     text = path.read_text()
     config = json.loads(re.search(r'<config lang="json">(.*?)</config>', text, re.S).group(1))
-    script = re.search(r'<script lang="python">(.*?)</script>', text, re.S).group(1)
+    script = re.search(r'<script lang="(?:python|javascript)">(.*?)</script>', text, re.S).group(1)
     return config, script
 
 

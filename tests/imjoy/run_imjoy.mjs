@@ -1,7 +1,7 @@
 // Opens an ImJoy app page in headless Debian Chromium (playwright-core, never a downloaded browser) with
 // every request to the outside world answered from local files, and prints "RESULT <json>" once the page
 // sets window.RESULT ("ERROR ..." if it sets window.ERROR or times out).
-// usage: node run_imjoy.mjs <playwright-core dir> <routes.json> <page url> [timeout ms]
+// usage: node run_imjoy.mjs <playwright-core dir> <routes.json> <page url> [timeout ms] [frame check json]
 // routes.json: {"prefixes": [[url prefix, local dir], ...]}; the longest matching prefix wins. Requests to
 // 127.0.0.1 go to the network (the test's nginx and Triton); anything else unrouted is answered 404 and
 // listed in the result as "unrouted" (so a test can see what the runtime tried to reach).
@@ -9,7 +9,25 @@ import { pathToFileURL } from "node:url";
 import path from "node:path";
 import fs from "node:fs";
 
-const [playwrightDir, routesFile, pageUrl, timeoutMs = "180000"] = process.argv.slice(2);
+const [playwrightDir, routesFile, pageUrl, timeoutMs = "180000", frameCheck = ""] = process.argv.slice(2);
+
+// frameCheck {"prefix": url}: the page inside a window plugin (a frame whose URL starts with prefix) is the
+// playground; wait until it is ready, connect (its URL field is filled from the window's config), list models.
+async function checkFrame(page, { prefix }) {
+  const deadline = Date.now() + 60000;
+  let frame;
+  while (!(frame = page.frames().find((f) => f.url().startsWith(prefix)))) {
+    if (Date.now() > deadline) return { error: "no playground frame: " + page.frames().map((f) => f.url()).join(" ") };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await frame.waitForFunction(() => window.PLAYGROUND && window.PLAYGROUND.ready, null, { timeout: 60000 });
+  const readyMs = await frame.evaluate(() => window.PLAYGROUND.readyMs);
+  const url = await frame.inputValue("#url");
+  await frame.click("#connect");
+  await frame.waitForFunction(() => /Connected|Cannot|refused/.test(document.querySelector("#message").textContent), null, { timeout: 60000 });
+  return { readyMs, url, message: await frame.textContent("#message"),
+           models: await frame.$$eval("#models tbody tr", (rows) => rows.map((r) => r.dataset.model)) };
+}
 const { chromium } = await import(pathToFileURL(path.join(playwrightDir, "index.mjs")).href);
 const routes = JSON.parse(fs.readFileSync(routesFile, "utf8"));
 const prefixes = routes.prefixes.sort((a, b) => b[0].length - a[0].length);
@@ -59,6 +77,7 @@ try {
                              { timeout: Number(timeoutMs), polling: 200 });
   const error = await page.evaluate(() => window.ERROR);
   const result = error !== undefined ? { error } : await page.evaluate(() => window.RESULT);
+  if (frameCheck && error === undefined) result.frame = await checkFrame(page, JSON.parse(frameCheck));
   result.unrouted = unrouted;
   result.served = served;
   console.log("RESULT " + JSON.stringify(result));
