@@ -79,7 +79,7 @@ def test_connecting_lists_models_and_a_form_runs_add_sub(playground):
     assert run["add_sub_title"] == "OUTPUT0: int32 [16] min 3 max 18" and run["add_sub"]["latency"].endswith(" ms")
 
 
-def test_an_image_model_fed_a_png_draws_the_expected_mask(playground):
+def test_an_image_model_fed_a_dropped_png_draws_the_expected_mask(playground):
     run, cells = playground["run"], playground["cells"]
     assert run["cellpose_run"]["kind"] == "ok", run["cellpose_run"]
     expected = cells.astype(np.float32).transpose(2, 0, 1).sum(0) > playground["threshold"]  # the model's rule
@@ -91,6 +91,7 @@ def test_an_image_model_fed_a_png_draws_the_expected_mask(playground):
     assert (rgba[expected][:, :3] == label).all() and (rgba[~expected][:, :3] == 0).all()
     assert run["overlay"] == 1  # the labels over the input image
     assert json.loads(run["info"])[0]["diameter"] == 30
+    assert run["info_tree"][:3] == ["info [1]", "0 {3}", "shape [3]"]  # the JSON as a tree too
     assert {"mask.npy", "info.json"} <= set(run["downloads"])
     assert (ARTIFACTS / "playground.png").stat().st_size > 10_000  # the screenshot, kept as a test artifact
 

@@ -59,7 +59,17 @@ try {
   out.add_sub_title = await page.textContent('#outputs section[data-output="OUTPUT0"] h3');
 
   await open("cellpose-python");
-  await pick("image", config.image);
+  // the PNG is dropped on the input's drop zone, as a user drags a file from their desktop
+  const png = (await import("node:fs")).readFileSync(config.image).toString("base64");
+  await page.evaluate(([b64]) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], "cells.png", { type: "image/png" }));
+    const zone = document.querySelector('fieldset[data-input="image"] .drop');
+    zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, [png]);
+  await page.waitForFunction(() => /cells.png: 40 x 30/.test(document.querySelector('fieldset[data-input="image"] [data-role=info]').textContent));
   await fill("param", JSON.stringify({ diameter: 30, threshold: config.threshold }));
   out.cellpose_run = await run();
   out.mask = await page.$eval('#outputs section[data-output="mask"] canvas[data-kind=labels]', (canvas) => {
@@ -69,6 +79,7 @@ try {
   out.label_one = await page.evaluate(() => window.PLAYGROUND.labelColor(1));
   out.overlay = (await page.$$('#outputs section[data-output="mask"] canvas[data-kind=overlay]')).length;
   out.info = await page.textContent('#outputs section[data-output="info"] pre');
+  out.info_tree = await page.$$eval('#outputs section[data-output="info"] .tree summary', (s) => s.map((x) => x.textContent));
   out.downloads = await page.$$eval("#outputs a[download]", (links) => links.map((a) => a.download));
   await page.screenshot({ path: config.screenshot, fullPage: true });
 

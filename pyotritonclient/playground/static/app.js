@@ -352,12 +352,30 @@ function showOutputs(outputs) {
       item.appendChild(download(`${name}.npy`, npyBytes(value)));
     } else {
       title.textContent = `${name}: ${Array.isArray(value) ? "list" : typeof value}`;
-      const pre = document.createElement("pre");
+      const pre = document.createElement("pre");  // the JSON as text (what tests and copy-paste read) ...
       pre.textContent = JSON.stringify(value, null, 2);
-      item.append(pre, download(`${name}.json`, new TextEncoder().encode(JSON.stringify(value))));
+      const tree = jsonTree(value, name);  // ... and as a tree to fold and unfold
+      tree.className = "tree";
+      item.append(tree, pre, download(`${name}.json`, new TextEncoder().encode(JSON.stringify(value))));
     }
     box.appendChild(item);
   }
+}
+
+function jsonTree(value, label, depth = 0) {
+  if (value === null || typeof value !== "object") {
+    const leaf = document.createElement("div");
+    leaf.textContent = `${label}: ${JSON.stringify(value)}`;
+    return leaf;
+  }
+  const node = document.createElement("details");
+  node.open = depth < 2;
+  const summary = document.createElement("summary");
+  const entries = Object.entries(value);
+  summary.textContent = `${label} ${Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`}`;
+  node.appendChild(summary);
+  for (const [key, child] of entries.slice(0, 500)) node.appendChild(jsonTree(child, key, depth + 1));
+  return node;
 }
 
 function drawArray(numbers, shape, dtype, min, max) {
