@@ -3,7 +3,6 @@ plain values (ndarrays as ``{_rtype: "ndarray", ...}``, numpy-free), so the page
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -22,19 +21,6 @@ def np_to_wire(dtype: Any) -> str:
     return rpc_ndarray.NUMPY_TO_WIRE[str(dtype.newbyteorder("="))]
 
 
-def _js_bytes(data: Any) -> Any:
-    """Bytes for the page: in Pyodide one copy into a JavaScript ``Uint8Array`` (elsewhere the bytes as they are)."""
-    if sys.platform != "emscripten":
-        return bytes(data)
-    import js
-
-    view = memoryview(data).cast("B")
-    array = js.Uint8Array.new(view.nbytes)
-    if view.nbytes:
-        array.assign(view)
-    return array
-
-
 def _for_page(value: Any) -> Any:
     """An output as the page takes it: ndarrays with a JavaScript buffer (numpy arrays too, where Pyodide has
     numpy), lists and dicts as they are."""
@@ -46,7 +32,7 @@ def _for_page(value: Any) -> Any:
             np_to_wire(value.dtype), list(value.shape), value.astype(value.dtype.newbyteorder("<")).tobytes()
         )
     if isinstance(value, dict) and value.get("_rtype") == "ndarray":
-        return {**value, "_rvalue": _js_bytes(value["_rvalue"])}
+        return {**value, "_rvalue": rpc_ndarray.js_buffer(value["_rvalue"])}
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value

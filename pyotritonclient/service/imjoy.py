@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence
 
 from .. import __version__
+from ..ndarray import with_js_buffers
 from .calls import bind
 from .core import TritonService
 from .policy import ServiceConfig, ServiceError
@@ -30,7 +31,8 @@ class ImJoyPlugin:
 
     def _forward(self, name: str) -> Any:
         async def function(*args: Any, **kwargs: Any) -> Any:
-            return await self.service.call(name, args, kwargs)  # the current service, at call time
+            result = await self.service.call(name, args, kwargs)  # the current service, at call time
+            return with_js_buffers(result) if isinstance(result, dict) else result
 
         function.__name__ = name
         function.__doc__ = SCHEMAS[name]["description"]
