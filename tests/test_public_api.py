@@ -123,7 +123,6 @@ PUBLIC = {
         "connect",
         "describe",
         "load",
-        "models_summary",
         "np_to_wire",
         "run",
         "sequence",

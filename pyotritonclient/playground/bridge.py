@@ -4,7 +4,7 @@ plain values (ndarrays as ``{_rtype: "ndarray", ...}``, numpy-free), so the page
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from .. import ndarray as rpc_ndarray
 from ..errors import InferenceServerException
@@ -124,9 +124,4 @@ async def sequence(url: str, model_name: str, action: str, inputs: Optional[Dict
     return {**_outputs(results, started), "steps": steps}
 
 
-def models_summary(models: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Name, state and versions of each model (what the page's table shows)."""
-    return [{"name": m["name"], "state": m.get("state", ""), "versions": m.get("versions", [])} for m in models]
-
-
-__all__ = ["connect", "describe", "load", "models_summary", "np_to_wire", "run", "sequence"]
+__all__ = ["connect", "describe", "load", "np_to_wire", "run", "sequence"]
