@@ -96,3 +96,11 @@ def test_the_site_hosts_the_playground_with_its_wheel(site):
         names = wheel.namelist()
     assert "pyotritonclient/playground/bridge.py" in names and "pyotritonclient/__init__.py" in names
     assert not [n for n in names if "__pycache__" in n]
+
+
+def test_the_sites_playground_page_names_its_pyodide(site):
+    """The site build decides where the hosted page loads Pyodide from (a link's query never does)."""
+    from pyotritonclient.playground.server import DEFAULT_PYODIDE
+
+    page = (site / "playground" / "index.html").read_text()
+    assert f'data-pyodide="{DEFAULT_PYODIDE}"' in page and 'data-token=""' in page

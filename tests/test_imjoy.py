@@ -197,16 +197,16 @@ def test_the_playground_opens_as_an_imjoy_window_plugin(cache_dir, built_wheel, 
     """Triton-Playground (a window plugin listed in the manifest) in the real ImJoy: the window shows the
     playground page with the window's config, the page loads and connects to Triton through the CORS proxy."""
     from pyotritonclient.playground import STATIC
-    from pyotritonclient.playground.server import package_wheel
+    from pyotritonclient.playground.server import package_wheel, render_page
 
     site = nginx.static_root / "playground-site"
     shutil.copytree(STATIC, site, dirs_exist_ok=True)
+    (site / "index.html").write_text(render_page("pyodide/"))  # as the site build does, with a local Pyodide
     (site / "pyotritonclient.whl").write_bytes(package_wheel())
     if not (site / "pyodide").exists():
         (site / "pyodide").symlink_to(cache_dir / "npm" / "node_modules" / "pyodide", target_is_directory=True)
     page = f"{nginx.url('static')}/playground-site/"
-    window_config = {"page": page + "index.html", "pyodide": page + "pyodide/", "wheel": page + "pyotritonclient.whl",
-                     "url": nginx.url("cors")}  # fmt: skip
+    window_config = {"page": page + "index.html", "url": nginx.url("cors")}
     run = _run(
         cache_dir, nginx, tmp_path, "0.21.3", [built_wheel], caller=False, mode="window",
         plugin="Playground.imjoy.html", extra={"window_config": json.dumps(window_config)},

@@ -11,15 +11,19 @@ const { chromium } = await import(pathToFileURL(path.join(playwrightDir, "index.
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+  // rebind.test resolves to 127.0.0.1, as a DNS-rebinding attacker's name would
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+         "--host-resolver-rules=MAP rebind.test 127.0.0.1"],
 });
-const out = { console: [] };
+const out = { console: [], requested: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
   page.on("console", (msg) => { if (msg.type() === "error") out.console.push(msg.text()); });
   page.on("pageerror", (err) => out.console.push("pageerror: " + err.message));
+  page.on("request", (request) => out.requested.push(request.url()));
   const started = Date.now();
-  await page.goto(pageUrl);
+  // a link that tries to choose where the page's code comes from: the page must ignore it
+  await page.goto(pageUrl + "?pyodide=" + encodeURIComponent(config.evil_code) + "&wheel=" + encodeURIComponent(config.evil_code + "x.whl"));
   await page.waitForFunction(() => window.PLAYGROUND && (window.PLAYGROUND.ready || document.querySelector("#message.error")), null, { timeout: 60000 });
   out.ready = await page.evaluate(() => window.PLAYGROUND.ready);
   out.ready_ms = await page.evaluate(() => window.PLAYGROUND.readyMs);
@@ -46,7 +50,7 @@ try {
   out.bad_url = await connect(config.bad_url);
   out.no_cors = await connect(config.no_cors_url);
   out.no_cors_help = await page.$eval("#message", (m) => (m.querySelector("a") || {}).href || "");
-  out.connected = await connect(config.cors_url);
+  out.connected = await connect(out.default_url);  // Triton through the playground's own /triton/
   out.server_meta = await page.textContent("#server-meta");
   out.models = await page.$$eval("#models tbody tr", (rows) => rows.map((r) => [r.dataset.model, r.cells[1].textContent]));
 
@@ -108,6 +112,27 @@ try {
   out.unloaded_state = await state("slow");
   out.load = await messageAfter(() => page.click('#models tr[data-model="slow"] button[data-action=load]'));
   out.loaded_state = await state("slow");
+
+  // Another site the user visits tries to reach the playground's Triton (and to read its page and token).
+  const evil = await browser.newPage();
+  await evil.goto(config.evil_page);
+  out.evil = await evil.evaluate(async (target) => {
+    const tries = {};
+    const attempt = async (name, url, init) => {
+      try { const r = await fetch(url, init); tries[name] = r.type === "opaque" ? "opaque" : r.status; }
+      catch (err) { tries[name] = "blocked"; }
+    };
+    await attempt("no_cors_unload", target + "triton/v2/repository/models/slow/unload",
+                  { method: "POST", mode: "no-cors", headers: { "Content-Type": "text/plain" }, body: "{}" });
+    await attempt("cors_unload_with_token", target + "triton/v2/repository/models/slow/unload",
+                  { method: "POST", headers: { "X-Playground-Token": "guessed" }, body: "{}" });
+    await attempt("read_page", target, {});
+    return tries;
+  }, pageUrl);
+  // The same attack through a name rebound to 127.0.0.1: same-origin for the browser, but not the playground's Host.
+  const rebound = await browser.newPage();
+  const answer = await rebound.goto(pageUrl.replace("127.0.0.1", "rebind.test"));
+  out.rebound = { status: answer.status(), body: await rebound.content() };
   console.log("RESULT " + JSON.stringify(out));
 } catch (err) {
   console.log("ERROR " + (err && err.message || err) + " " + JSON.stringify(out).slice(0, 3000));

@@ -4,8 +4,26 @@
 // from their buffers. No numpy is needed in Pyodide.
 const $ = (selector) => document.querySelector(selector);
 const params = new URLSearchParams(location.search);
-const PYODIDE = params.get("pyodide") || document.body.dataset.pyodide || "https://cdn.jsdelivr.net/pyodide/v0.27.7/full/";
-const WHEEL = params.get("wheel") || document.body.dataset.wheel || "pyotritonclient.whl";
+// Where code comes from is decided by whoever hosts the page (its data- attributes), never by the query string.
+const PYODIDE = document.body.dataset.pyodide || "https://cdn.jsdelivr.net/pyodide/v0.27.7/full/";
+const WHEEL = document.body.dataset.wheel || "pyotritonclient.whl";
+const TOKEN = document.body.dataset.token || "";
+const MODEL_CONTROL = document.body.dataset.modelControl !== "off";
+
+// "pyotritonclient playground" passes /triton/ on to Triton only with the token of the page it served: every
+// request this page (and the client in Pyodide, which uses fetch) makes there carries it.
+if (TOKEN) {
+  const nativeFetch = window.fetch.bind(window);
+  window.fetch = (input, init = {}) => {
+    const url = new URL(input instanceof Request ? input.url : String(input), location.href);
+    if (url.origin === location.origin && (url.pathname === "/triton" || url.pathname.startsWith("/triton/"))) {
+      const headers = new Headers(init.headers || (input instanceof Request ? input.headers : undefined));
+      headers.set("X-Playground-Token", TOKEN);
+      init = { ...init, headers };
+    }
+    return nativeFetch(input, init);
+  };
+}
 const CORS_HELP = "https://github.com/oeway/pyotritonclient/blob/main/docs/cors.md";
 const TYPED = { float32: Float32Array, float64: Float64Array, int8: Int8Array, int16: Int16Array, int32: Int32Array,
   uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array };
@@ -123,8 +141,9 @@ function showModels(models) {
     row.insertCell().textContent = model.state || "";
     row.insertCell().textContent = (model.versions || []).join(", ");
     const actions = row.insertCell();
-    for (const [label, fn] of [["open", () => openModel(model.name)], ["load", () => loadModel(model.name, false)],
-                               ["unload", () => loadModel(model.name, true)]]) {
+    const actionList = [["open", () => openModel(model.name)]];
+    if (MODEL_CONTROL) actionList.push(["load", () => loadModel(model.name, false)], ["unload", () => loadModel(model.name, true)]);
+    for (const [label, fn] of actionList) {
       const button = document.createElement("button");
       button.textContent = label;
       button.dataset.action = label;
@@ -453,6 +472,7 @@ function download(name, bytes) {
   return link;
 }
 
+$("#inputs").addEventListener("submit", (event) => event.preventDefault());  // no inline handlers: the CSP forbids them
 $("#connect").onclick = connect;
 $("#url").onkeydown = (e) => { if (e.key === "Enter") connect(); };
 $("#run").onclick = () => runModel();

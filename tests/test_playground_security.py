@@ -1,0 +1,434 @@
+"""The playground's server keeps out what a web page, a DNS-rebinding name or a hostile client sends (issue 24):
+the Host it answers for, the Origin and the per-run token on /triton/, which Triton endpoints pass at all, which
+headers pass, request targets, body framing and limits, timeouts and a bound on handlers. Against the real
+Triton; a hand-written upstream only where the real one cannot show what arrived (headers, a broken answer)."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import socket
+import threading
+import urllib.request
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+from pyotritonclient.playground.server import TOKEN_HEADER, Playground, exposure_warning
+
+EVIL = "https://evil.example"
+
+
+@contextlib.contextmanager
+def running(triton_url: Optional[str], **options: object) -> Iterator[Playground]:
+    server = Playground(("127.0.0.1", 0), triton_url, None, "https://cdn.example/pyodide/", **options)  # type: ignore[arg-type]
+    server.serve_in_thread()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def ask(
+    server: Playground,
+    method: str,
+    path: str,
+    body: Optional[bytes] = None,
+    headers: Optional[Dict[str, str]] = None,
+    token: bool = True,
+    host: Optional[str] = None,
+) -> Tuple[int, Dict[str, str], bytes]:
+    port = server.server_address[1]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        connection.putheader("Host", host or f"127.0.0.1:{port}")
+        for key, value in {**({TOKEN_HEADER: server.token} if token else {}), **(headers or {})}.items():
+            connection.putheader(key, value)
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        answer = connection.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        connection.close()
+
+
+def model_state(triton, name: str) -> str:
+    request = urllib.request.Request(f"{triton.http_url}/v2/repository/index", data=b"{}", method="POST")
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return {m["name"]: m.get("state", "") for m in json.load(answer)}.get(name, "")
+
+
+def ensure_loaded(triton, name: str) -> None:
+    if model_state(triton, name) != "READY":
+        request = urllib.request.Request(
+            f"{triton.http_url}/v2/repository/models/{name}/load", data=b"{}", method="POST"
+        )
+        urllib.request.urlopen(request, timeout=120).read()
+
+
+ADD_SUB = json.dumps(
+    {
+        "inputs": [
+            {"name": "INPUT0", "shape": [16], "datatype": "INT32", "data": list(range(16))},
+            {"name": "INPUT1", "shape": [16], "datatype": "INT32", "data": [1] * 16},
+        ]
+    }
+).encode()
+
+
+def add_sub_output(body: bytes) -> List[int]:
+    return next(o["data"] for o in json.loads(body)["outputs"] if o["name"] == "OUTPUT0")
+
+
+# -- cross-site requests and DNS rebinding ---------------------------------------------------------------------
+
+
+def test_a_cross_site_text_plain_post_cannot_unload_a_model(triton):
+    """The review's reproduction: a page on another site POSTs text/plain (no preflight) to unload a model."""
+    ensure_loaded(triton, "slow")
+    try:
+        with running(triton.http_url) as server:
+            status, _, body = ask(
+                server, "POST", "/triton/v2/repository/models/slow/unload", b"{}",
+                {"Origin": EVIL, "Content-Type": "text/plain"}, token=False,
+            )  # fmt: skip
+            assert status == 403, (status, body)
+            assert model_state(triton, "slow") == "READY"
+    finally:
+        ensure_loaded(triton, "slow")
+
+
+def test_the_proxy_wants_the_pages_token_and_its_own_origin(triton):
+    with running(triton.http_url) as server:
+        own = f"http://127.0.0.1:{server.server_address[1]}"
+        path = "/triton/v2/models/add_sub/infer"
+        assert ask(server, "POST", path, ADD_SUB, token=False)[0] == 403  # curl without the token
+        assert ask(server, "POST", path, ADD_SUB, {TOKEN_HEADER: "x" * 43})[0] == 403  # a guessed token
+        assert ask(server, "POST", path, ADD_SUB, {"Origin": EVIL})[0] == 403  # the token, from another site
+        assert ask(server, "POST", path, ADD_SUB, {"Origin": "null"})[0] == 403  # a sandboxed frame
+        status, _, body = ask(server, "POST", path, ADD_SUB, {"Origin": own})
+        assert status == 200 and add_sub_output(body) == [i + 1 for i in range(16)]
+        # a preflight is never granted: no CORS header in any answer
+        status, headers, _ = ask(
+            server, "OPTIONS", path, None, {"Origin": EVIL, "Access-Control-Request-Method": "POST"}
+        )
+        assert status == 403 and not any(k.startswith("access-control") for k in headers)
+
+
+def test_each_run_has_its_own_token_and_the_page_carries_it(triton):
+    with running(triton.http_url) as first, running(triton.http_url) as second:
+        assert first.token != second.token and len(first.token) >= 32
+        status, headers, page = ask(first, "GET", "/", token=False)
+        assert status == 200 and f'data-token="{first.token}"'.encode() in page
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+def test_a_rebound_dns_name_gets_nothing(triton):
+    """DNS rebinding: evil.example resolves to 127.0.0.1, so its page is same-origin with the playground; the
+    Host header still names evil.example and the playground answers for its own address only."""
+    with running(triton.http_url) as server:
+        port = server.server_address[1]
+        for path in ("/", "/app.js", "/pyotritonclient.whl", "/triton/v2"):
+            status, _, body = ask(server, "GET", path, host=f"evil.example:{port}")
+            assert status == 421 and server.token.encode() not in body, (path, status)
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}"):
+            assert ask(server, "GET", "/", host=host)[0] == 200, host
+        assert ask(server, "GET", "/", host=f"127.0.0.1:{port + 1}")[0] == 421  # another port: not us
+        assert ask(server, "GET", "/", host="127.0.0.1")[0] == 421
+    with running(triton.http_url, allowed_hosts=["playground.lab"]) as server:
+        assert ask(server, "GET", "/", host=f"playground.lab:{server.server_address[1]}")[0] == 200
+
+
+def test_a_non_loopback_address_says_what_it_exposes():
+    assert exposure_warning("127.0.0.1") is None and exposure_warning("localhost") is None
+    assert exposure_warning("::1") is None
+    warning = exposure_warning("0.0.0.0")
+    assert warning is not None and "every machine that can reach" in warning and "token" in warning
+
+
+# -- what passes to Triton -------------------------------------------------------------------------------------
+
+
+def test_model_control_is_off_unless_asked_for(triton):
+    ensure_loaded(triton, "slow")
+    try:
+        with running(triton.http_url) as server:
+            status, _, body = ask(server, "POST", "/triton/v2/repository/models/slow/unload", b"{}")
+            assert status == 403 and b"--allow-model-control" in body
+            assert model_state(triton, "slow") == "READY"
+            assert b'data-model-control="off"' in ask(server, "GET", "/")[2]
+        with running(triton.http_url, allow_model_control=True) as server:
+            assert b'data-model-control="on"' in ask(server, "GET", "/")[2]
+            assert ask(server, "POST", "/triton/v2/repository/models/slow/unload", b"{}")[0] == 200
+            assert model_state(triton, "slow") in ("UNLOADING", "UNAVAILABLE")
+            assert ask(server, "POST", "/triton/v2/repository/models/slow/load", b"{}")[0] == 200
+            assert model_state(triton, "slow") == "READY"
+            # files in a load request are code for Triton to run: never passed on
+            files = json.dumps({"parameters": {"config": "{}", "file:1/model.py": "aW1wb3J0IG9z"}}).encode()
+            status, _, body = ask(server, "POST", "/triton/v2/repository/models/pwned/load", files)
+            assert status == 403 and b"file" in body
+            assert model_state(triton, "pwned") == ""
+    finally:
+        ensure_loaded(triton, "slow")
+
+
+def test_only_the_inference_and_read_endpoints_pass(triton):
+    with running(triton.http_url, allow_model_control=True) as server:
+        for path, body in [
+            ("/triton/v2/logging", b'{"log_file": "/tmp/x"}'),
+            ("/triton/v2/trace/setting", b'{"trace_file": "/tmp/x"}'),
+            ("/triton/v2/models/add_sub/trace/setting", b"{}"),
+            ("/triton/v2/systemsharedmemory/region/r/register", b'{"key": "/k", "offset": 0, "byte_size": 8}'),
+            ("/triton/v2/cudasharedmemory/region/r/register", b"{}"),
+        ]:
+            status, _, answer = ask(server, "POST", path, body)
+            assert status == 403 and b"does not pass on" in answer, (path, status, answer)
+        assert ask(server, "GET", "/triton/v2/logging")[0] == 403
+        assert ask(server, "DELETE", "/triton/v2/models/add_sub")[0] == 403
+        for path in ("/triton/v2", "/triton/v2/health/ready", "/triton/v2/models/add_sub/config",
+                     "/triton/v2/models/add_sub", "/triton/v2/models/add_sub/versions/1/ready"):  # fmt: skip
+            assert ask(server, "GET", path)[0] == 200, path
+        assert ask(server, "POST", "/triton/v2/repository/index", b"{}")[0] == 200
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/triton/v2/../v2/logging",
+        "/triton/v2/%2e%2e/v2/logging",
+        "/triton/v2/models/%2E%2E/infer",
+        "/triton/v2/models/./config",
+        "/triton//v2",
+        "http://evil.example/triton/v2",
+        "*",
+        "/triton/v2\\..\\logging",
+    ],
+)
+def test_request_targets_are_origin_form_and_never_navigate(triton, target):
+    with running(triton.http_url) as server:
+        status, _, body = ask(server, "GET", target)
+        assert status == 400, (target, status, body)
+        assert b"Traceback" not in body
+
+
+class Recorder:
+    """An upstream that records each request (line, headers, body) and answers 200 with a small JSON body,
+    or with a broken answer when told to."""
+
+    def __init__(self, broken: bool = False) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.requests: List[Tuple[str, Dict[str, str], bytes]] = []
+        self.first_bytes = threading.Event()
+        self.broken = broken
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                reader = connection.makefile("rb")
+                line = reader.readline().decode("latin-1").strip()
+                headers: Dict[str, str] = {}
+                while True:
+                    header = reader.readline().decode("latin-1").strip()
+                    if not header:
+                        break
+                    key, _, value = header.partition(":")
+                    headers[key.strip().lower()] = value.strip()
+                body = b""
+                if "content-length" in headers:
+                    length = int(headers["content-length"])
+                    while len(body) < length:
+                        part = reader.read1(min(1 << 20, length - len(body)))
+                        if not part:
+                            break
+                        body += part
+                        self.first_bytes.set()
+                self.requests.append((line, headers, body))
+                if self.broken:  # headers, a tenth of the body, then the connection closes
+                    connection.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n0123456789"
+                    )
+                    reader.close()
+                    connection.shutdown(socket.SHUT_RDWR)
+                    continue
+                answer = b'{"ok": true}'
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: upstream=1\r\n"
+                    b"Content-Length: " + str(len(answer)).encode() + b"\r\nConnection: close\r\n\r\n" + answer
+                )
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_only_allowed_headers_pass_and_credentials_in_the_url_are_applied_by_the_proxy(capsys):
+    upstream = Recorder()
+    try:
+        url = upstream.url.replace("http://", "http://alice:s%40cret@") + "/prefix"
+        with running(url) as server:
+            status, headers, _ = ask(
+                server, "POST", "/triton/v2/models/m/infer", b"{}",
+                {"Cookie": "session=1", "Authorization": "Bearer browser", "X-Forwarded-For": "1.2.3.4",
+                 "X-Evil": "1", "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": "2",
+                 "Accept": "*/*"},
+            )  # fmt: skip
+            assert status == 200 and "set-cookie" not in headers
+            assert "s@cret" not in server.describe() and "alice" not in server.describe()
+        line, seen, _ = upstream.requests[-1]
+        assert line == "POST /prefix/v2/models/m/infer HTTP/1.1"
+        assert seen["host"] == upstream.url[len("http://") :]
+        assert seen["authorization"] == "Basic YWxpY2U6c0BjcmV0"  # alice:s@cret, from --url, not the browser's
+        assert "cookie" not in seen and "x-forwarded-for" not in seen and "x-evil" not in seen
+        assert TOKEN_HEADER.lower() not in seen and "origin" not in seen
+        assert seen["content-type"] == "application/octet-stream" and seen["inference-header-content-length"] == "2"
+    finally:
+        upstream.close()
+
+
+# -- bodies, framing, timeouts, handlers -----------------------------------------------------------------------
+
+
+def raw(server: Playground, data: bytes, read_until_close: bool = True) -> bytes:
+    with socket.create_connection(server.server_address[:2], timeout=60) as connection:
+        connection.sendall(data)
+        if not read_until_close:
+            return connection.recv(65536)
+        chunks = []
+        while True:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+def head(server: Playground, method: str, path: str, extra: str) -> bytes:
+    port = server.server_address[1]
+    return f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{TOKEN_HEADER}: {server.token}\r\n{extra}".encode()
+
+
+def test_bad_and_huge_content_lengths_are_refused_at_once(triton, capfd):
+    with running(triton.http_url) as server:
+        answer = raw(server, head(server, "POST", "/triton/v2/models/add_sub/infer", "Content-Length: abc\r\n\r\n"))
+        assert answer.startswith(b"HTTP/1.1 400") and b"Content-Length" in answer
+        # 4 GB declared, nothing sent: refused before reading (no thread left waiting for the body)
+        answer = raw(
+            server, head(server, "POST", "/triton/v2/models/add_sub/infer", "Content-Length: 4000000000\r\n\r\n")
+        )
+        assert answer.startswith(b"HTTP/1.1 413") and b"--max-body-mb" in answer
+        both = "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        assert raw(server, head(server, "POST", "/triton/v2/models/add_sub/infer", both)).startswith(b"HTTP/1.1 400")
+    with running(triton.http_url, max_body_bytes=1000) as server:
+        status, _, body = ask(server, "POST", "/triton/v2/models/add_sub/infer", b"x" * 1001)
+        assert status == 413
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_request_bodies_stream_to_triton():
+    """The first MiB reaches the upstream while the client has not sent the rest: nothing is read whole."""
+    upstream = Recorder()
+    try:
+        with running(upstream.url) as server, socket.create_connection(server.server_address[:2], timeout=60) as c:
+            total = 8 << 20
+            c.sendall(head(server, "POST", "/triton/v2/models/m/infer", f"Content-Length: {total}\r\n\r\n"))
+            c.sendall(b"\0" * (2 << 20))
+            assert upstream.first_bytes.wait(60)  # the upstream has bytes; 6 MiB are not even sent yet
+            c.sendall(b"\0" * (total - (2 << 20)))
+            answer = b""
+            while b'{"ok": true}' not in answer:
+                part = c.recv(65536)
+                assert part, answer
+                answer += part
+        assert len(upstream.requests[-1][2]) == total
+    finally:
+        upstream.close()
+
+
+def read_answer(reader, method: str = "GET") -> Tuple[int, Dict[str, str], bytes]:
+    """One HTTP/1.1 answer from ``reader``, framed by its Content-Length or chunked (nothing read past it)."""
+    status = int(reader.readline().split()[1])
+    headers: Dict[str, str] = {}
+    while True:
+        line = reader.readline().decode("latin-1").strip()
+        if not line:
+            break
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    if method == "HEAD":
+        return status, headers, b""
+    if headers.get("transfer-encoding") == "chunked":
+        body = b""
+        while True:
+            size = int(reader.readline().strip(), 16)
+            body += reader.read(size)
+            reader.readline()
+            if not size:
+                return status, headers, body
+    return status, headers, reader.read(int(headers.get("content-length", "0")))
+
+
+def test_a_chunked_request_body_reaches_triton_and_the_connection_stays_in_step(triton):
+    with running(triton.http_url) as server, socket.create_connection(server.server_address[:2], timeout=60) as c:
+        parts = [ADD_SUB[:50], ADD_SUB[50:]]
+        chunked = b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
+        c.sendall(
+            head(server, "POST", "/triton/v2/models/add_sub/infer", "Transfer-Encoding: chunked\r\n\r\n") + chunked
+        )
+        c.sendall(head(server, "GET", "/triton/v2/health/ready", "\r\n"))
+        reader = c.makefile("rb")
+        status, _, body = read_answer(reader)
+        assert status == 200 and add_sub_output(body) == [i + 1 for i in range(16)]
+        assert read_answer(reader)[0] == 200  # the next request on the same connection: in step
+
+
+def test_head_has_no_body_and_the_next_request_follows(triton):
+    with running(triton.http_url) as server, socket.create_connection(server.server_address[:2], timeout=60) as c:
+        c.sendall(head(server, "HEAD", "/", "\r\n") + head(server, "HEAD", "/triton/v2", "\r\n"))
+        c.sendall(head(server, "GET", "/triton/v2/health/live", "\r\n"))
+        reader = c.makefile("rb")
+        status, headers, _ = read_answer(reader, "HEAD")
+        assert status == 200 and int(headers["content-length"]) > 1000  # the page's length, not its bytes
+        read_answer(reader, "HEAD")  # Triton's answer to HEAD, whatever its status, without a body
+        status, _, body = read_answer(reader)
+        assert status == 200 and body == b""  # were any body bytes sent for a HEAD, this would read them
+
+
+def test_a_silent_client_is_dropped_after_the_timeout(triton):
+    with running(triton.http_url, client_timeout=0.5) as server:
+        assert raw(server, b"GET / HTTP/1.1\r\nHost: 127") == b""  # half a head, then silence: closed
+
+
+def test_handlers_are_bounded(triton):
+    with running(triton.http_url, max_handlers=2, client_timeout=30) as server:
+        stalled = [socket.create_connection(server.server_address[:2], timeout=60) for _ in range(2)]
+        try:
+            for connection in stalled:  # each holds a handler: half a head
+                connection.sendall(b"GET / HTTP/1.1\r\n")
+            server.wait_handlers(2)
+            answer = raw(server, head(server, "GET", "/", "\r\n"))
+            assert answer.startswith(b"HTTP/1.1 503"), answer[:100]
+        finally:
+            for connection in stalled:
+                connection.close()
+
+
+def test_a_broken_upstream_after_the_headers_gets_no_second_response():
+    upstream = Recorder(broken=True)
+    try:
+        with running(upstream.url) as server:
+            answer = raw(server, head(server, "POST", "/triton/v2/models/m/infer", "Content-Length: 2\r\n\r\n{}"))
+        assert answer.startswith(b"HTTP/1.1 200") and answer.count(b"HTTP/1.1") == 1
+        assert answer.endswith(b"0123456789")  # the body ends short: the client sees the break
+    finally:
+        upstream.close()
