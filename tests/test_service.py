@@ -93,9 +93,9 @@ async def test_unknown_model(service):
 async def test_sequences_belong_to_their_caller(service):
     seq = await service.sequence_start("cellpose-train", context=ALICE)
     assert state(await service.sequence_step(seq, train_step(1.0), context=ALICE))["steps_done"] == 1
-    with pytest.raises(ServiceError, match="belongs to another caller"):
+    with pytest.raises(ServiceError, match="you have no open sequence"):
         await service.sequence_step(seq, train_step(1.0), context=BOB)
-    with pytest.raises(ServiceError, match="belongs to another caller"):
+    with pytest.raises(ServiceError, match="you have no open sequence"):
         await service.sequence_end(seq, context=BOB)
     assert [s["sequence_id"] for s in await service.list_sequences(context=ALICE)] == [seq]
     assert await service.list_sequences(context=BOB) == []
@@ -262,11 +262,23 @@ async def test_clear_errors_over_rpc(hypha_client, hypha_server, registered):
     other = await connect_to_server({"server_url": hypha_server})
     try:
         theirs = await other.get_service(registered)
-        with pytest.raises(Exception, match="belongs to another caller"):
+        with pytest.raises(Exception, match="you have no open sequence"):
             await theirs.sequence_step(sequence_id=seq, inputs=train_step(1.0))
     finally:
         await other.disconnect()
     await svc.sequence_end(sequence_id=seq)
+
+
+async def test_a_refusal_reaches_an_rpc_caller_without_the_services_insides(hypha_client, registered):
+    """The message (and for an unexpected failure, its error id) reaches the caller; no file path, install
+    location or source line of the service does."""
+    svc = await hypha_client.get_service(registered)
+    with pytest.raises(Exception) as refused:
+        await svc.execute(model_name="add_sub", inputs=[np.zeros(3, np.int32), np.zeros(16, np.int32)])
+    text = str(refused.value)
+    assert "input 'INPUT0': expected shape" in text, text
+    for inside in ("site-packages", "pyotritonclient/", '.py"', "await ", "raise "):
+        assert inside not in text, (inside, text)
 
 
 async def test_schemas_are_visible_to_callers(hypha_client, registered):
@@ -306,7 +318,7 @@ def test_javascript_hypha_client(cache_dir, hypha_server, registered, triton):
     assert [s["steps_done"] for s in result["sequence"]] == [1, 2, 3]
     assert [s["image_sum"] for s in result["sequence"]] == [1.0, 3.0, 5.0]
     assert "no_such_model" in result["unknown_model"]
-    assert "belongs to another caller" in result["other_caller"]
+    assert "you have no open sequence" in result["other_caller"]
     assert "not allowed by this service" in result["not_allowed"]
     assert "more than this service accepts" in result["oversized"]
 

@@ -95,7 +95,7 @@ async def test_a_caller_of_another_workspace_that_disconnects_is_found_gone(hyph
         seq = await svc.sequence_start(model_name="cellpose-train")
         await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
         await asyncio.sleep(1.0)  # several liveness checks: a connected caller keeps its sequence
-        assert [s.executor.sequence_id for s in service._sequences.values()] == [seq]
+        assert [s.caller_id for s in service._sequences.values()] == [seq]
         await caller.disconnect()
         await _wait_until(lambda: not service._sequences, what="sequence freed after the caller left")
         await _ended_on_triton(triton, seq)

@@ -38,7 +38,7 @@ async def test_sequence_limits_per_caller_and_in_all(small):
 async def test_a_chosen_sequence_id_is_used_and_cannot_be_opened_twice(small):
     assert await small.sequence_start("sequence_accumulate", sequence_id=777001, context=ALICE) == 777001
     with pytest.raises(ServiceError, match="sequence 777001 is already open"):
-        await small.sequence_start("sequence_accumulate", sequence_id=777001, context=BOB)
+        await small.sequence_start("sequence_accumulate", sequence_id=777001, context=ALICE)
     out = await small.sequence_step(777001, one(4), context=ALICE)
     assert out["OUTPUT"].tolist() == [[4]]
 

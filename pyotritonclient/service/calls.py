@@ -12,8 +12,8 @@ import asyncio
 import inspect
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
-from ..errors import InferenceServerException
-from .policy import ServiceError
+from ..errors import InferenceServerException, InferenceServerTimeout
+from .policy import ServiceError, ServiceTimeout
 
 
 def bind(
@@ -70,7 +70,9 @@ async def guarded(call: Any, timeout: Optional[float] = None) -> Any:
         return await asyncio.wait_for(call, timeout)
     except ServiceError:
         raise
+    except InferenceServerTimeout as exc:
+        raise ServiceTimeout(str(exc)) from None
     except InferenceServerException as exc:
         raise ServiceError(str(exc)) from None
     except asyncio.TimeoutError:
-        raise ServiceError(f"Triton did not answer within {timeout} seconds") from None
+        raise ServiceTimeout(f"Triton did not answer within {timeout} seconds") from None

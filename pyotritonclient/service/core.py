@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import InferenceServerException
@@ -17,7 +19,7 @@ from ..model_io import plain_for_rpc
 from ..options import ExecuteOptions, rpc_options
 from ..session import session_for
 from .calls import bind, guarded
-from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of, payload_size
+from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of, payload_size
 from .schemas import SCHEMAS
 from .sequences import CallerCheck, SequenceId, SequenceRegistry
 
@@ -25,7 +27,26 @@ logger = logging.getLogger("pyotritonclient.service")
 RPC_DEFAULTS = {name: schema["default"] for name, schema in rpc_options().items()}
 STOPPING_LOAD = 1_000_000  # what a stopping replica reports as its load
 
-__all__ = ["LOCAL_CALLER", "ServiceConfig", "ServiceError", "TritonService", "caller_of", "payload_size"]
+__all__ = ["LOCAL_CALLER", "DrainReport", "ServiceConfig", "ServiceError", "TritonService", "caller_of", "payload_size"]
+
+
+@dataclass
+class DrainReport:
+    """What a drain did: calls still running at its deadline, sequences ended on Triton or not confirmed."""
+
+    seconds: float
+    calls_left: int
+    sequences_ended: int
+    sequences_unconfirmed: int
+
+    def describe(self, grace: float) -> str:
+        """One log line saying what happened."""
+        calls = f"{self.calls_left} call(s) still running at the {grace:g} s deadline" if self.calls_left else ""
+        line = f"stopping after {self.seconds:.1f} s: {calls or 'no call running'}; "
+        line += f"{self.sequences_ended} open sequence(s) ended on Triton"
+        if self.sequences_unconfirmed:
+            line += f", {self.sequences_unconfirmed} not confirmed (Triton frees them after its idle time)"
+        return line
 
 
 class TritonService:
@@ -51,7 +72,7 @@ class TritonService:
         self.sequences.caller_alive = check
 
     @property
-    def _sequences(self) -> Dict[str, Any]:
+    def _sequences(self) -> Dict[Any, Any]:
         return self.sequences.open
 
     # -- the functions ------------------------------------------------------------------------
@@ -67,7 +88,7 @@ class TritonService:
         """Run a model once; outputs by name. ``options``: the ExecuteOptions offered to RPC callers (their
         JSON schema is SCHEMAS["execute"]), with the service's defaults; the service sets the timeout."""
         url = self.config.url(server_url)
-        self.config.check_size(inputs)
+        self.config.check_size(inputs)  # (call() checks every call's arguments; this covers direct calls)
         settings = {**RPC_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
         if settings.get("serialization") == "imjoy":
             settings["decode_json"] = False
@@ -147,22 +168,24 @@ class TritonService:
 
     # -- stopping -------------------------------------------------------------------------------
 
-    async def drain(self, grace: float, reason: str = "the service is stopping") -> int:
-        """Stop taking new work (new calls are refused with ``reason``), let the calls in flight finish
-        within ``grace`` seconds, then end every open sequence on Triton. Returns the calls still running
-        when the grace period ended (0 when all finished)."""
+    async def drain(self, grace: float, reason: str = "the service is stopping") -> DrainReport:
+        """Stop taking new work (new calls are refused with ``reason``), let the calls in flight finish within
+        ``grace`` seconds, then end every open sequence on Triton, all at once, within what is left of ``grace``
+        (at least a second, so that sequences get their end even when calls used all of it)."""
+        started = time.monotonic()
         self.stopping = reason
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
         except asyncio.TimeoutError:
             pass
         left = self.in_flight
-        await self.sequences.close(ended_because=reason)
-        return left
+        remaining = max(1.0, grace - (time.monotonic() - started))
+        ended, unconfirmed = await self.sequences.close(ended_because=reason, within=remaining)
+        return DrainReport(time.monotonic() - started, left, ended, unconfirmed)
 
     # -- lifetime of sequences ----------------------------------------------------------------
 
-    async def expire_idle(self) -> List[str]:
+    async def expire_idle(self) -> List[SequenceId]:
         """End and free the sequences idle for longer than the configured timeout; returns their ids."""
         return await self.sequences.expire_idle()
 
@@ -190,10 +213,18 @@ class TritonService:
             return await method()
         if self.stopping:
             self._refuse_while_stopping(name, args, kwargs or {})
+        # The same guards for every function: the size limit on all its arguments, one deadline for all of it.
+        self.config.check_size((args, kwargs), f"the arguments of {name}()")
         self.in_flight += 1
         self._idle.clear()
         try:
-            return await method(**bind(name, method, args, kwargs or {}, SCHEMAS[name]))
+            bound = bind(name, method, args, kwargs or {}, SCHEMAS[name])
+            return await asyncio.wait_for(method(**bound), self.config.timeout)
+        except (ServiceTimeout, asyncio.TimeoutError):
+            raise ServiceError(
+                f"{name}() did not finish within the service's timeout ({self.config.timeout:g} s): "
+                "Triton is busy or not answering; try again later"
+            ) from None
         except ServiceError:
             raise
         except InferenceServerException as exc:
@@ -225,13 +256,36 @@ class TritonService:
         return {name: exported(self.call, name) for name in SCHEMAS}
 
 
+async def outcome(call: Callable[..., Any], name: str, args: Any, kwargs: Dict[str, Any]) -> Any:
+    """``(True, result)``, or ``(False, error)`` with a fresh ServiceError that carries no traceback."""
+    try:
+        return True, await call(name, args, kwargs)
+    except ServiceError as exc:
+        return False, ServiceError(exc.message())
+
+
+# The exported function is compiled from this source under a name that is no file: an RPC library that sends
+# the caller the traceback of a refusal (hypha-rpc does) shows one frame, '<triton-client>', and the message;
+# none of the service's file paths, install location or source lines.
+_EXPORTED = compile(
+    "async def function(*args, **kwargs):\n"
+    "    ok, value = await outcome(call, name, args, kwargs)\n"
+    "    if ok:\n"
+    "        return value\n"
+    "    raise value\n",
+    "<triton-client>",
+    "exec",
+)
+
+
 def exported(call: Callable[..., Any], name: str) -> Any:
-    """An RPC function ``name`` that hands its arguments to ``call(name, args, kwargs)``."""
-
-    async def function(*args: Any, **kwargs: Any) -> Any:
-        return await call(name, args, kwargs)
-
+    """An RPC function ``name`` that hands its arguments to ``call(name, args, kwargs)``; a refusal reaches
+    the caller as its message alone."""
+    scope: Dict[str, Any] = {"outcome": outcome, "call": call, "name": name}
+    exec(_EXPORTED, scope)
+    function = scope["function"]
     function.__name__ = name
+    function.__qualname__ = name
     function.__doc__ = SCHEMAS[name]["description"]
-    function.__schema__ = SCHEMAS[name]  # type: ignore[attr-defined]
+    function.__schema__ = SCHEMAS[name]
     return function

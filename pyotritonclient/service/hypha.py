@@ -216,8 +216,8 @@ async def serve(
         if watcher in done:
             watcher.result()  # GaveUp propagates
         else:
-            left = await service.drain(grace_period, "the service replica is stopping")
-            print(f"stopping: {left} call(s) still running after {grace_period} s; sequences ended", flush=True)
+            report = await service.drain(grace_period, "the service replica is stopping")
+            print(report.describe(grace_period), flush=True)
             try:
                 await asyncio.wait_for(state["server"].unregister_service(info["id"]), 10)
             except Exception:

@@ -48,7 +48,7 @@ class ImJoyPlugin:
     async def configure(self, *args: Any, **kwargs: Any) -> List[str]:
         """Point the plugin at another Triton: ``configure(triton_url, allowed_urls=None, timeout=None)`` or
         ``configure({triton_url, allowed_urls, timeout})``. Ends the open sequences of the previous server;
-        returns the Triton URLs now allowed."""
+        returns the Triton URLs now allowed (credentials in them shown as ``***``)."""
         return await self._configure(**bind("configure", self._configure, args, kwargs))
 
     async def _configure(
@@ -68,7 +68,7 @@ class ImJoyPlugin:
         service = TritonService(config)  # raises for a bad URL, before anything changes
         previous, self.service = self.service, service
         await previous.close()
-        return service.config.allowed()
+        return service.config.shown()
 
     async def run(self, ctx: Any = None) -> None:
         """ImJoy's "run" button: shows how many models the configured server has."""

@@ -19,6 +19,10 @@ class ServiceError(InferenceServerException):
     raises; it is about the caller's request to the service, which may never have reached Triton."""
 
 
+class ServiceTimeout(ServiceError):
+    """A call that did not finish within the service's per-call timeout."""
+
+
 @dataclass
 class ServiceConfig:
     """Policy of one service instance."""
@@ -61,17 +65,17 @@ class ServiceConfig:
         except InferenceServerException as exc:
             raise ServiceError(exc.message()) from None
         if base not in self.allowed():
-            raise ServiceError(
-                f"Triton URL {redact_url(server_url)!r} is not allowed by this service; allowed: {self.shown()}"
-            )
+            shown = redact_url(server_url)
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."  # never echo a caller's payload back whole
+            raise ServiceError(f"Triton URL {shown!r} is not allowed by this service; allowed: {self.shown()}")
         return base  # the allowlist's own spelling: nothing of the caller's string goes further
 
-    def check_size(self, inputs: Any) -> None:
-        """ServiceError when ``inputs`` hold more bytes than ``max_request_bytes``."""
-        size = payload_size(inputs)
+    def check_size(self, payload: Any, what: str = "the inputs") -> None:
+        """ServiceError when ``payload`` holds more bytes than ``max_request_bytes``."""
+        size = payload_size(payload)
         if size > self.max_request_bytes:
             raise ServiceError(
-                f"the inputs are {size} bytes, more than this service accepts ({self.max_request_bytes} bytes)"
+                f"{what} are {size} bytes, more than this service accepts ({self.max_request_bytes} bytes)"
             )
 
 

@@ -1,6 +1,9 @@
 """The service's open sequences: who owns each, one step at a time, and ending those idle or orphaned.
 
-- A sequence belongs to the caller that opened it (``caller_of(context)``); others cannot step or end it.
+- A sequence belongs to the caller that opened it (``caller_of(context)``): it is keyed by (caller, the id the
+  caller chose), and another caller asking for it gets the answer a missing sequence gets.
+- The id sent to Triton is chosen here, at random, never the caller's: Triton keys sequences by model and id on
+  the whole server, so callers on other replicas (or other services) choosing the same id never collide.
 - Steps of one sequence run one at a time, in the order they arrive; nothing ends a sequence mid-step.
 - A sequence idle for ``sequence_idle_timeout`` seconds is ended on the server and freed (the reaper).
 - With a ``caller_alive`` check, owners are checked every ``liveness_interval`` seconds; the sequences of a
@@ -10,19 +13,21 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Union
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple, Union
 
 from ..errors import InferenceServerException
 from ..execution import get_config
 from ..protocol.endpoints import redact_url
-from ..sequence import SequenceExecutor
+from ..sequence import SequenceExecutor, new_sequence_id
 from ..session import Session, session_for
 from .calls import guarded
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of
 
 SequenceId = Union[int, str]
+Key = Tuple[str, str]  # (owner, str(the caller's sequence id))
 # caller id -> False when the caller is certainly gone (disconnected); True or None when alive or unknown.
 CallerCheck = Callable[[str], Awaitable[Optional[bool]]]
 
@@ -34,7 +39,8 @@ class OpenSequence:
     owner: str
     model_name: str
     server_url: str
-    executor: SequenceExecutor
+    executor: SequenceExecutor  # its sequence_id is the one sent to Triton, chosen by the service
+    caller_id: SequenceId  # the id the caller chose (or was given) and uses
     last_used: float = field(default_factory=time.monotonic)
 
     @property
@@ -43,18 +49,28 @@ class OpenSequence:
         return self.executor.lock
 
 
+def string_ids(config: Mapping[str, Any]) -> bool:
+    """Whether the model's sequence batcher takes string correlation ids (a CORRID control of TYPE_STRING)."""
+    batching = config.get("sequence_batching") if isinstance(config, Mapping) else None
+    for control_input in (batching or {}).get("control_input") or []:
+        for control in (control_input or {}).get("control") or []:
+            if isinstance(control, Mapping) and control.get("kind") == "CONTROL_SEQUENCE_CORRID":
+                return control.get("data_type") == "TYPE_STRING"
+    return False
+
+
 class SequenceRegistry:
-    """The open sequences of one service, keyed by ``str(sequence_id)``."""
+    """The open sequences of one service, keyed by (owner, ``str(sequence_id)``)."""
 
     def __init__(self, config: ServiceConfig, caller_alive: Optional[CallerCheck] = None) -> None:
         self.config = config
         self.caller_alive = caller_alive
-        self.open: Dict[str, OpenSequence] = {}
+        self.open: Dict[Key, OpenSequence] = {}
         self._reaper: Optional[asyncio.Task[None]] = None
         self._gone_once: Set[str] = set()  # callers found gone at the last liveness check
-        self.ended: Dict[str, str] = {}  # sequences ended by the service stopping, and why (bounded)
+        self.ended: Dict[Key, str] = {}  # sequences ended by the service stopping, and why (bounded)
         self._starting: Dict[str, int] = {}  # owner -> starts under way (their slots are reserved)
-        self._ids_starting: Set[str] = set()  # chosen sequence ids of starts under way
+        self._ids_starting: Set[Key] = set()  # chosen sequence ids of starts under way
 
     async def start(self, model_name: str, url: str, sequence_id: Optional[SequenceId], owner: str) -> SequenceId:
         """Open a sequence for ``owner`` (limits checked, the model's config read now) and return its id.
@@ -69,7 +85,11 @@ class SequenceRegistry:
             raise ServiceError(
                 f"the service has {self.config.max_sequences} open sequences, its limit; try again later"
             )
-        key = None if sequence_id is None else str(sequence_id)
+        if sequence_id is not None and (
+            isinstance(sequence_id, bool) or not isinstance(sequence_id, (int, str)) or sequence_id in (0, "")
+        ):
+            raise ServiceError(f"sequence_id must be a non-zero int or a non-empty str, got {sequence_id!r}")
+        key = None if sequence_id is None else (owner, str(sequence_id))
         if key is not None and (key in self.open or key in self._ids_starting):
             raise ServiceError(f"sequence {sequence_id!r} is already open")
         self._starting[owner] = self._starting.get(owner, 0) + 1
@@ -77,7 +97,7 @@ class SequenceRegistry:
             self._ids_starting.add(key)
         try:
             # An unknown model is reported now, not at the first step (the config is cached for the steps).
-            await guarded(get_config(url, model_name), self.config.timeout)
+            config = await guarded(get_config(url, model_name), self.config.timeout)
             session = session_for(url)
             # (several servers: each step's server is checked when the sequence pins itself to one)
             capabilities = (
@@ -88,11 +108,16 @@ class SequenceRegistry:
                     f"{capabilities.describe()} at {redact_url(url)} has no sequence support: "
                     f"{model_name!r} cannot run as a sequence"
                 )
+            # Triton's id: random, of the kind the model's CORRID takes (whatever kind the caller's id is)
+            triton_id: SequenceId = "svc-" + secrets.token_hex(16) if string_ids(config) else new_sequence_id()
             try:
-                executor = SequenceExecutor(url, model_name, sequence_id, decode_json=True, timeout=self.config.timeout)
+                executor = SequenceExecutor(url, model_name, triton_id, decode_json=True, timeout=self.config.timeout)
             except InferenceServerException as exc:
                 raise ServiceError(exc.message()) from None
-            self.open[str(executor.sequence_id)] = OpenSequence(owner, model_name, url, executor)
+            caller_id = new_sequence_id() if sequence_id is None else sequence_id
+            while key is None and (owner, str(caller_id)) in self.open:
+                caller_id = new_sequence_id()
+            self.open[(owner, str(caller_id))] = OpenSequence(owner, model_name, url, executor, caller_id)
         finally:
             self._starting[owner] -= 1
             if not self._starting[owner]:
@@ -100,21 +125,22 @@ class SequenceRegistry:
             if key is not None:
                 self._ids_starting.discard(key)
         self._ensure_reaper()
-        return executor.sequence_id
+        return caller_id
 
     def owned(self, sequence_id: SequenceId, context: Optional[Mapping[str, Any]]) -> OpenSequence:
-        """The caller's open sequence ``sequence_id``; ServiceError if there is none or it is another's."""
-        entry = self.open.get(str(sequence_id))
+        """The caller's open sequence ``sequence_id``; ServiceError if the caller has none of that id (another
+        caller's sequence of the same id is not looked at: the answer is the same as for an id never used)."""
+        key = (caller_of(context), str(sequence_id))
+        entry = self.open.get(key)
         if entry is None:
-            why = self.ended.get(str(sequence_id))
+            why = self.ended.get(key)
             if why:
                 raise ServiceError(f"sequence {sequence_id!r} was ended: {why}; start a new sequence")
             raise ServiceError(
-                f"no open sequence {sequence_id!r} here (never started on this service replica, ended, or expired "
-                "after being idle); a sequence stays on the replica that started it: keep using that service object"
+                f"you have no open sequence {sequence_id!r} here (never started by you on this service replica, "
+                "ended, or expired after being idle); a sequence stays on the replica that started it: keep using "
+                "that service object"
             )
-        if entry.owner != caller_of(context):
-            raise ServiceError(f"sequence {sequence_id!r} belongs to another caller")
         return entry
 
     async def step(
@@ -122,7 +148,7 @@ class SequenceRegistry:
     ) -> Dict[str, Any]:
         """One step, after the steps before it; a step that failed on the server closes the sequence."""
         async with entry.lock:
-            self._still_open(sequence_id, entry)
+            self._still_open(entry)
             entry.last_used = time.monotonic()
             try:
                 return await guarded(entry.executor.step_held(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
@@ -131,7 +157,7 @@ class SequenceRegistry:
                     raise  # refused before sending (bad inputs): the sequence goes on
                 # It reached the server and failed there: the server-side state is unknown, so the
                 # sequence is closed here (the server frees its side after its own idle time).
-                self.open.pop(str(sequence_id), None)
+                self.open.pop((entry.owner, str(entry.caller_id)), None)
                 raise ServiceError(f"{exc} (sequence {sequence_id!r} is closed: start a new one)") from None
             finally:
                 entry.last_used = time.monotonic()
@@ -139,23 +165,23 @@ class SequenceRegistry:
     async def end(self, entry: OpenSequence, sequence_id: SequenceId, inputs: Any, decode_json: bool) -> Dict[str, Any]:
         """The last step (with ``inputs``, or the last ones again); the sequence is freed whatever happens."""
         async with entry.lock:
-            self._still_open(sequence_id, entry)
+            self._still_open(entry)
             try:
                 return await guarded(entry.executor.end_held(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
             finally:
-                self.open.pop(str(sequence_id), None)
+                self.open.pop((entry.owner, str(entry.caller_id)), None)
 
-    def _still_open(self, sequence_id: SequenceId, entry: OpenSequence) -> None:
+    def _still_open(self, entry: OpenSequence) -> None:
         """After waiting for a sequence's lock: it may have been ended or freed meanwhile."""
-        if self.open.get(str(sequence_id)) is not entry:
-            raise ServiceError(f"no open sequence {sequence_id!r} (ended or freed while this call waited)")
+        if self.open.get((entry.owner, str(entry.caller_id))) is not entry:
+            raise ServiceError(f"no open sequence {entry.caller_id!r} (ended or freed while this call waited)")
 
     def listed(self, owner: str) -> List[Dict[str, Any]]:
         """``owner``'s open sequences: id, model, steps, idle seconds."""
         now = time.monotonic()
         return [
             {
-                "sequence_id": s.executor.sequence_id,
+                "sequence_id": s.caller_id,
                 "model_name": s.model_name,
                 "steps": s.executor.steps,
                 "idle_seconds": round(now - s.last_used, 3),
@@ -164,30 +190,38 @@ class SequenceRegistry:
             if s.owner == owner
         ]
 
-    async def finish(self, key: str) -> None:
-        """End one sequence on the server (if it was started there) and forget it."""
+    async def finish(self, key: Key, within: Optional[float] = None) -> bool:
+        """End one sequence on the server (if it was started there) and forget it; True when the server
+        confirmed the end (or nothing had been sent). ``within`` bounds the whole of it, waiting for a step
+        in flight included (default: the service's timeout for the end request)."""
         entry = self.open.pop(key, None)
         if entry is None:
-            return
-        async with entry.lock:  # after a step in flight, never in the middle of one
-            executor = entry.executor
-            if executor.is_open and executor.broken is None:
-                try:
-                    await asyncio.wait_for(executor.end_held(), self.config.timeout)
-                except Exception:
-                    pass  # the server frees it itself after its own idle time
+            return True
 
-    async def expire_idle(self) -> List[str]:
-        """End and free the sequences idle for longer than the configured timeout; returns their ids."""
+        async def end() -> bool:
+            async with entry.lock:  # after a step in flight, never in the middle of one
+                executor = entry.executor
+                if executor.is_open and executor.broken is None:
+                    await executor.end_held()
+                return True
+
+        try:
+            return await asyncio.wait_for(end(), within if within is not None else self.config.timeout)
+        except Exception:
+            return False  # the server frees it itself after its own idle time
+
+    async def expire_idle(self) -> List[SequenceId]:
+        """End and free the sequences idle for longer than the configured timeout; returns their (callers') ids."""
         now = time.monotonic()
         stale = [
             k
             for k, s in self.open.items()
             if not s.lock.locked() and now - s.last_used > self.config.sequence_idle_timeout
         ]
+        ids = [self.open[key].caller_id for key in stale]
         for key in stale:
             await self.finish(key)
-        return stale
+        return ids
 
     async def check_callers(self) -> List[str]:
         """Ask ``caller_alive`` about every owner of an open sequence; release the sequences of callers
@@ -236,11 +270,14 @@ class SequenceRegistry:
                 pass
         self._gone_once.clear()
 
-    async def close(self, ended_because: str = "") -> None:
-        """Stop the reaper and end every open sequence (remembering ``ended_because`` for later calls)."""
+    async def close(self, ended_because: str = "", within: Optional[float] = None) -> Tuple[int, int]:
+        """Stop the reaper and end every open sequence, all at once, within ``within`` seconds (remembering
+        ``ended_because`` for later calls). Returns (ended on the server, not confirmed)."""
         if self._reaper is not None:
             self._reaper.cancel()
-        for key in list(self.open):
+        keys = list(self.open)
+        for key in keys:
             if ended_because and len(self.ended) < 10_000:
                 self.ended[key] = ended_because
-            await self.finish(key)
+        done = await asyncio.gather(*(self.finish(key, within) for key in keys))
+        return sum(done), len(done) - sum(done)
