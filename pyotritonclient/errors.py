@@ -89,16 +89,20 @@ class NoServerError(UnavailableError):
     """No server of a pool can take the call; ``reasons`` maps each server's URL to why (also in the message)."""
 
     def __init__(self, msg: str, reasons: Optional[Dict[str, str]] = None, **kwargs: object) -> None:
+        from .protocol.endpoints import redact_url  # (protocol imports this module)
+
         super().__init__(msg, **kwargs)  # type: ignore[arg-type]
-        self.reasons = dict(reasons or {})
+        self.reasons = {redact_url(url): why for url, why in (reasons or {}).items()}
 
 
 class SequenceLostError(UnavailableError):
     """The server a sequence was pinned to is gone: its state is lost. ``server`` is that server's URL."""
 
     def __init__(self, msg: str, server: str = "", **kwargs: object) -> None:
+        from .protocol.endpoints import redact_url  # (protocol imports this module)
+
         super().__init__(msg, **kwargs)  # type: ignore[arg-type]
-        self.server = server
+        self.server = redact_url(server) if server else server
 
 
 class InferenceServerTimeout(InferenceServerException, asyncio.TimeoutError):

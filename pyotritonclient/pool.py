@@ -32,6 +32,8 @@ from .session import Config, Session
 
 RECHECK_SECONDS = 2.0  # the longest wait between two checks of a server that is out
 READY_TIMEOUT = 2.0  # a readiness check without an answer in this time fails
+INDEX_TIMEOUT = 2.0  # a repository index (the models a server has) without an answer in this time fails
+INDEX_RETRY_SECONDS = 30.0  # the longest wait before asking a server whose index failed again
 
 
 class Member:
@@ -44,16 +46,22 @@ class Member:
         self.served = 0
         self.down: Optional[str] = None  # why it is out; None while it takes calls
         self.models: Optional[Set[str]] = None  # its ready models (None: not read yet, or it cannot list them)
+        self.index_failed: Optional[str] = None  # why its index could not be read, until it is read again
+        self.index_retry_at = 0.0  # when to ask a server whose index failed again (monotonic seconds)
+        self.index_backoff = 1.0
+        self.reading: Optional[asyncio.Future[Optional[Set[str]]]] = None  # its index being read now
         self.checker: Optional[asyncio.Task[None]] = None
 
     def status(self) -> Dict[str, Any]:
-        """``{url, ready, in_flight, served, reason}`` (the URL with credentials redacted)."""
+        """``{url, ready, in_flight, served, reason, index}`` (the URL with credentials redacted; ``index``:
+        "ok", "failed" or "unknown", whether its list of models could be read)."""
         return {
             "url": redact_url(self.url),
             "ready": self.down is None,
             "in_flight": self.in_flight,
             "served": self.served,
-            "reason": self.down or "",
+            "reason": self.down or self.index_failed or "",
+            "index": "failed" if self.index_failed else "ok" if self.models is not None else "unknown",
         }
 
 
@@ -64,8 +72,9 @@ class ServerPool:
         if not sessions:
             raise InvalidInputError("a server pool needs at least one server URL")
         self.members = [Member(session) for session in sessions]
-        self.url = ",".join(member.url for member in self.members)
+        self.url = ",".join(redact_url(member.url) for member in self.members)  # for messages: redacted
         self.recheck_seconds = recheck_seconds
+        self.unanswered: Dict[str, str] = {}  # the servers the last list_models could not read, and why
         self._turn = 0
         self._checked: Optional[asyncio.Future[Any]] = None
 
@@ -128,32 +137,50 @@ class ServerPool:
             member.checker = None
 
     async def _models_of(self, member: Member) -> Optional[Set[str]]:
-        """The member's ready models (read once, again after a miss); None when it cannot list them."""
-        if member.models is None:
-            try:
-                index = await member.session._repository_index(None, None, True)
-            except InferenceServerException:
-                return None  # no index (or no answer): every model is assumed to be there
-            member.models = {str(entry.get("name")) for entry in index if entry.get("state", "READY") == "READY"}
+        """The member's ready models (read once, again after a miss), within ``INDEX_TIMEOUT``; None when they
+        cannot be read (the failure is remembered, and the index asked for again after a backoff)."""
+        if member.models is not None:
+            return member.models
+        if member.index_failed and time.monotonic() < member.index_retry_at:
+            return None
+        if member.reading is None:
+            member.reading = asyncio.ensure_future(self._read_index(member))
+        return await asyncio.shield(member.reading)
+
+    async def _read_index(self, member: Member) -> Optional[Set[str]]:
+        try:
+            index = await asyncio.wait_for(member.session.repository_index(ready=True), INDEX_TIMEOUT)
+        except (InferenceServerException, asyncio.TimeoutError) as exc:
+            # no index (or no answer): skipped while others are known to have the model, tried again later
+            member.index_failed = str(exc) or f"no answer to its repository index within {INDEX_TIMEOUT} s"
+            member.index_retry_at = time.monotonic() + member.index_backoff
+            member.index_backoff = min(member.index_backoff * 2, INDEX_RETRY_SECONDS)
+            return None
+        finally:
+            member.reading = None
+        member.index_failed, member.index_backoff = None, 1.0
+        member.models = {str(entry.get("name")) for entry in index if entry.get("state", "READY") == "READY"}
         return member.models
 
     async def _candidates(self, model_name: str, skip: Mapping[str, str]) -> Dict[str, Any]:
-        """The members that may take a call of ``model_name`` now, and why each other one may not."""
+        """The members that may take a call of ``model_name`` now, and why each other one may not. The members'
+        indexes are read concurrently; a member whose index cannot be read is used only when no member is known
+        to have the model."""
         await self._check_all_once()
-        ready: List[Member] = []
         reasons: Dict[str, str] = dict(skip)
+        up = [member for member in self.members if member.url not in skip and member.down is None]
         for member in self.members:
-            if member.url in skip:
-                continue
-            if member.down is not None:
+            if member.url not in skip and member.down is not None:
                 reasons[member.url] = f"out: {member.down}"
-                continue
-            models = await self._models_of(member)
+        indexes = await asyncio.gather(*(self._models_of(member) for member in up))
+        known = [m for m, models in zip(up, indexes) if models is not None and model_name in models]
+        unknown = [m for m, models in zip(up, indexes) if models is None]
+        for member, models in zip(up, indexes):
             if models is not None and model_name not in models:
                 reasons[member.url] = f"has no ready model {model_name!r}"
-                continue
-            ready.append(member)
-        return {"ready": ready, "reasons": reasons}
+            elif models is None and known:
+                reasons[member.url] = f"its models are unknown ({member.index_failed or 'no index'})"
+        return {"ready": known or unknown, "reasons": reasons}
 
     def _least_busy(self, ready: List[Member]) -> Member:
         fewest = min(member.in_flight for member in ready)
@@ -200,7 +227,7 @@ class ServerPool:
         deadline = None if options.timeout is None else time.monotonic() + options.timeout
         tried: Dict[str, str] = {}
         while True:
-            found = await self._candidates(model_name, tried)
+            found = await self._within(deadline, self._candidates(model_name, tried), model_name, options, tried)
             if not found["ready"]:
                 raise self._none_left(f"model {model_name!r}", found["reasons"])
             member = self._least_busy(found["ready"])
@@ -228,6 +255,18 @@ class ServerPool:
                 member.in_flight -= 1
             member.served += 1
             return result
+
+    async def _within(
+        self, deadline: Optional[float], choosing: Any, model_name: str, options: ExecuteOptions, tried: Dict[str, str]
+    ) -> Dict[str, Any]:
+        """Choosing a server takes no longer than what is left of the call's deadline."""
+        if deadline is None:
+            return await choosing  # type: ignore[no-any-return]
+        try:
+            return await asyncio.wait_for(choosing, max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            reasons = {**tried, **{m.url: "no answer in time" for m in self.members if m.url not in tried}}
+            raise self._none_left(f"model {model_name!r} within {options.timeout} s", reasons) from None
 
     async def _lost_model(self, member: Member, model_name: str) -> bool:
         """After a refusal: True when the server's repository (read again) no longer has the model ready, so the
@@ -293,19 +332,33 @@ class ServerPool:
         client: Optional[InferenceServerClient] = None,
         headers: Optional[Mapping[str, str]] = None,
     ) -> List[Dict[str, Any]]:
-        """The models of every server that is not out, merged by name; ``servers`` lists where each is ready."""
+        """The models of every server that is not out, merged by name; ``servers`` lists where each is ready.
+        The servers are asked concurrently; those that do not answer within ``INDEX_TIMEOUT`` (or fail) are left
+        out and named in ``unanswered`` (redacted URL -> why); NoServerError only when none answered."""
         await self._check_all_once()
         merged: Dict[str, Dict[str, Any]] = {}
         reasons: Dict[str, str] = {}
+        up = [member for member in self.members if member.down is None]
         for member in self.members:
             if member.down is not None:
                 reasons[member.url] = f"out: {member.down}"
-                continue
+
+        async def listed(member: Member) -> Any:
             try:
-                models = await member.session.list_models(ready=ready, details=details, headers=headers)
+                call = member.session.list_models(ready=ready, details=details, headers=headers)
+                return await asyncio.wait_for(call, None if details else INDEX_TIMEOUT)
+            except asyncio.TimeoutError:
+                return f"no answer within {INDEX_TIMEOUT} s"
             except UnavailableError as exc:
                 self.take_out(member, str(exc))
-                reasons[member.url] = f"failed: {exc}"
+                return f"failed: {exc}"
+            except InferenceServerException as exc:
+                return f"failed: {exc}"
+
+        answers = await asyncio.gather(*(listed(member) for member in up))
+        for member, models in zip(up, answers):
+            if isinstance(models, str):
+                reasons[member.url] = models
                 continue
             for model in models:
                 entry = merged.setdefault(model["name"], {**model, "versions": [], "states": {}, "servers": []})
@@ -314,6 +367,7 @@ class ServerPool:
                 if model.get("state") == "READY":
                     entry["state"] = "READY"
                     entry["servers"].append(redact_url(member.url))
+        self.unanswered = {redact_url(url): why for url, why in reasons.items()}
         if not merged and len(reasons) == len(self.members):
             raise self._none_left("the model list", reasons)
         return sorted(merged.values(), key=lambda m: str(m["name"]))
@@ -326,4 +380,4 @@ class ServerPool:
             await member.session.close()
 
 
-__all__ = ["READY_TIMEOUT", "RECHECK_SECONDS", "Member", "ServerPool"]
+__all__ = ["INDEX_TIMEOUT", "READY_TIMEOUT", "RECHECK_SECONDS", "Member", "ServerPool"]

@@ -47,6 +47,10 @@ class ServerFeatures:
         self._capabilities = Capabilities.from_metadata(metadata)
         return self._capabilities
 
+    async def repository_index(self, ready: bool = False) -> List[Dict[str, Any]]:
+        """The server's repository index (its models and their states) through its pooled client."""
+        return await self._repository_index(None, None, ready)
+
     async def _repository_index(
         self, client: Optional[InferenceServerClient], headers: Optional[Mapping[str, str]], ready: bool
     ) -> List[Dict[str, Any]]:

@@ -1,0 +1,135 @@
+"""A pool member that answers readiness but not its repository index (a wedged or overloaded server) does not
+stall the pool (issue 24): calls go to the healthy member within their deadline, the slow member is remembered
+as failing, and list_models lists what the healthy members have and names the one that did not answer. The
+healthy member is the real Triton; the slow one is hand-written (a real Triton cannot be made to do this)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+import numpy as np
+import pytest
+
+from pyotritonclient import execute, list_models
+from pyotritonclient.errors import NoServerError, SequenceLostError
+from pyotritonclient.loop_sessions import session_for
+
+
+class ReadyButSlow:
+    """Answers GET /v2/health/ready with 200 at once; every other request is read and never answered."""
+
+    def __init__(self, userinfo: str = "") -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.held: list = []
+        self.index_asked = threading.Event()
+        self.userinfo = userinfo
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.userinfo}127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection = self.listener.accept()[0]
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        self.held.append(connection)
+        reader = connection.makefile("rb")
+        try:
+            while True:
+                line = reader.readline()
+                if not line:
+                    return
+                length = 0
+                while True:
+                    header = reader.readline()
+                    if header in (b"\r\n", b"\n", b""):
+                        break
+                    if header.lower().startswith(b"content-length:"):
+                        length = int(header.split(b":", 1)[1])
+                reader.read(length)
+                if b"/v2/health/ready" in line:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    continue
+                if b"/v2/repository/index" in line:
+                    self.index_asked.set()
+                return  # hold the connection: no answer, ever
+        except OSError:
+            return
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.held:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            connection.close()
+
+
+@pytest.fixture
+def slow():
+    server = ReadyButSlow()
+    yield server
+    server.close()
+
+
+def add_sub_inputs():
+    return [np.arange(16, dtype=np.int32), np.ones(16, dtype=np.int32)]
+
+
+async def test_a_member_slow_to_list_its_models_does_not_stall_calls(triton, slow):
+    """The review's reproduction: `--url healthy,slow --timeout 3 infer` still hung after 20 s."""
+    urls = [triton.http_url, slow.url]
+    for _ in range(4):  # in turn, the slow member would be chosen for half of them
+        results = await asyncio.wait_for(execute(add_sub_inputs(), urls, "add_sub", timeout=3), 60)
+        assert results["OUTPUT0"].tolist() == list(range(1, 17))
+    assert slow.index_asked.is_set()  # it was asked, and did not hold the calls up
+    status = {s["url"]: s for s in session_for(urls).status()}
+    assert status[slow.url + "/"]["index"] == "failed"
+
+
+async def test_list_models_lists_the_healthy_members_and_names_the_silent_one(triton, slow):
+    urls = [triton.http_url, slow.url]
+    models = await asyncio.wait_for(list_models(urls), 60)
+    assert "add_sub" in {m["name"] for m in models}
+    unanswered = session_for(urls).unanswered
+    assert list(unanswered) == [slow.url + "/"] and "no answer" in unanswered[slow.url + "/"]
+
+
+async def test_only_silent_members_is_a_clear_no_server_error(slow):
+    other = ReadyButSlow()
+    try:
+        with pytest.raises(NoServerError) as refused:
+            await asyncio.wait_for(execute(add_sub_inputs(), [slow.url, other.url], "add_sub", timeout=2), 60)
+        assert len(refused.value.reasons) == 2
+    finally:
+        other.close()
+
+
+async def test_the_pool_never_shows_a_password():
+    """NoServerError's reasons and message, SequenceLostError.server, ServerPool.url and status()."""
+    secret = ReadyButSlow(userinfo="alice:pw@")
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # a port that refuses connections: bound by the kernel, then closed here
+    refusing = f"http://bob:hunter2@127.0.0.1:{port}"
+    try:
+        urls = [secret.url, refusing]
+        pool = session_for(urls)
+        with pytest.raises(NoServerError) as refused:
+            await asyncio.wait_for(execute(add_sub_inputs(), urls, "add_sub", timeout=2), 60)
+        shown = [str(refused.value), repr(refused.value.reasons), pool.url, repr(pool.status())]
+        for text in shown:
+            assert "pw" not in text and "hunter2" not in text, text
+        lost = SequenceLostError("lost", server=refusing)
+        assert "hunter2" not in lost.server
+    finally:
+        secret.close()
