@@ -104,3 +104,29 @@ def test_ctrl_c_stops_a_batch_and_keeps_what_was_done(triton, tmp_path):
     assert f"skipping {len(kept)} items already in" in resumed.stderr
     assert len(resumed.stdout.splitlines()) == 50 - len(kept)
     assert len(list(out_dir.iterdir())) == 50
+
+
+def test_hostile_file_names_never_reach_outside_out(triton, tmp_path):
+    """`..npy` (stem '.') and `...npy` (stem '..') once made the CLI rmtree --out or its parent."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("..npy", "...npy"):
+        np.save(inputs / name, np.array([0.0], np.float32))
+    out = tmp_path / "work" / "out"
+    out.mkdir(parents=True)
+    (out / "keep.txt").write_text("mine")
+    (tmp_path / "work" / "keep.txt").write_text("mine too")
+    result = run("infer", "slow", "-i", f"DELAY={inputs}/.*.npy", "-o", str(out), url=triton.url)
+    assert (out / "keep.txt").read_text() == "mine" and (tmp_path / "work" / "keep.txt").read_text() == "mine too"
+    assert result.returncode == 2 and "write to the same output" in result.stderr, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]  # refused before any work
+
+
+def test_inputs_with_the_same_name_in_different_folders_get_outputs_of_their_own(triton, tmp_path):
+    for folder, value in (("x", 0.001), ("y", 0.002), ("z", 0.003)):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        np.save(tmp_path / "in" / folder / "a.npy", np.array([value], np.float32))
+    result = run("infer", "slow", "-i", f"DELAY={tmp_path / 'in'}/*/a.npy", "-o", str(tmp_path / "out"), url=triton.url)
+    assert result.returncode == 0, result.stderr
+    for folder, value in (("x", 0.001), ("y", 0.002), ("z", 0.003)):
+        assert np.load(tmp_path / "out" / folder / "a" / "OUTPUT0.npy").tolist() == [np.float32(value)]

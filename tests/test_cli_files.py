@@ -138,3 +138,34 @@ def test_synthetic_inputs_follow_the_config():
     assert shaped["img"].shape == (1, 3, 7) and shaped["opt"].dtype == np.int8
     with pytest.raises(InvalidInputError, match="no input 'x'"):
         synthetic_inputs(config, {"x": [1]})
+
+
+def test_item_names_are_safe_relative_paths_and_collisions_are_refused(tmp_path):
+    for name in ("..npy", "...npy", "a.npy", "a.png", "b c.npy"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.npy").write_bytes(b"")
+    files_of = lambda pattern: files.plan_items(files.parse_input_specs([f"x={tmp_path}/{pattern}"], ["x"]))  # noqa: E731
+    assert [i.name for i in files_of("[ab]*")] == ["a.npy", "a.png", "b_c"]  # a.npy/a.png keep their suffixes
+    assert [i.name for i in files_of("**/a.npy")] == ["a", "sub/a"]
+    with pytest.raises(InvalidInputError, match=r"\.\.npy. and .*\.\.npy. would write to the same output"):
+        files_of(".*npy")
+    for name in ("..npy", "...npy"):
+        (item,) = files.plan_items([files.InputSpec("x", "", (tmp_path / name,), tmp_path)])
+        assert item.name not in ("", ".", "..") and "/" not in item.name and not item.name.startswith(".")
+
+
+def test_writing_an_item_never_leaves_out_dir(tmp_path):
+    out = tmp_path / "out"
+    (tmp_path / "keep").write_text("mine")
+    for name in ("", ".", "..", "../keep", "/etc", "a/../../keep"):
+        with pytest.raises(InvalidInputError, match="inside --out"):
+            files.write_item({"y": np.zeros(1)}, out, name)
+    assert (tmp_path / "keep").read_text() == "mine"
+    assert files.write_item({"y": np.zeros(1)}, out, "sub/a") == out / "sub" / "a"
+
+
+def test_output_names_that_collide_once_made_safe_are_refused_before_writing(tmp_path):
+    with pytest.raises(InvalidInputError, match="'mask/a' and 'mask_a'"):
+        files.write_outputs({"mask/a": np.zeros(1), "mask_a": np.ones(1)}, tmp_path / "o")
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())

@@ -14,6 +14,7 @@ import glob
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class InputSpec:
     name: str
     raw: str
     files: Optional[Tuple[Path, ...]] = None  # a folder or glob: one file per batch item
+    root: Optional[Path] = None  # the folder, or the glob's folder before its first wildcard: names are relative
 
     @property
     def is_batch(self) -> bool:
@@ -71,7 +73,8 @@ def parse_input_specs(values: Sequence[str], input_names: Sequence[str]) -> List
         if name in seen:
             raise InvalidInputError(f"--input {name!r} is given twice")
         seen.add(name)
-        specs.append(InputSpec(name, raw, _batch_files(name, raw)))
+        found = _batch_files(name, raw)
+        specs.append(InputSpec(name, raw, found[0], found[1]) if found else InputSpec(name, raw))
     return specs
 
 
@@ -80,19 +83,27 @@ def _looks_like_value(text: str) -> bool:
     return not text or any(ch in text for ch in '/.[{" ') or text[0].isdigit()
 
 
-def _batch_files(name: str, raw: str) -> Optional[Tuple[Path, ...]]:
+def _batch_files(name: str, raw: str) -> Optional[Tuple[Tuple[Path, ...], Path]]:
+    """The files of a folder or glob, and the folder their item names are relative to."""
     path = Path(raw).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        where = f"folder {raw}"
+        where, root = f"folder {raw}", path
     elif any(ch in raw for ch in GLOB_CHARS) and not path.is_file() and not _is_literal(raw):
-        files = sorted(Path(p) for p in glob.glob(os.path.expanduser(raw)) if Path(p).is_file())
+        pattern = os.path.expanduser(raw)
+        files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
         where = f"pattern {raw!r}"
+        fixed = []
+        for part in Path(pattern).parts[:-1]:
+            if any(ch in part for ch in GLOB_CHARS):
+                break
+            fixed.append(part)
+        root = Path(*fixed) if fixed else Path(".")
     else:
         return None
     if not files:
         raise InvalidInputError(f"input {name!r}: the {where} matches no files")
-    return tuple(files)
+    return tuple(files), root
 
 
 def _is_literal(raw: str) -> bool:
@@ -117,18 +128,46 @@ def plan_items(specs: Sequence[InputSpec]) -> List[Item]:
                 f"{spec.name!r} has {len(spec.files or ())}"
             )
     items = []
-    names = set()
-    for index in range(count):
-        first = (batch[0].files or ())[index]
-        stem = first.stem or first.name
-        if stem in names:  # cells/a.png and cells/a.tif: keep both apart
-            stem = first.name
-        names.add(stem)
+    firsts = list(batch[0].files or ())
+    short = [item_name(path, batch[0].root, keep_suffix=False) for path in firsts]
+    wanted = [
+        name if short.count(name) == 1 else item_name(path, batch[0].root, keep_suffix=True)  # a.png and a.tif
+        for name, path in zip(short, firsts)
+    ]
+    taken: Dict[str, Path] = {}
+    for name, path in zip(wanted, firsts):
+        if name.lower() in taken:  # refused before any work: no input overwrites another's outputs
+            raise InvalidInputError(
+                f"inputs {str(taken[name.lower()])!r} and {str(path)!r} would write to the same output "
+                f"folder {name!r}: rename one of them"
+            )
+        taken[name.lower()] = path
+    for index, name in enumerate(wanted):
         sources = dict(fixed)
         for spec in batch:
             sources[spec.name] = str((spec.files or ())[index])
-        items.append(Item(stem, sources))
+        items.append(Item(name, sources))
     return items
+
+
+def safe_part(text: str) -> str:
+    """One path segment made safe as a file name: letters, digits, '-', '_' and '.', never leading with '.'
+    (no '.', '..' or hidden names), '_' when nothing is left."""
+    return re.sub(r"[^\w.-]", "_", text).lstrip(".") or "_"
+
+
+def item_name(path: Path, root: Optional[Path], keep_suffix: bool) -> str:
+    """A batch item's output folder under --out: the input's path relative to the batch's root (its folder,
+    or the glob's folder), each part made safe; the file's suffix dropped unless ``keep_suffix``."""
+    try:
+        relative = Path(os.path.relpath(path, root)) if root is not None else Path(path.name)
+    except ValueError:
+        relative = Path(path.name)
+    if relative.parts and relative.parts[0] == "..":
+        relative = Path(path.name)
+    last = relative.name if keep_suffix or relative.name.startswith(".") else (relative.stem or relative.name)
+    parts = [*relative.parts[:-1], last]
+    return "/".join(safe_part(part) for part in parts)
 
 
 def load_inputs(item: Item, image_layout: str = "hwc") -> Dict[str, Any]:
@@ -212,9 +251,18 @@ def _is_array(value: Any) -> bool:
 
 
 def write_outputs(results: Mapping[str, Any], directory: Path) -> List[Path]:
-    """Write each output into ``directory`` (created); every file appears whole or not at all."""
+    """Write each output into ``directory`` (created); every file appears whole or not at all. Output names
+    that become the same file name once made safe are refused before anything is written."""
     import numpy as np
 
+    named: Dict[str, str] = {}
+    for name, value in results.items():
+        file_name = output_file_name(name, value).lower()
+        if file_name in named:
+            raise InvalidInputError(
+                f"outputs {named[file_name]!r} and {name!r} would be written to the same file {file_name!r}"
+            )
+        named[file_name] = name
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, value in results.items():
@@ -235,10 +283,18 @@ def write_outputs(results: Mapping[str, Any], directory: Path) -> List[Path]:
 
 
 def write_item(results: Mapping[str, Any], out_dir: Path, item_name: str) -> Path:
-    """A batch item's outputs into ``out_dir/item_name/``, which appears only once every file is written."""
+    """A batch item's outputs into ``out_dir/item_name/``, which appears only once every file is written.
+    ``item_name`` must name a folder strictly inside ``out_dir``: nothing outside it is written or removed."""
+    parts = item_name.split("/")
+    if not item_name or any(part in ("", ".", "..") or part != safe_part(part) for part in parts):
+        raise InvalidInputError(f"batch item {item_name!r}: its outputs must go to a folder inside --out")
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".partial-{item_name}-", dir=out_dir))
     target = out_dir / item_name
+    root = out_dir.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if root not in (target.parent.resolve() / target.name).parents:  # a symlinked folder pointing elsewhere
+        raise InvalidInputError(f"batch item {item_name!r}: its outputs must go to a folder inside --out")
+    staging = Path(tempfile.mkdtemp(prefix=f".partial-{parts[-1]}-", dir=target.parent))
     try:
         write_outputs(results, staging)
         if target.exists():
@@ -251,8 +307,11 @@ def write_item(results: Mapping[str, Any], out_dir: Path, item_name: str) -> Pat
 
 
 def remove_partial(out_dir: Path) -> None:
-    """Remove what an interrupted run left half-written (``.partial-*``)."""
-    for leftover in out_dir.glob(".partial-*") if out_dir.is_dir() else ():
+    """Remove what an interrupted run left half-written (``.partial-*``, in item folders too; never outside)."""
+    root = out_dir.resolve()
+    for leftover in out_dir.glob("**/.partial-*") if out_dir.is_dir() else ():
+        if root not in leftover.resolve().parents:
+            continue
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
         else:
