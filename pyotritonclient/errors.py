@@ -68,6 +68,11 @@ class InvalidInputError(InferenceServerException, ValueError):
     """Refused before anything was sent: an argument or input does not fit (the message names it)."""
 
 
+class ProtocolError(InferenceServerException, ValueError):
+    """Bytes from a server that do not follow the protocol (the binary tensor format, server-sent events);
+    raised by the sans-I/O ``protocol`` package and reported as a bad response."""
+
+
 class ServerError(InferenceServerException):
     """The server answered with an HTTP error status; ``http_status`` and ``message()`` are the server's."""
 
@@ -129,6 +134,7 @@ __all__ = [
     "InferenceServerTimeout",
     "InvalidInputError",
     "NoServerError",
+    "ProtocolError",
     "SequenceLostError",
     "ServerError",
     "UnavailableError",

@@ -139,6 +139,10 @@ def decode(data: Any) -> Any:
         return from_imjoy(unpacked)
     except RecursionError:
         raise InvalidInputError(f"{_PREFIX}: the data is nested too deeply") from None
+    except InvalidInputError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:  # e.g. {"_rtype": "set", "_rvalue": None}
+        raise InvalidInputError(f"{_PREFIX}: the data is not imjoy-encoded as expected ({exc})") from None
 
 
 __all__ = ["NDARRAY", "decode", "encode", "from_imjoy", "to_imjoy"]

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -297,3 +298,17 @@ def unused_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_a_password_in_the_url_is_never_printed(triton):
+    """Verbose request lines, the models table's title, and an error naming the server."""
+    secret = f"http://alice:s3cr3t-pw@{triton.url}"
+    shown = run("-v", "models", url=secret)
+    assert shown.returncode == 0, shown.stderr
+    assert "POST http://***@" in shown.stderr and "models at http://***@" in shown.stdout
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    failed = run("-v", "models", url=f"{secret},http://bob:hunter2@127.0.0.1:{port}")
+    for out in (shown, failed):
+        assert "s3cr3t-pw" not in out.stdout + out.stderr and "hunter2" not in out.stdout + out.stderr

@@ -233,3 +233,74 @@ async def test_a_hostile_model_config_is_refused_before_it_is_used(config, messa
         with pytest.raises(InferenceServerException, match=message):
             await Session(URL).execute("m", [[1.0]], ExecuteOptions(), client=client)
     assert not any(r.url.endswith("/infer") for r in transport.requests)
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000  # valid JSON, nested past any recursion limit
+
+
+@pytest.mark.parametrize(
+    "status, headers, body",
+    [
+        (200, {"Content-Type": "application/json"}, b'{"outputs": ' + DEEP + b"}"),  # infer, JSON
+        (200, {"Inference-Header-Content-Length": str(len(DEEP) + 13)}, b'{"outputs": ' + DEEP + b"}"),  # binary
+        (400, {"Content-Type": "application/json"}, b'{"error": ' + DEEP + b"}"),  # an error body
+    ],
+)
+async def test_deeply_nested_json_answers_are_bad_responses(status, headers, body):
+    answer = MemoryResponse(status, headers, body)
+    async with InferenceServerClient(URL, transport=MemoryTransport(lambda r: answer)) as client:
+        with pytest.raises(InferenceServerException):
+            await client.infer("m", [x()])
+
+
+async def test_deeply_nested_metadata_is_a_bad_response_everywhere_it_is_read():
+    from pyotritonclient import execute, get_config
+
+    transport = MemoryTransport(lambda r: MemoryResponse(200, {"Content-Type": "application/json"}, DEEP))
+    async with InferenceServerClient(URL, transport=transport) as client:
+        for call in (client.get_server_metadata(), client.get_model_metadata("m"), client.get_model_config("m")):
+            with pytest.raises(InferenceServerException, match="bad response"):
+                await call
+        with pytest.raises(InferenceServerException):
+            await get_config(URL, "m", client=client)
+        with pytest.raises(InferenceServerException):
+            await execute([1], URL, "m", client=client)
+
+
+async def test_an_over_long_server_sent_event_is_in_the_error_family():
+    from pyotritonclient.protocol import sse
+
+    body = b"data: " + b"x" * (sse.MAX_EVENT_BYTES + 10) + b"\n\n"
+    answer = MemoryResponse(200, {"Content-Type": "text/event-stream"}, body)
+    async with InferenceServerClient(URL, transport=MemoryTransport(lambda r: answer)) as client:
+        with pytest.raises(InferenceServerException, match="longer than|more than"):
+            async for _ in client.generate_stream("m", {"text_input": "hi"}):
+                pass
+
+
+@pytest.mark.parametrize("rtype", ["set", "orderedmap", "memoryview", "typedarray", "ndarray", "error"])
+def test_imjoy_data_with_a_null_value_is_refused_as_bad_data(rtype):
+    import msgpack
+
+    from pyotritonclient import serialization
+
+    data = msgpack.packb({"_rtype": rtype, "_rvalue": None}, use_bin_type=True)
+    try:
+        serialization.decode(data)
+    except InferenceServerException:
+        pass  # refused, in the family
+    # (a value the codec accepts is fine too: the point is that nothing else comes out)
+
+
+async def test_a_binary_request_refused_with_422_says_binary_tensors_may_be_unsupported():
+    """MLServer answers a binary request with 422 and a pydantic dump: the error says what to do."""
+    dump = b'{"detail": [{"type": "missing", "loc": ["body", "inputs", 0, "data"], "msg": "Field required"}]}'
+    import numpy as np
+
+    answer = MemoryResponse(422, {"Content-Type": "application/json"}, dump)
+    binary = InferInput("INPUT0", [1], "INT8").set_data_from_numpy(np.ones(1, np.int8))
+    async with InferenceServerClient(URL, transport=MemoryTransport(lambda r: answer)) as client:
+        with pytest.raises(ServerError) as refused:
+            await client.infer("m", [binary])
+    text = str(refused.value)
+    assert "422" in text and "binary tensor" in text and "binary_data=False" in text

@@ -75,6 +75,7 @@ PUBLIC = {
         "InferenceServerTimeout",
         "InvalidInputError",
         "NoServerError",
+        "ProtocolError",
         "SequenceLostError",
         "ServerError",
         "UnavailableError",

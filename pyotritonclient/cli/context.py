@@ -19,6 +19,7 @@ import click
 from ..errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, UnavailableError
 from ..http import InferenceServerClient
 from ..pool import ServerPool
+from ..protocol.endpoints import redact_url
 from ..session import Session
 from .show import Output
 
@@ -41,6 +42,11 @@ class Settings:
     def urls(self) -> List[str]:
         """The server, or the servers (``--url`` takes several separated by commas)."""
         return [part.strip() for part in self.url.split(",") if part.strip()] or [DEFAULT_URL]
+
+    @property
+    def shown_url(self) -> str:
+        """The server(s) as the command may print them: credentials in a URL replaced by ``***``."""
+        return ",".join(redact_url(url) for url in self.urls)
 
     def session(self, client: InferenceServerClient) -> Union[Session, ServerPool]:
         """The server's session (calls pass ``client``), or for several servers a pool of sessions with a client

@@ -29,7 +29,7 @@ def models(ctx: click.Context, as_json: bool, ready: bool) -> None:
         out.json(listed)
         return
     rows = [{**model, "versions": ", ".join(model.get("versions", [])) or "-"} for model in listed]
-    out.table(["name", "state", "versions", "reason"], rows, title=f"{len(rows)} models at {settings.url}")
+    out.table(["name", "state", "versions", "reason"], rows, title=f"{len(rows)} models at {settings.shown_url}")
 
 
 @click.command()

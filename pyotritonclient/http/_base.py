@@ -176,7 +176,7 @@ class ClientBase:
         url = self._url(path, query_params)
         all_headers = self._headers(headers, body_headers)
         if self._verbose:
-            print(f"{method} {url}, headers {redact_headers(all_headers, self.secret_headers)}")
+            print(f"{method} {redact_url(url)}, headers {redact_headers(all_headers, self.secret_headers)}")
         try:
             response = await self._transport.request(method, url, all_headers, body, timeout)
         except TransportError as exc:

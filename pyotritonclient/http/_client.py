@@ -11,11 +11,10 @@ import asyncio
 import json
 from typing import Any, AsyncGenerator, Callable, Coroutine, Dict, Mapping, Optional, Sequence, Union
 
-from ..errors import InferenceServerException, InvalidInputError, ServerError
+from ..errors import InferenceServerException, InvalidInputError, ProtocolError, ServerError
 from ..protocol import inference as wire
 from ..protocol.endpoints import model_path, redact_headers, redact_url
 from ..protocol.sse import SSEParser
-from ..protocol.tensors import ProtocolError
 from ..transport import TransportError
 from ._admin import AdminEndpoints
 from ._async import InferAsyncRequest
@@ -203,6 +202,14 @@ class InferenceServerClient(AdminEndpoints):
                 )
             body_headers["Accept-Encoding"] = response_compression_algorithm
         response = await self._call("POST", path, headers, query_params, body, body_headers, client_timeout)
+        if response.status == 422 and wire.HEADER_LENGTH in body_headers:
+            raise ServerError(
+                f"{wire.error_message(response.body, 422)} (the server refused a request with binary tensors: it "
+                "may not support the binary tensor extension; build the inputs and requested outputs with "
+                "binary_data=False to send JSON, see docs/servers.md)",
+                status="422",
+                url=response.url,
+            )
         self._raise_if_error(response)
         try:
             length = wire.header_length(response.headers.get(wire.HEADER_LENGTH))
@@ -303,7 +310,7 @@ class InferenceServerClient(AdminEndpoints):
         body = (json.dumps(self._generate_payload(inputs, parameters)).encode("utf-8"),)
         all_headers = self._headers(headers, {"Content-Type": "application/json", "Accept": "text/event-stream"})
         if self._verbose:
-            print(f"POST {url}, headers {redact_headers(all_headers, self.secret_headers)}")
+            print(f"POST {redact_url(url)}, headers {redact_headers(all_headers, self.secret_headers)}")
         try:
             async with self._transport.stream("POST", url, all_headers, body, timeout) as response:
                 if response.status >= 400:

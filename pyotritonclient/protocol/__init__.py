@@ -1,5 +1,6 @@
 """Sans-I/O core: the Triton HTTP/REST protocol as pure functions over bytes (no numpy, no asyncio)."""
 
+from ..errors import ProtocolError
 from .dtypes import CONFIG_TO_WIRE, DTYPES, DType, config_to_wire, get_dtype
 from .inference import (
     HEADER_LENGTH,
@@ -17,7 +18,7 @@ from .inference import (
     request_parameters,
 )
 from .sse import Event, SSEParser
-from .tensors import ProtocolError, deserialize_bytes, element_count, expected_nbytes, serialize_bytes
+from .tensors import deserialize_bytes, element_count, expected_nbytes, serialize_bytes
 
 __all__ = [
     "CONFIG_TO_WIRE",

@@ -14,8 +14,9 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from ..errors import ProtocolError
 from .dtypes import DTYPES, get_dtype
-from .tensors import Buffer, ProtocolError, check_shape, element_count
+from .tensors import Buffer, check_shape, element_count
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 # Request parameters Triton keeps for itself (tritonclient's TRITON_RESERVED_REQUEST_PARAMS and _PREFIX).
@@ -300,7 +301,7 @@ def parse_infer_response(body: Buffer, header_length: Optional[int] = None) -> I
         raise ProtocolError(f"JSON header length {header_length} exceeds the {len(view)}-byte body")
     try:
         header = json.loads(bytes(view[:header_length]))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"response JSON header is not valid JSON: {exc}") from None
     if not isinstance(header, dict):
         raise ProtocolError("response JSON header is not an object")
@@ -345,9 +346,9 @@ def error_message(body: Buffer, status: int) -> str:
     data = bytes(body)
     try:
         parsed = json.loads(data)
-        if isinstance(parsed, dict) and "error" in parsed:
+        if isinstance(parsed, dict) and isinstance(parsed.get("error"), (str, int, float)):
             return str(parsed["error"])
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     text = data.decode("utf-8", "replace").strip()
     return text or f"HTTP {status}"

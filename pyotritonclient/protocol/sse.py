@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional
 
-from .tensors import ProtocolError
+from ..errors import ProtocolError
 
 MAX_EVENT_BYTES = 64 * 1024 * 1024  # one event (or one unfinished line) may not hold more: a server that never
 # ends its lines must not make the client buffer without end

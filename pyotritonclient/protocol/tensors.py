@@ -8,14 +8,11 @@ from __future__ import annotations
 import struct
 from typing import Any, Iterable, List, Optional, Sequence, Union, cast
 
+from ..errors import ProtocolError  # (one error family: errors.py)
 from .dtypes import DTYPES, get_dtype
 
 Buffer = Union[bytes, bytearray, memoryview]
 _LEN = struct.Struct("<I")
-
-
-class ProtocolError(ValueError):
-    """Bytes that do not follow the Triton HTTP/REST binary protocol."""
 
 
 def element_count(shape: Sequence[int]) -> int:
