@@ -20,6 +20,8 @@ class HyphaServer:
         port: Optional[int] = None,
         secret: str = "pyotritonclient-tests",
         deflate: bool = True,
+        extra_args: tuple = (),
+        env: Optional[dict] = None,
     ) -> None:
         self.python = cache_dir / "hypha-venv" / "bin" / "python"
         self.workdir = Path(workdir)
@@ -27,6 +29,8 @@ class HyphaServer:
         self.process: Optional[subprocess.Popen] = None
         self.secret = secret  # the JWT signing secret: a new one invalidates every earlier connection
         self.deflate = deflate  # False: served by uvicorn with --ws-per-message-deflate false (docs/service.md)
+        self.extra_args = tuple(extra_args)  # more hypha.server options (--startup-functions=..., --triton-servers=...)
+        self.env = dict(env or {})
 
     @property
     def url(self) -> str:
@@ -38,8 +42,8 @@ class HyphaServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.workdir / "hypha.log", "ab")
         # A fixed secret, as in any real deployment: tokens (and reconnections) survive a restart.
-        env = dict(os.environ, HYPHA_JWT_SECRET=self.secret)
-        command = [str(self.python), "-m", "hypha.server", "--host=127.0.0.1", f"--port={self.port}"]
+        env = dict(os.environ, HYPHA_JWT_SECRET=self.secret, **self.env)
+        command = [str(self.python), "-m", "hypha.server", "--host=127.0.0.1", f"--port={self.port}", *self.extra_args]
         if not self.deflate:
             command = [str(self.python), "-m", "uvicorn", "hypha.server:app", "--host", "127.0.0.1"]
             command += ["--port", str(self.port), "--ws-per-message-deflate", "false"]

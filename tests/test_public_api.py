@@ -162,6 +162,7 @@ PUBLIC = {
     "pyotritonclient.options": ["ExecuteOptions", "option_names", "rpc_options"],
     "pyotritonclient.sequence": ["SequenceExcutor", "SequenceExecutor", "new_sequence_id"],
     "pyotritonclient.service": ["ServiceConfig", "ServiceError", "TritonService"],
+    "pyotritonclient.service.startup": ["PREFIX", "StartupRefused", "config_from_env", "hypha_startup"],
     "pyotritonclient.testing": [
         "Installation",
         "ServerInstallError",
