@@ -14,6 +14,21 @@ from pyotritonclient.testing.server import TritonServer, install
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 
+def refused_port() -> int:
+    """A port that refuses connections: bound by the kernel (port 0), then closed here (never assume one)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """``http://127.0.0.1:<a port nobody listens on>`` (see refused_port)."""
+    return f"http://127.0.0.1:{refused_port()}"
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     return MODELS_DIR
@@ -107,10 +122,16 @@ async def _close_pooled_clients():
     await close_clients()
 
 
-@pytest.fixture
-async def client(triton):
-    """A low-level client of the suite's Triton, closed after the test."""
+TRANSPORTS = {"http11": "Http11Transport", "aiohttp": "AiohttpTransport"}
+
+
+@pytest.fixture(params=sorted(TRANSPORTS, reverse=True))
+async def client(triton, request, monkeypatch):
+    """A low-level client of the suite's Triton over each CPython transport (the default HTTP/1.1 one and the
+    documented aiohttp alternative), closed after the test."""
     from pyotritonclient.http import InferenceServerClient
 
+    monkeypatch.setenv("PYOTRITON_TRANSPORT", request.param)
     async with InferenceServerClient(triton.url) as client:
+        assert type(client.transport).__name__ == TRANSPORTS[request.param]
         yield client

@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from pyotritonclient.testing.server import free_port_block
+from pyotritonclient.testing.server import free_ports
 
 
 class HyphaServer:
@@ -25,7 +25,7 @@ class HyphaServer:
     ) -> None:
         self.python = cache_dir / "hypha-venv" / "bin" / "python"
         self.workdir = Path(workdir)
-        self.port = port or free_port_block(1)
+        self.port = port or free_ports(1)[0]
         self.process: Optional[subprocess.Popen] = None
         self.secret = secret  # the JWT signing secret: a new one invalidates every earlier connection
         self.deflate = deflate  # False: served by uvicorn with --ws-per-message-deflate false (docs/service.md)

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -187,10 +186,9 @@ def test_an_unreachable_server_exits_3_and_verbose_shows_the_traceback(unused_po
 
 
 def test_timeout_and_headers(triton):
-    started = time.monotonic()
     out = run("--timeout", "0.5", "infer", "slow", "-i", "DELAY=[3.0]", url=triton.url)
+    # a TIMEOUT (exit 3) can only come from the client's timer: the model answers after 3 s
     assert out.returncode == 3 and out.stderr.startswith("error: [TIMEOUT]"), out.stderr
-    assert time.monotonic() - started < 2.9
     verbose = run("models", "--json", "-v", "-H", "X-Api-Key=s3cret", "-H", "X-Trace: 7", url=triton.url)
     assert verbose.returncode == 0
     json.loads(verbose.stdout)  # request lines went to stderr, stdout is still JSON

@@ -139,15 +139,14 @@ async def test_broken_answers_are_errors_that_say_what_is_wrong(raw, message):
     async def reply(n, writer):
         writer.write(raw)
         await writer.drain()
-        await asyncio.sleep(5)  # keep the connection open: the client must not wait for more
+        await asyncio.sleep(15)  # keep the connection open past the client's timeout: it must not wait for more
         return False
 
     async with Scripted(reply) as server:
         transport = Http11Transport(max_response_bytes=1000, network_timeout=10)
-        started = time.monotonic()
+        # (a client that waited for more would get the 10 s timeout or the close after 5 s: another message)
         with pytest.raises(TransportError, match=message) as info:
             await transport.request("GET", server.url, {})
-        assert time.monotonic() - started < 2
         assert "bad HTTP response" in str(info.value) or "max_response_bytes" in str(info.value)
         await transport.close()
 
@@ -168,7 +167,8 @@ async def test_a_truncated_answer_and_an_idle_connection_the_server_closed():
     async with Scripted(reply) as server:
         transport = Http11Transport()
         assert bytes((await transport.request("GET", server.url, {})).body) == b"first"
-        await asyncio.sleep(0.1)  # the server has closed the idle connection by now
+        while server.open_now:  # the server has closed the idle connection
+            await asyncio.sleep(0.01)
         with pytest.raises(TransportError, match="closed the connection in the middle of its answer"):
             await transport.request("GET", server.url, {})
         assert bytes((await transport.request("GET", server.url, {})).body) == b"third"
@@ -187,12 +187,12 @@ async def test_silence_is_a_timeout_and_the_pool_stays_healthy_after_cancellatio
 
     async with Scripted(reply) as server:
         transport = Http11Transport(network_timeout=0.3)
-        started = time.monotonic()
         with pytest.raises(TransportError, match="timed out: no data for 0.3 s") as info:
             await transport.request("GET", server.url, {})
-        assert info.value.timeout and 0.25 < time.monotonic() - started < 1.5
+        assert info.value.timeout
         task = asyncio.ensure_future(transport.request("GET", server.url, {}))
-        await asyncio.sleep(0.1)
+        while server.requests < 2:  # the request is in flight: the server has it (and never answers)
+            await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -222,10 +222,10 @@ async def test_the_concurrency_limit_and_large_bodies_in_slices():
         assert info.value.closed
 
 
-async def test_cannot_connect_names_the_url():
+async def test_cannot_connect_names_the_url(refused_url):
     transport = Http11Transport(connection_timeout=2)
-    with pytest.raises(TransportError, match="cannot connect to http://127.0.0.1:1/v2: .*(refused|failed)"):
-        await transport.request("GET", "http://127.0.0.1:1/v2", {})
+    with pytest.raises(TransportError, match=f"cannot connect to {refused_url}/v2: .*(refused|failed)"):
+        await transport.request("GET", f"{refused_url}/v2", {})
 
 
 def test_a_response_head_is_parsed_by_a_pure_function_that_checks_every_line():

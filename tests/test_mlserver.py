@@ -19,7 +19,7 @@ import pytest
 from pyotritonclient import UnsupportedError, execute, get_config, list_models
 from pyotritonclient.http import InferenceServerClient, InferInput
 from pyotritonclient.sequence import SequenceExecutor
-from pyotritonclient.testing.server import cache_dir, free_port_block
+from pyotritonclient.testing.server import cache_dir, free_ports
 
 ADDER = '''
 from mlserver import MLModel
@@ -60,10 +60,10 @@ def mlserver(tmp_path_factory):
     binary = venv / "bin" / "mlserver"
     assert binary.exists(), f"MLServer is not installed at {venv}: run scripts/ensure-mlserver (./dev test does)"
     root = tmp_path_factory.mktemp("mlserver")
-    port = free_port_block(3)
+    port, grpc_port, metrics_port = free_ports(3)
     (root / "settings.json").write_text(
         json.dumps(
-            {"http_port": port, "grpc_port": port + 1, "metrics_port": port + 2, "parallel_workers": 0,
+            {"http_port": port, "grpc_port": grpc_port, "metrics_port": metrics_port, "parallel_workers": 0,
              "host": "127.0.0.1", "load_models_at_startup": True}
         )
     )  # fmt: skip

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import refused_port
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE.parent / "test-artifacts"
@@ -38,7 +39,7 @@ def playground(cache_dir, triton, nginx, tmp_path_factory):
     config = {
         "evil_page": f"{nginx.url('static')}/evil.html",
         "evil_code": "http://evil.test:1/",
-        "bad_url": "http://127.0.0.1:9",
+        "bad_url": f"http://127.0.0.1:{refused_port()}",
         "no_cors_url": nginx.url("plain"),
         "cors_url": nginx.url("cors"),
         "image": str(files / "cells.png"),

@@ -130,6 +130,14 @@ async def test_the_plugin_code_serves_real_calls(monkeypatch, triton):
         await f["configure"](triton.http_url, None, -1)
 
 
+async def _executions(triton, model):
+    from pyotritonclient.http import InferenceServerClient
+
+    async with InferenceServerClient(triton.url) as client:
+        stats = await client.get_inference_statistics(model)
+    return sum(int(s["inference_stats"]["success"]["count"]) for s in stats["model_stats"])
+
+
 async def test_configure_ends_the_sequences_of_the_previous_server(monkeypatch, triton):
     _, script = plugin_parts(ROOT / "plugin" / "TritonClient.imjoy.html")
     f = load_plugin(monkeypatch, script).functions
@@ -137,8 +145,11 @@ async def test_configure_ends_the_sequences_of_the_previous_server(monkeypatch, 
     seq = await f["sequence_start"]("sequence_accumulate")
     await f["sequence_step"](seq, [js_array([4], np.int32)])
     assert len(await f["list_sequences"]()) == 1
+    before = await _executions(triton, "sequence_accumulate")
     await f["configure"](triton.http_url)
     assert await f["list_sequences"]() == []
+    # the sequence was ended on Triton (its END request ran), not only forgotten here
+    assert await _executions(triton, "sequence_accumulate") == before + 1
     with pytest.raises(ServiceError, match="no open sequence"):
         await f["sequence_step"](seq, [js_array([1], np.int32)])
 

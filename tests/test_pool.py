@@ -15,7 +15,7 @@ import pytest
 from pyotritonclient import SequenceExecutor, execute, get_config, list_models
 from pyotritonclient.errors import NoServerError, SequenceLostError, UnavailableError
 from pyotritonclient.session import session_for
-from pyotritonclient.testing.server import TritonServer, free_port_block
+from pyotritonclient.testing.server import TritonServer
 
 MODELS = Path(__file__).resolve().parent / "models"
 BOTH = ("add_sub", "sequence_accumulate", "slow")
@@ -163,7 +163,7 @@ async def test_a_server_killed_mid_run_fails_only_calls_sent_to_it_and_rejoins_a
     back_at = time.monotonic()
     served_before = status[killed]["served"]
     while {m["url"]: m for m in pool.status()}[killed]["served"] == served_before:
-        assert time.monotonic() - back_at < pool.recheck_seconds + 3, "the restarted server got no calls"
+        assert time.monotonic() - back_at < 60, "the restarted server got no calls"  # only stops a hung test
         assert correct(await execute([A, B], both, "add_sub"))
         await asyncio.sleep(0.01)
     print(f"restarted server serving again after {time.monotonic() - back_at:.2f} s")
@@ -194,20 +194,28 @@ async def test_a_sequence_stays_on_its_server_and_is_lost_with_it(both, servers)
     assert correct(await execute([A, B], both, "add_sub"))  # the pool goes on with the other server
 
 
-async def test_idempotent_calls_are_retried_after_a_failure_others_are_not(both, servers):
+async def test_idempotent_calls_are_retried_after_a_failure_others_are_not(both, servers, tmp_path):
     pool = session_for(both)
     await all_ready(pool)
     delay = [np.array([1.5], dtype=np.float32)]
 
+    markers = tmp_path / "markers"
+    markers.mkdir()
+
     async def run(idempotent):
-        return await asyncio.gather(
-            *(execute(delay, both, "slow", idempotent=idempotent, timeout=30) for _ in range(4)),
-            return_exceptions=True,
+        calls = (
+            execute(delay, both, "slow", idempotent=idempotent, timeout=30, parameters={"started_file": str(m)})
+            for m in (markers / f"{idempotent}-{i}" for i in range(4))
         )
+        return await asyncio.gather(*calls, return_exceptions=True)
 
     async def kill_b_soon():
-        await asyncio.sleep(0.5)  # every request has been sent (2 to each server) and is running
+        # every request is in flight (2 to each server) and running on the server: the model made its file
+        while sum(m["in_flight"] for m in pool.status()) < 4 or len(list(markers.iterdir())) < 4:
+            await asyncio.sleep(0.01)
         servers.kill(servers.b)
+        for marker in markers.iterdir():
+            marker.unlink()
 
     plain, _ = await asyncio.gather(run(False), kill_b_soon())
     failed = [r for r in plain if isinstance(r, BaseException)]
@@ -219,7 +227,9 @@ async def test_idempotent_calls_are_retried_after_a_failure_others_are_not(both,
 
 
 async def test_no_server_left_names_each_server_and_why():
-    ports = [free_port_block(1), free_port_block(1, start=40000)]
+    from conftest import refused_port
+
+    ports = [refused_port(), refused_port()]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     with pytest.raises(NoServerError) as info:
         await execute([A, B], urls, "add_sub", timeout=10)

@@ -169,6 +169,7 @@ PUBLIC = {
         "TritonServer",
         "cache_dir",
         "free_port_block",
+        "free_ports",
         "install",
     ],
     "pyotritonclient.ndarray": [

@@ -40,7 +40,9 @@ def run_in_pyodide(cache_dir: Path, wheel: Path, script: str, config: dict) -> d
 
 @pytest.fixture(scope="module")
 def pyodide_run(cache_dir, built_wheel, triton, nginx):
-    config = {"url": triton.http_url, "hidden_url": nginx.url("hidden")}
+    from conftest import refused_port
+
+    config = {"url": triton.http_url, "hidden_url": nginx.url("hidden"), "refused_url": f"127.0.0.1:{refused_port()}"}
     return run_in_pyodide(cache_dir, built_wheel, "pyodide_checks.py", config)
 
 
@@ -74,7 +76,7 @@ def test_server_errors_and_timeouts(pyodide_run):
     assert status in ("400", "500") and "deliberate failure from raise_error" in message
     assert pyodide_run["timeout_status"] == "TIMEOUT"
     status, text = pyodide_run["unreachable"]
-    assert status == "UNAVAILABLE" and "http://127.0.0.1:9/v2/health/live" in text and "CORS" in text
+    assert status == "UNAVAILABLE" and "/v2/health/live" in text and "CORS" in text
 
 
 def test_generate_stream_arrives_incrementally(pyodide_run):

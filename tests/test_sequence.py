@@ -123,11 +123,14 @@ async def test_end_needs_something_to_send_and_managed_keywords_are_refused(url)
     assert done["start"] is True and done["end"] is True and done["steps_done"] == 1
 
 
-async def test_a_cancelled_or_timed_out_step_marks_the_state_unknown(url):
+async def test_a_cancelled_or_timed_out_step_marks_the_state_unknown(url, tmp_path):
     seq = SequenceExecutor(url, "cellpose-train", sequence_id=305)
     await seq.step([*sample(1.0), {}])
-    task = asyncio.ensure_future(seq.step([*sample(1.0), {"sleep": 1.0}]))
-    await asyncio.sleep(0.3)  # the step is with the model now
+    marker = tmp_path / "running"
+    task = asyncio.ensure_future(seq.step([*sample(1.0), {"sleep": 3.0, "started_file": str(marker)}]))
+    while not marker.exists():  # the step is with the model now (the model made the file)
+        assert not task.done(), task
+        await asyncio.sleep(0.02)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -82,10 +82,13 @@ async def test_a_replica_stopped_with_sigterm_finishes_its_calls_ends_its_sequen
         await stopping.sequence_step(sequence_id=seq, inputs=train_step(1.0))
         slow = [stopping.execute(model_name="slow", inputs=[np.array([2.0], np.float32)]) for _ in range(3)]
         in_flight = asyncio.gather(*slow)
-        await asyncio.sleep(0.5)
+        while await stopping.get_load() < 3:  # the three calls have reached the replica
+            assert not in_flight.done(), in_flight
+            await asyncio.sleep(0.02)
         assert await stopping.get_load() == 3
         first.terminate()  # SIGTERM
-        await asyncio.sleep(0.3)
+        while await stopping.get_load() < 1_000_000:  # the replica has taken the signal: it is stopping
+            await asyncio.sleep(0.02)
         with pytest.raises(Exception, match=rf"sequence {seq} was ended: the service replica is stopping"):
             await stopping.sequence_step(sequence_id=seq, inputs=train_step(1.0))
         with pytest.raises(Exception, match=r"takes no new work"):
@@ -137,10 +140,12 @@ def test_get_load_counts_calls_in_flight_and_a_stopping_replica_is_busy():
 
         service.list_models = blocked  # type: ignore[method-assign]
         calls = [asyncio.ensure_future(service.call("list_models")) for _ in range(3)]
-        await asyncio.sleep(0.01)
+        while service.in_flight < 3:  # the calls have started (each is a task of its own)
+            await asyncio.sleep(0)
         assert await service.call("get_load") == 3
         drained = asyncio.ensure_future(service.drain(5.0, "stopping for the test"))
-        await asyncio.sleep(0.01)
+        while not service.stopping:
+            await asyncio.sleep(0)
         assert await service.call("get_load") == 3 + 1_000_000
         gate.set()
         report = await drained

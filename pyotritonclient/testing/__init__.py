@@ -4,9 +4,28 @@
 The names are loaded on first use, so that ``python -m pyotritonclient.testing.server`` runs the module once
 (no "found in sys.modules" warning)."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Installation", "ServerInstallError", "TritonServer", "cache_dir", "free_port_block", "install"]
+if TYPE_CHECKING:  # what type checkers and the documentation see; loaded lazily below
+    from .server import (
+        Installation,
+        ServerInstallError,
+        TritonServer,
+        cache_dir,
+        free_port_block,
+        free_ports,
+        install,
+    )
+
+__all__ = [
+    "Installation",
+    "ServerInstallError",
+    "TritonServer",
+    "cache_dir",
+    "free_port_block",
+    "free_ports",
+    "install",
+]
 
 
 def __getattr__(name: str) -> Any:

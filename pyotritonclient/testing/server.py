@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 from ..protocol.endpoints import redact_url
 
@@ -136,8 +136,22 @@ def install(root: Optional[Path] = None, quiet: bool = True) -> Installation:
     return inst
 
 
+def free_ports(count: int = 1) -> List[int]:
+    """``count`` distinct ports chosen by the kernel (each socket bound to port 0, all held at once, then
+    released for the server that is about to bind them)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def free_port_block(count: int = 3, start: int = 20000, end: int = 60000) -> int:
-    """A base port P such that P..P+count-1 are all free on 127.0.0.1 right now."""
+    """A base port P such that P..P+count-1 are all free on 127.0.0.1 right now (for callers that need
+    consecutive ports; ``free_ports`` asks the kernel and is what this package's own servers use)."""
     import random
 
     for _ in range(200):
@@ -172,11 +186,16 @@ class TritonServer:
         extra_args: Sequence[str] = (),
         log_path: Optional[str | os.PathLike[str]] = None,
         installation: Optional[Installation] = None,
+        grpc_port: Optional[int] = None,
+        metrics_port: Optional[int] = None,
     ) -> None:
         self.model_repository = Path(model_repository).resolve()
         if not self.model_repository.is_dir():
             raise FileNotFoundError(f"model repository {self.model_repository} is not a directory")
         self.http_port = http_port
+        # chosen by the kernel with the HTTP port; next to a given HTTP port unless given too
+        self.grpc_port: Optional[int] = grpc_port
+        self.metrics_port: Optional[int] = metrics_port
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args)
         self.installation = installation
@@ -218,7 +237,10 @@ class TritonServer:
         if not inst.installed():
             raise ServerInstallError(f"Triton is not installed under {inst.root}: run install() first")
         if self.http_port is None:
-            self.http_port = free_port_block(3)
+            self.http_port, self.grpc_port, self.metrics_port = free_ports(3)
+        else:
+            self.grpc_port = self.grpc_port or self.http_port + 1
+            self.metrics_port = self.metrics_port or self.http_port + 2
         if self.log_path is None:
             fd, name = tempfile.mkstemp(prefix="tritonserver-", suffix=".log")
             os.close(fd)
@@ -235,8 +257,8 @@ class TritonServer:
             f"--model-repository={self.model_repository}",
             f"--backend-directory={inst.backends}",
             f"--http-port={self.http_port}",
-            f"--grpc-port={self.http_port + 1}",
-            f"--metrics-port={self.http_port + 2}",
+            f"--grpc-port={self.grpc_port}",
+            f"--metrics-port={self.metrics_port}",
             "--http-address=127.0.0.1",
             "--grpc-address=127.0.0.1",
             "--allow-gpu-metrics=false",

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, Optional
 
-from pyotritonclient.testing.server import free_port_block
+from pyotritonclient.testing.server import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_CONF = ROOT / "docs" / "nginx-cors.conf"
@@ -39,8 +39,7 @@ class Nginx:
         self.workdir = Path(workdir)
         self.triton = triton
         self.static_root = static_root
-        base = free_port_block(4)
-        self.ports: Dict[str, int] = {"cors": base, "plain": base + 1, "hidden": base + 2, "static": base + 3}
+        self.ports: Dict[str, int] = dict(zip(("cors", "plain", "hidden", "static"), free_ports(4)))
         self.process: Optional[subprocess.Popen] = None
 
     def config(self) -> str:

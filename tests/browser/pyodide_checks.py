@@ -62,7 +62,7 @@ async def checks():
             result = await client.infer("add_sub", [a, b])
             out["fallback_sum"] = result.as_list("OUTPUT0")
 
-    async with InferenceServerClient("127.0.0.1:9") as client:
+    async with InferenceServerClient(CONFIG["refused_url"]) as client:
         try:
             await client.is_server_live()
         except InferenceServerException as exc:

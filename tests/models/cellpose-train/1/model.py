@@ -2,7 +2,8 @@
 
 Each step adds param["steps"] (default 1) to steps_done and the image mean to image_sum, and answers
 info = {"steps_done", "samples", "image_sum", "start", "end", "corrid"} and loss = 1 / (1 + steps_done).
-param["sleep"] delays the answer (seconds).
+param["sleep"] delays the answer (seconds); param["started_file"] is created first, so a test can wait until the
+step is really running on the server.
 """
 import json
 import time
@@ -27,6 +28,9 @@ class TritonPythonModel:
             param = json.loads(pb_utils.get_input_tensor_by_name(request, "param").as_numpy().reshape(-1)[0])
             state = {"steps_done": 0, "samples": 0, "image_sum": 0.0} if start else self.state.get(
                 corrid, {"steps_done": 0, "samples": 0, "image_sum": 0.0})
+            if param.get("started_file"):
+                with open(param["started_file"], "w") as marker:
+                    marker.write("running")
             time.sleep(float(param.get("sleep", 0)))  # for timeout and cancellation tests
             state = dict(state)
             state["steps_done"] += int(param.get("steps", 1))
