@@ -83,7 +83,7 @@ class ModelPlan:
                 if not (self.batching and len(shape) == len(plan.shape) - 1 and plan.shape_fits((1, *shape))):
                     return None
                 shape = (1, *shape)
-            tensors.append(InferInput._checked(plan.name, list(shape), plan.datatype, value))
+            tensors.append(InferInput.from_checked(plan.name, list(shape), plan.datatype, value))
         return tensors
 
 

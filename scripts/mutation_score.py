@@ -23,5 +23,14 @@ for line in out.stdout.splitlines():
 killed = statuses.get("killed", 0)
 total = sum(statuses.values())
 print(f"mutants: {total}, killed: {killed}, score: {killed / total:.1%}" if total else "no results: run mutmut first")
+per_module: dict = collections.defaultdict(collections.Counter)
+for line in out.stdout.splitlines():
+    match = re.match(r"\s*(\S+): (.+)$", line)
+    if match:
+        module = match.group(1).split(".x", 1)[0].split(".xǁ", 1)[0]
+        per_module[module.rsplit(".", 1)[0] if "__mutmut_" in module else module][match.group(2)] += 1
+for module, counts in sorted(per_module.items()):
+    done = sum(counts.values())
+    print(f"  {module}: {counts.get('killed', 0)}/{done} killed, {counts.get('killed', 0) / done:.1%}")
 for function, count in survivors.most_common():
     print(f"  {count:3d} surviving in {function}")

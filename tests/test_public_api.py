@@ -232,3 +232,12 @@ def test_ruff_lint_and_format_are_clean():
     assert lint.returncode == 0, lint.stdout + lint.stderr
     fmt = _tool("ruff", "format", "--check", "pyotritonclient", "tests", "benchmarks", "examples")
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_the_import_contracts_hold():
+    """pyproject's [tool.importlinter] contracts: protocol sans-I/O and numpy-free, transport below the client,
+    front ends on top and independent of each other (docs/architecture.md)."""
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0 and "Contracts: 4 kept, 0 broken" in out.stdout, out.stdout + out.stderr

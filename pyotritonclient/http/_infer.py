@@ -50,7 +50,7 @@ class InferInput:
         self._parameters: Dict[str, Any] = {}
 
     @classmethod
-    def _checked(cls, name: str, shape: List[int], datatype: str, array: Any) -> InferInput:
+    def from_checked(cls, name: str, shape: List[int], datatype: str, array: Any) -> InferInput:
         """An input whose name, shape, wire datatype and little-endian C-contiguous array of that datatype
         were checked by the caller (model_plan): built without checking them again."""
         tensor = cls.__new__(cls)

@@ -44,7 +44,7 @@ def expected_nbytes(datatype: str, shape: Sequence[int]) -> Optional[int]:
 
 def serialize_bytes(items: Iterable[Union[bytes, bytearray, memoryview, str]]) -> bytes:
     """Length-prefix each element (str is UTF-8 encoded); NULs and empty elements are kept."""
-    return _serialize(items, lenient=False)
+    return serialize_items(items, lenient=False)
 
 
 def _element(item: Any, lenient: bool) -> bytes:
@@ -60,7 +60,8 @@ def _element(item: Any, lenient: bool) -> bytes:
     raise TypeError(f"BYTES elements must be bytes or str, got {type(item).__name__}")
 
 
-def _serialize(items: Iterable[Any], lenient: bool) -> bytes:
+def serialize_items(items: Iterable[Any], lenient: bool) -> bytes:
+    """Length-prefix each element; ``lenient`` turns other objects into their text (tritonclient.utils' rule)."""
     pack, parts = _LEN.pack, cast(List[bytes], [])
     append = parts.append
     for item in items:

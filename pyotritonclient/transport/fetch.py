@@ -18,7 +18,7 @@ from ..protocol.endpoints import redact_url
 from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length
 
 # Headers a browser refuses to let scripts set (fetch drops them or fails); the browser sets its own.
-_FORBIDDEN = {"content-length", "connection", "host", "accept-encoding", "keep-alive", "transfer-encoding"}
+FORBIDDEN_HEADERS = {"content-length", "connection", "host", "accept-encoding", "keep-alive", "transfer-encoding"}
 
 CORS_HINT = (
     "the browser blocked the request or could not reach the server; if the server is up, the likely cause "
@@ -27,7 +27,8 @@ CORS_HINT = (
 )
 
 
-def _js() -> Any:
+def js_module() -> Any:
+    """Pyodide's `js` module (the browser's globals); imported at call time: it exists only under Pyodide."""
     import js  # available only under Pyodide
 
     return js
@@ -35,7 +36,7 @@ def _js() -> Any:
 
 def js_body(body: BodyParts) -> Any:
     """The body parts copied once, part by part, into one JavaScript ``Uint8Array``."""
-    buffer = _js().Uint8Array.new(body_length(body))
+    buffer = js_module().Uint8Array.new(body_length(body))
     offset = 0
     for part in body:
         view = memoryview(part).cast("B")
@@ -45,7 +46,7 @@ def js_body(body: BodyParts) -> Any:
     return buffer
 
 
-def _ffi() -> Any:
+def pyodide_ffi() -> Any:
     """Pyodide's FFI: ``pyodide.ffi`` since 0.21, the ``pyodide`` module itself before (ImJoy's engine: 0.20)."""
     try:
         import pyodide.ffi as ffi
@@ -77,12 +78,12 @@ class FetchTransport:
         self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
 
     def _options(self, method: str, headers: Mapping[str, str], body: BodyParts, controller: Any) -> Any:
-        to_js = _ffi().to_js
+        to_js = pyodide_ffi().to_js
 
-        js = _js()
+        js = js_module()
         options: Dict[str, Any] = {
             "method": method,
-            "headers": {k: v for k, v in headers.items() if k.lower() not in _FORBIDDEN},
+            "headers": {k: v for k, v in headers.items() if k.lower() not in FORBIDDEN_HEADERS},
             "signal": controller.signal,
         }
         if body:
@@ -90,13 +91,13 @@ class FetchTransport:
         return to_js(options, dict_converter=js.Object.fromEntries)
 
     async def _fetch(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts, controller: Any) -> Any:
-        JsException = _ffi().JsException
+        JsException = pyodide_ffi().JsException
 
         if self._closed:
             raise TransportError("this client is closed", url, closed=True)
         self.stats["requests"] += 1
         try:
-            return await _js().fetch(url, self._options(method, headers, body, controller))
+            return await js_module().fetch(url, self._options(method, headers, body, controller))
         except JsException as exc:
             raise _error(exc, method, url) from None
 
@@ -109,9 +110,9 @@ class FetchTransport:
         timeout: Optional[float] = None,
     ) -> Response:
         """Send one request with ``fetch`` (aborted on timeout) and read the whole answer."""
-        JsException = _ffi().JsException
+        JsException = pyodide_ffi().JsException
 
-        controller = _js().AbortController.new()
+        controller = js_module().AbortController.new()
         limit = timeout if timeout is not None else self.network_timeout
 
         async def run() -> Response:
@@ -144,9 +145,9 @@ class FetchTransport:
         timeout: Optional[float] = None,
     ) -> AsyncIterator[StreamResponse]:
         """``async with`` one request whose answer body is read from a ReadableStream."""
-        JsException = _ffi().JsException
+        JsException = pyodide_ffi().JsException
 
-        controller = _js().AbortController.new()
+        controller = js_module().AbortController.new()
         limit = timeout if timeout is not None else self.network_timeout
         try:
             response = await asyncio.wait_for(self._fetch(method, url, headers, body, controller), limit)
@@ -183,7 +184,7 @@ class FetchTransport:
 
 
 def _headers(response: Any) -> Headers:
-    js = _js()
+    js = js_module()
     return Headers(js.Object.fromEntries(response.headers.entries()).to_py())
 
 

@@ -12,12 +12,12 @@ from typing import Any, Mapping, Optional
 
 from ..protocol.endpoints import redact_url
 from .base import BodyParts, Headers, Response, TransportError
-from .fetch import _FORBIDDEN, CORS_HINT, _ffi, _js, js_body
+from .fetch import CORS_HINT, FORBIDDEN_HEADERS, js_body, js_module, pyodide_ffi
 
 
 def in_worker() -> bool:
     """True inside a web worker (where synchronous XMLHttpRequest may carry binary bodies)."""
-    js = _js()
+    js = js_module()
     return hasattr(js, "importScripts") and not hasattr(js, "document")
 
 
@@ -40,14 +40,14 @@ class SyncXHRTransport:
         """Send one request and block until its whole answer is here."""
         if self._closed:
             raise TransportError("this client is closed", url, closed=True)
-        js, ffi = _js(), _ffi()
+        js, ffi = js_module(), pyodide_ffi()
         limit = timeout if timeout is not None else self.network_timeout
         xhr = js.XMLHttpRequest.new()
         xhr.open(method, url, False)
         xhr.responseType = "arraybuffer"
         xhr.timeout = max(1, int(limit * 1000))
         for key, value in headers.items():
-            if key.lower() not in _FORBIDDEN:
+            if key.lower() not in FORBIDDEN_HEADERS:
                 xhr.setRequestHeader(key, value)
         data = js_body(body) if body else None
         self.stats["requests"] += 1

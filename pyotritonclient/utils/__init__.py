@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import InferenceServerException
 from ..protocol.dtypes import DTYPES, get_dtype
 from ..protocol.inference import RESERVED_PARAMETER_PREFIX, RESERVED_PARAMETERS
-from ..protocol.tensors import Buffer, _serialize, deserialize_bytes
+from ..protocol.tensors import Buffer, deserialize_bytes, serialize_items
 
 TRITON_RESERVED_REQUEST_PARAMS = list(RESERVED_PARAMETERS)  # refused in infer's ``parameters``
 TRITON_RESERVED_REQUEST_PARAMS_PREFIX = RESERVED_PARAMETER_PREFIX  # ...and every name starting with it
@@ -59,7 +59,7 @@ def serialize_byte_tensor(input_tensor: np.ndarray) -> np.ndarray:
     if array.dtype.kind not in ("O", "S", "U"):
         raise InferenceServerException(f"cannot serialize a {array.dtype} array as BYTES")
     # tolist() gives bytes for "S", str for "U" and the objects themselves for "O" (numbers travel as their text)
-    return np.asarray(_serialize(array.reshape(-1).tolist(), lenient=True), dtype=np.object_)
+    return np.asarray(serialize_items(array.reshape(-1).tolist(), lenient=True), dtype=np.object_)
 
 
 def serialized_byte_size(tensor_value: np.ndarray) -> int:
