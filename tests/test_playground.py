@@ -165,3 +165,46 @@ async def test_the_bridge_hands_numpy_outputs_to_the_page_as_ndarrays(triton):
     missing = await bridge.run(triton.http_url, "no_such_model", {})
     assert missing["status"] in (400, 404) and "no_such_model" in missing["error"]
     assert (await bridge.sequence(triton.http_url, "sequence_accumulate", "step", {}))["kind"] == "NoSequence"
+
+
+def _load_from_cdn(cache_dir, folder):
+    """The page as `pyotritonclient playground` serves it by default (Pyodide from the CDN, pinned with
+    Subresource Integrity), the CDN's requests answered from ``folder``."""
+    from pyotritonclient.playground.server import DEFAULT_PYODIDE, Playground
+
+    playwright = cache_dir / "npm" / "node_modules" / "playwright-core"
+    server = Playground(("127.0.0.1", 0), None, None, DEFAULT_PYODIDE)
+    server.serve_in_thread()
+    try:
+        out = subprocess.run(
+            ["node", str(HERE / "browser" / "load_playground.mjs"), str(playwright), server.url, DEFAULT_PYODIDE,
+             str(folder)],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    assert out.returncode == 0 and lines, f"{out.stdout[-3000:]}\n{out.stderr[-2000:]}"
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def test_the_default_cdn_pyodide_loads_with_its_pinned_integrity(cache_dir):
+    release = cache_dir / "pyodide-0.27.7"
+    if not (release / "pyodide.mjs").exists():
+        pytest.fail(f"{release} is missing: run scripts/ensure-extras (./dev test does)")
+    run = _load_from_cdn(cache_dir, release)
+    assert run["ready"] is True and run["python"].startswith("3."), run
+    assert {"pyodide.mjs", "pyodide.asm.js"} <= set(run["served"])
+
+
+def test_a_cdn_that_serves_other_bytes_is_refused(cache_dir, tmp_path):
+    import shutil
+
+    altered = tmp_path / "cdn"
+    shutil.copytree(cache_dir / "pyodide-0.27.7", altered)
+    with open(altered / "pyodide.asm.js", "a") as script:
+        script.write("\n;globalThis.INJECTED = true;\n")  # what a compromised CDN could add
+    run = _load_from_cdn(cache_dir, altered)
+    assert run["ready"] is False and "Could not load the playground" in run["message"], run
+    assert any("integrity" in line.lower() for line in run["console"]), run["console"]

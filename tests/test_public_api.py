@@ -143,10 +143,13 @@ PUBLIC = {
     "pyotritonclient.playground.server": [
         "DEFAULT_MAX_BODY",
         "DEFAULT_PYODIDE",
+        "PINNED_INTEGRITY",
         "TOKEN_HEADER",
         "Playground",
         "content_security_policy",
         "exposure_warning",
+        "import_map",
+        "integrity_of",
         "package_wheel",
         "render_page",
         "serve",

@@ -11,11 +11,13 @@ bounded. See docs/security.md.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import html
 import http.client
 import io
 import ipaddress
+import json
 import mimetypes
 import secrets
 import threading
@@ -43,6 +45,16 @@ from .guard import (
 
 PACKAGE = Path(__file__).resolve().parent.parent
 DEFAULT_PYODIDE = "https://cdn.jsdelivr.net/pyodide/v0.27.7/full/"
+# Subresource Integrity of the scripts of the Pyodide the page loads by default (sha384 of the pyodide 0.27.7
+# release's files): a CDN that serves other bytes is refused by the browser (tests/test_playground.py routes
+# the CDN's URLs to the release's files and to altered ones).
+PINNED_INTEGRITY: Dict[str, Dict[str, str]] = {
+    DEFAULT_PYODIDE: {
+        "pyodide.mjs": "sha384-z8L8kZDaddEtk+VNtmPcXLY83XSVlBjlabpCtT6GghMW3jSyzOEzNsL9BiKsfjcL",
+        "pyodide.asm.js": "sha384-J3SxzZJh4tkb2bgoUc72zArF45FJ+ngsbiqNsmxqkkecNVpZ/bUHAM0JMp+YPVpx",
+    }
+}
+PYODIDE_SCRIPTS = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.mjs")  # the module scripts Pyodide loads
 DEFAULT_MAX_BODY = 1 << 30  # the largest request body passed on to Triton (--max-body-mb)
 _CHUNK = 1 << 20
 _CONTROL_BODY_LIMIT = 1 << 16  # load/unload bodies are read whole (to refuse model files): small
@@ -65,9 +77,35 @@ def package_wheel() -> bytes:
     return buffer.getvalue()
 
 
-def render_page(pyodide_url: str, triton: str = "", token: str = "", model_control: str = "") -> str:
+def integrity_of(folder: Path) -> Dict[str, str]:
+    """sha384 Subresource Integrity of the Pyodide scripts in a local distribution (those present)."""
+    found = {}
+    for name in PYODIDE_SCRIPTS:
+        path = folder / name
+        if path.is_file():
+            found[name] = "sha384-" + base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
+    return found
+
+
+def import_map(pyodide_url: str, integrity: Optional[Dict[str, str]]) -> str:
+    """An import map that gives the browser the integrity of Pyodide's scripts ('' when none is known)."""
+    if not integrity:
+        return ""
+    base = pyodide_url if "://" in pyodide_url else "./" + pyodide_url.lstrip("./")
+    entries = {base + name: value for name, value in sorted(integrity.items())}
+    return json.dumps({"imports": {}, "integrity": entries}, sort_keys=True)
+
+
+def render_page(
+    pyodide_url: str,
+    triton: str = "",
+    token: str = "",
+    model_control: str = "",
+    integrity: Optional[Dict[str, str]] = None,
+) -> str:
     """The page with where Pyodide, the wheel and Triton are, the run's token and whether model control is
-    allowed filled in: the server that hosts the page decides these, never a link's query string."""
+    allowed filled in: the server that hosts the page decides these, never a link's query string. The
+    integrity of Pyodide's scripts (pinned for the default CDN version) goes into an import map."""
     fields = {
         "pyodide": pyodide_url,
         "wheel": "pyotritonclient.whl",
@@ -78,13 +116,21 @@ def render_page(pyodide_url: str, triton: str = "", token: str = "", model_contr
     page = (STATIC / "index.html").read_text()
     for name, value in fields.items():
         page = page.replace(f'data-{name}=""', f'data-{name}="{html.escape(value, quote=True)}"')
+    pinned = PINNED_INTEGRITY.get(pyodide_url) if integrity is None else integrity
+    mapping = import_map(pyodide_url, pinned)
+    if mapping:
+        page = page.replace("</head>", f'<script type="importmap">{mapping}</script>\n</head>', 1)
     return page
 
 
-def content_security_policy(pyodide_url: str) -> str:
-    """Scripts from this server and the configured Pyodide only; the page is never framed by another."""
+def content_security_policy(pyodide_url: str, inline_script: str = "") -> str:
+    """Scripts from this server and the configured Pyodide only (and the page's import map, by its hash); the
+    page is never framed by another."""
     parts = urlsplit(pyodide_url)
     pyodide_origin = f" {parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""
+    if inline_script:
+        digest = base64.b64encode(hashlib.sha256(inline_script.encode()).digest()).decode()
+        pyodide_origin += f" 'sha256-{digest}'"
     return (
         f"default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{pyodide_origin}; connect-src *; "
         "img-src 'self' data: blob:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
@@ -147,7 +193,8 @@ class Playground(ThreadingHTTPServer):
         self.client_timeout = client_timeout
         self.upstream_timeout = upstream_timeout
         self.token = secrets.token_urlsafe(32)
-        self.csp = content_security_policy(self.pyodide_url)
+        self.integrity = integrity_of(self.pyodide_dir) if self.pyodide_dir else PINNED_INTEGRITY.get(pyodide_url)
+        self.csp = content_security_policy(self.pyodide_url, import_map(self.pyodide_url, self.integrity))
         self.wheel = package_wheel()
         self._slots = threading.BoundedSemaphore(max_handlers)
         self._busy = 0
@@ -168,7 +215,7 @@ class Playground(ThreadingHTTPServer):
         """The page with this server's places for Pyodide, the wheel, Triton and the token filled in."""
         triton = "triton" if self.triton else ""
         control = "on" if self.allow_model_control else "off"
-        return render_page(self.pyodide_url, triton, self.token, control).encode()
+        return render_page(self.pyodide_url, triton, self.token, control, self.integrity or {}).encode()
 
     def serve_in_thread(self) -> threading.Thread:
         """Serve in a daemon thread (tests); ``shutdown()`` stops it."""
@@ -448,10 +495,13 @@ def serve(
 __all__ = [
     "DEFAULT_MAX_BODY",
     "DEFAULT_PYODIDE",
+    "PINNED_INTEGRITY",
     "TOKEN_HEADER",
     "Playground",
     "content_security_policy",
     "exposure_warning",
+    "import_map",
+    "integrity_of",
     "package_wheel",
     "render_page",
     "serve",
