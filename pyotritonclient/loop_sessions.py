@@ -7,8 +7,7 @@ import asyncio
 import weakref
 from typing import TYPE_CHECKING, AsyncGenerator, Dict, Optional, Sequence, Tuple, Union
 
-from .errors import InvalidInputError
-from .protocol.endpoints import base_url
+from .protocol.endpoints import base_url, server_list
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pool import ServerPool
@@ -60,10 +59,7 @@ def session_for(server_url: Union[str, Sequence[str]]) -> Union[Session, ServerP
             return session
         if "," not in server_url:
             return _session(sessions, server_url)
-        server_url = [part for part in server_url.split(",") if part.strip()]
-    if not isinstance(server_url, (list, tuple)) or not all(isinstance(u, str) for u in server_url):
-        raise InvalidInputError(f"server_url must be a URL or a list of URLs, got {type(server_url).__name__}")
-    urls = list(dict.fromkeys(base_url(u.strip()) for u in server_url))
+    urls = list(dict.fromkeys(base_url(u) for u in server_list(server_url)))
     if len(urls) == 1:
         return _session(sessions, urls[0])
     key = tuple(urls)
@@ -97,8 +93,7 @@ async def close_sessions() -> None:
 def forget_config(server_url: Union[str, Sequence[str]], model_name: Optional[str] = None) -> None:
     """Drop cached configs of one model (all versions) or of every model of the server (or servers: a list or
     URLs separated by commas), in every loop."""
-    given = server_url.split(",") if isinstance(server_url, str) else list(server_url)
-    for url in {base_url(u.strip()) for u in given if u.strip()}:
+    for url in {base_url(u) for u in server_list(server_url)}:
         for sessions in list(_by_loop.values()):
             session = sessions.sessions.get(url)
             if session is not None:

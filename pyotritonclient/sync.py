@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator, Optional
 from .errors import InferenceServerException
 from .http import InferenceServerClient as AsyncInferenceServerClient
 from .transport import IN_BROWSER
+from .transport.base import DEFAULT_NETWORK_TIMEOUT
 
 
 class _LoopThread:
@@ -113,7 +114,10 @@ class InferenceServerClient:
             from .transport.xhr import SyncXHRTransport, in_worker
 
             if in_worker():
-                kwargs.setdefault("transport", SyncXHRTransport(network_timeout=kwargs.get("network_timeout", 60.0)))
+                kwargs.setdefault(
+                    "transport",
+                    SyncXHRTransport(network_timeout=kwargs.get("network_timeout", DEFAULT_NETWORK_TIMEOUT)),
+                )
                 self._runner = _Completed()
             elif _jspi_available():
                 self._runner = _PromiseIntegration()  # the fetch transport, each call blocking through JSPI

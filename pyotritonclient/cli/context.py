@@ -19,7 +19,7 @@ import click
 from ..errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, UnavailableError
 from ..http import InferenceServerClient
 from ..pool import ServerPool
-from ..protocol.endpoints import redact_url
+from ..protocol.endpoints import redact_url, server_list
 from ..session import Session
 from .show import Output
 
@@ -41,7 +41,7 @@ class Settings:
     @property
     def urls(self) -> List[str]:
         """The server, or the servers (``--url`` takes several separated by commas)."""
-        return [part.strip() for part in self.url.split(",") if part.strip()] or [DEFAULT_URL]
+        return server_list(self.url) or [DEFAULT_URL]
 
     @property
     def shown_url(self) -> str:

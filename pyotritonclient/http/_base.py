@@ -18,6 +18,7 @@ from ..errors import (
 from ..protocol import inference as wire
 from ..protocol.endpoints import base_url, redact_headers, redact_url
 from ..transport import Response, Transport, TransportError, default_transport
+from ..transport.base import DEFAULT_CONCURRENCY, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_NETWORK_TIMEOUT
 from ._plugin import InferenceServerClientPlugin, apply_plugin
 
 
@@ -49,9 +50,9 @@ class ClientBase:
         self,
         url: str,
         verbose: bool = False,
-        conn_limit: int = 100,
-        conn_timeout: float = 60.0,
-        network_timeout: float = 60.0,
+        conn_limit: int = DEFAULT_CONCURRENCY,
+        conn_timeout: float = DEFAULT_CONNECTION_TIMEOUT,
+        network_timeout: float = DEFAULT_NETWORK_TIMEOUT,
         ssl: bool = False,
         ssl_context: Any = None,
         ssl_options: Optional[Mapping[str, Any]] = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Sequence
+from typing import Dict, List, Mapping, Sequence, Union
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError
@@ -28,6 +28,18 @@ def redact_headers(headers: Mapping[str, str], secret: Sequence[str] = ()) -> Di
         k: ("<redacted>" if k.lower() in marked or any(w in k.lower() for w in _SECRET_WORDS) else v)
         for k, v in headers.items()
     }
+
+
+def server_list(value: Union[str, Sequence[str]]) -> List[str]:
+    """One server or several: a URL, URLs separated by commas, or a list of URLs -> the URLs, stripped, empty
+    parts dropped, in order. The one place a list of servers is split."""
+    if isinstance(value, str):
+        parts = value.split(",")
+    elif isinstance(value, (list, tuple)) and all(isinstance(u, str) for u in value):
+        parts = list(value)
+    else:
+        raise InvalidInputError(f"server_url must be a URL or a list of URLs, got {type(value).__name__}")
+    return [part.strip() for part in parts if part.strip()]
 
 
 def base_url(url: str, ssl: bool = False) -> str:

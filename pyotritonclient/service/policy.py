@@ -7,7 +7,7 @@ from typing import Any, List, Mapping, Optional, Sequence
 
 from ..errors import InferenceServerException
 from ..execution import server_base_url
-from ..protocol.endpoints import redact_url
+from ..protocol.endpoints import redact_url, server_list
 
 LOCAL_CALLER = "local"
 
@@ -39,7 +39,7 @@ class ServiceConfig:
     def defaults(self) -> List[str]:
         """The default server's base URL, or the default servers' (``triton_url`` may list several, by commas)."""
         try:
-            return list(dict.fromkeys(server_base_url(u.strip()) for u in self.triton_url.split(",") if u.strip()))
+            return list(dict.fromkeys(server_base_url(u) for u in server_list(self.triton_url)))
         except InferenceServerException as exc:
             raise ServiceError(f"bad Triton URL in the service configuration: {exc.message()}") from None
 

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
+from ..protocol.endpoints import server_list
 from .core import TritonService
 from .hypha import register_ndarray_codec, service_definition
 from .policy import ServiceConfig
@@ -55,7 +56,7 @@ def config_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[Service
     triton = env.get(PREFIX + "TRITON_URL", "").strip()
     if not triton:
         return None
-    allowed = [url.strip() for url in env.get(PREFIX + "ALLOW_URL", "").split(",") if url.strip()]
+    allowed = server_list(env.get(PREFIX + "ALLOW_URL", ""))
     return ServiceConfig(
         triton_url=triton,
         allowed_urls=allowed,

@@ -12,7 +12,18 @@ from aiohttp.payload import Payload
 
 from ..protocol.endpoints import redact_url
 from ..protocol.inference import decompress
-from .base import BodyParts, Buffer, Headers, Response, StreamResponse, TransportError, body_length
+from .base import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECTION_TIMEOUT,
+    DEFAULT_NETWORK_TIMEOUT,
+    BodyParts,
+    Buffer,
+    Headers,
+    Response,
+    StreamResponse,
+    TransportError,
+    body_length,
+)
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
 
 
@@ -81,9 +92,9 @@ class AiohttpTransport:
 
     def __init__(
         self,
-        concurrency: int = 100,
-        connection_timeout: float = 60.0,
-        network_timeout: float = 60.0,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT,
+        network_timeout: float = DEFAULT_NETWORK_TIMEOUT,
         ssl_context: Optional[_ssl.SSLContext] = None,
         insecure: bool = False,
         ca_certs: Optional[str] = None,

@@ -14,6 +14,11 @@ from typing import AsyncContextManager, AsyncIterator, Dict, Mapping, Optional, 
 Buffer = Union[bytes, bytearray, memoryview]
 BodyParts = Sequence[Buffer]
 
+# The defaults of every transport and of the client (one home: each signature names these).
+DEFAULT_CONCURRENCY = 100  # connections (or requests in flight) per client
+DEFAULT_CONNECTION_TIMEOUT = 60.0  # seconds to connect
+DEFAULT_NETWORK_TIMEOUT = 60.0  # seconds of silence in the middle of an answer
+
 
 class Headers(Dict[str, str]):
     """A dict of response headers with case-insensitive lookups (keys stored lower-case)."""

@@ -15,7 +15,17 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Dict, Mapping, Optional
 
 from ..protocol.endpoints import redact_url
-from .base import BodyParts, Headers, Response, StreamResponse, TransportError, body_length
+from .base import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECTION_TIMEOUT,
+    DEFAULT_NETWORK_TIMEOUT,
+    BodyParts,
+    Headers,
+    Response,
+    StreamResponse,
+    TransportError,
+    body_length,
+)
 
 # Headers a browser refuses to let scripts set (fetch drops them or fails); the browser sets its own.
 FORBIDDEN_HEADERS = {"content-length", "connection", "host", "accept-encoding", "keep-alive", "transfer-encoding"}
@@ -65,9 +75,9 @@ class FetchTransport:
 
     def __init__(
         self,
-        concurrency: int = 100,
-        connection_timeout: float = 60.0,
-        network_timeout: float = 60.0,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT,
+        network_timeout: float = DEFAULT_NETWORK_TIMEOUT,
         **_ignored: Any,
     ) -> None:
         self.concurrency = concurrency

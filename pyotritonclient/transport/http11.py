@@ -21,7 +21,15 @@ from urllib.parse import urlsplit
 
 from ..protocol.endpoints import redact_url
 from ..protocol.inference import decompress
-from .base import BodyParts, Response, StreamResponse, TransportError
+from .base import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECTION_TIMEOUT,
+    DEFAULT_NETWORK_TIMEOUT,
+    BodyParts,
+    Response,
+    StreamResponse,
+    TransportError,
+)
 from .http11_connection import Connection, Disconnected, Exchange, Key, Silence
 from .http11_head import BadResponse
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
@@ -34,9 +42,9 @@ class Http11Transport:
 
     def __init__(
         self,
-        concurrency: int = 100,
-        connection_timeout: float = 60.0,
-        network_timeout: float = 60.0,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT,
+        network_timeout: float = DEFAULT_NETWORK_TIMEOUT,
         ssl_context: Optional[_ssl.SSLContext] = None,
         insecure: bool = False,
         ca_certs: Optional[str] = None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from ..protocol.endpoints import redact_url
-from .base import BodyParts, Headers, Response, TransportError
+from .base import DEFAULT_NETWORK_TIMEOUT, BodyParts, Headers, Response, TransportError
 from .fetch import CORS_HINT, FORBIDDEN_HEADERS, js_body, js_module, pyodide_ffi
 
 
@@ -24,7 +24,7 @@ def in_worker() -> bool:
 class SyncXHRTransport:
     """A transport whose requests complete before ``request`` returns (it never suspends)."""
 
-    def __init__(self, network_timeout: float = 60.0, **_ignored: Any) -> None:
+    def __init__(self, network_timeout: float = DEFAULT_NETWORK_TIMEOUT, **_ignored: Any) -> None:
         self.network_timeout = network_timeout
         self._closed = False
         self.stats = {"requests": 0, "connections_created": 0}
