@@ -16,7 +16,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from pyotritonclient import UnsupportedError, execute, get_config, list_models
+from pyotritonclient import ServerError, UnsupportedError, execute, get_config, list_models
 from pyotritonclient.http import InferenceServerClient, InferInput
 from pyotritonclient.sequence import SequenceExecutor
 from pyotritonclient.testing.server import cache_dir, free_ports
@@ -142,6 +142,14 @@ async def test_list_models_and_what_the_server_cannot_do(mlserver):
         y = InferInput("b", [2], "FP32").set_data_from_list([3.0, 4.0])
         result = await client.infer("adder", [x, y])
         assert result.as_numpy("sum").reshape(-1).tolist() == [4.0, 6.0]
+        # binary tensors (tritonclient's default for numpy inputs): MLServer's 422 says what to do instead
+        xb = InferInput("a", [2], "FP32").set_data_from_numpy(np.array([1.0, 2.0], np.float32))
+        yb = InferInput("b", [2], "FP32").set_data_from_numpy(np.array([3.0, 4.0], np.float32))
+        with pytest.raises(ServerError) as refused:
+            await client.infer("adder", [xb, yb])
+        # (this MLServer answers 500 with its RequestValidationError traceback; others answer 422)
+        assert refused.value.status() in ("422", "500") and "binary tensor" in str(refused.value)
+        assert "binary_data=False" in str(refused.value)
 
 
 def test_the_cli_on_mlserver(mlserver, tmp_path):

@@ -326,3 +326,13 @@ def test_bounded_decompression_both_encodings():
     with pytest.raises(ProtocolError) as info:
         inference.decompress(b"q", "br", 10)
     assert str(info.value) == "unsupported Content-Encoding 'br'"
+
+
+def test_a_refused_binary_body_is_recognised():
+    from pyotritonclient.protocol.inference import refused_binary_body
+
+    assert refused_binary_body(422, b'{"detail": []}')
+    assert refused_binary_body(500, b"Traceback ...\nfastapi.exceptions.RequestValidationError: [...]")
+    assert not refused_binary_body(500, b'{"error": "deliberate failure"}')
+    assert not refused_binary_body(400, b"RequestValidationError")
+    assert not refused_binary_body(200, b"")

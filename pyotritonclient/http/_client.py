@@ -202,12 +202,12 @@ class InferenceServerClient(AdminEndpoints):
                 )
             body_headers["Accept-Encoding"] = response_compression_algorithm
         response = await self._call("POST", path, headers, query_params, body, body_headers, client_timeout)
-        if response.status == 422 and wire.HEADER_LENGTH in body_headers:
+        if wire.HEADER_LENGTH in body_headers and wire.refused_binary_body(response.status, response.body):
             raise ServerError(
-                f"{wire.error_message(response.body, 422)} (the server refused a request with binary tensors: it "
-                "may not support the binary tensor extension; build the inputs and requested outputs with "
-                "binary_data=False to send JSON, see docs/servers.md)",
-                status="422",
+                f"{wire.error_message(response.body, response.status)} (the server refused a request with binary "
+                "tensors: it may not support the binary tensor extension; build the inputs and requested outputs "
+                "with binary_data=False to send JSON, see docs/servers.md)",
+                status=str(response.status),
                 url=response.url,
             )
         self._raise_if_error(response)

@@ -341,6 +341,15 @@ def parse_infer_response(body: Buffer, header_length: Optional[int] = None) -> I
     return InferResponse(header, outputs)
 
 
+def refused_binary_body(status: int, body: Buffer) -> bool:
+    """Whether an answer to a request with binary tensors reads like a server that could not parse the body
+    at all: 422 (a validation error, as pydantic servers answer) or a 500 whose text is such a validation error
+    (MLServer 1.7 answers a binary body with its RequestValidationError traceback)."""
+    if status == 422:
+        return True
+    return status == 500 and b"RequestValidationError" in bytes(body[:65536])
+
+
 def error_message(body: Buffer, status: int) -> str:
     """Triton's own error text from an error body (``{"error": ...}``), else the body or status."""
     data = bytes(body)
