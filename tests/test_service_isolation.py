@@ -269,3 +269,16 @@ async def test_the_imjoy_plugins_configure_never_returns_credentials():
     shown = await plugin.configure("http://alice:pw@127.0.0.1:8000", allowed_urls=["http://bob:secret@127.0.0.1:8001"])
     assert shown == ["http://***@127.0.0.1:8000/", "http://***@127.0.0.1:8001/"]
     await plugin.service.close()
+
+
+async def test_a_call_forwarded_by_another_hypha_process_owns_no_sequence(replicas):
+    """hypha's cluster mode delivers a call that crossed processes as from '*/manager-<server>' (as root),
+    whoever sent it (measured in tests/test_cluster.py): every caller there would share one owner."""
+    a, _ = replicas
+    forwarded = {"from": "*/manager-hypha-1", "user": {"id": "root"}}
+    with pytest.raises(ServiceError, match="forwarded by another hypha server"):
+        await a.sequence_start("sequence_accumulate", context=forwarded)
+    with pytest.raises(ServiceError, match="forwarded by another hypha server"):
+        await a.list_sequences(context=forwarded)
+    results = await a.execute("add_sub", [np.zeros(16, np.int32), np.ones(16, np.int32)], context=forwarded)
+    assert results["OUTPUT0"].tolist() == [1] * 16  # calls that own nothing still work

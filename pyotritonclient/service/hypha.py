@@ -72,6 +72,7 @@ async def register(
     register_ndarray_codec(server)
     _on_disconnect(server, service)
     info = await server.register_service(service_definition(service, service_id, visibility))
+    _announce_reconnections(server, info["id"] if isinstance(info, dict) else service_id, hypha_url)
     return server, info
 
 
@@ -155,6 +156,31 @@ class GaveUp(Exception):
     """The service could not get back onto hypha within ``give_up_after`` seconds."""
 
 
+async def ping(server: Any) -> Any:
+    """Ask the hypha server the connection is on now whether it answers. The workspace manager is looked up
+    afresh: after hypha-rpc reconnected to another process of a cluster (through a balancer), the connection's
+    own manager proxy still names the lost process (hypha-rpc 0.21) and would never answer."""
+    rpc = getattr(server, "rpc", None)
+    if rpc is None or not hasattr(rpc, "get_manager_service"):
+        return await server.echo("ping")
+    manager = await rpc.get_manager_service({"timeout": 10}, max_retries=1)
+    return await manager.echo("ping")
+
+
+def _announce_reconnections(server: Any, service_id: str, hypha_url: str) -> None:
+    """Print a line each time hypha-rpc has reconnected by itself and registered the service again (on a
+    cluster: possibly through another hypha process). hypha-rpc fires the event when a connection is made;
+    the handler is added after the first one, so every call is a reconnection."""
+
+    def registered(*_: Any) -> None:
+        print(f"registered {service_id} on {hypha_url} again (reconnected)", flush=True)
+
+    try:
+        server.rpc.on("services_registered", registered)
+    except Exception:  # an older hypha-rpc: the watch's own line still tells
+        pass
+
+
 async def _watch(
     service: TritonService,
     hypha_url: str,
@@ -178,7 +204,7 @@ async def _watch(
         except asyncio.TimeoutError:
             pass
         try:
-            await asyncio.wait_for(state["server"].echo("ping"), 10)
+            await asyncio.wait_for(ping(state["server"]), 10)
             failed_since, misses, delay = None, 0, check_interval
             continue
         except Exception:

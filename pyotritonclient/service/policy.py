@@ -88,6 +88,14 @@ def caller_of(context: Optional[Mapping[str, Any]]) -> str:
     sender = context.get("from") if isinstance(context, Mapping) else None
     if not sender or not isinstance(sender, str):
         raise ServiceError("the call does not say who sent it (no 'from' in its context): refused")
+    if sender.startswith("*/"):
+        # hypha's cluster mode (0.21): a call that crossed from another hypha process arrives from that
+        # process's manager ("*/manager-<server id>", as root), whoever sent it: every caller there would share
+        # one owner. Ownership must not rest on that.
+        raise ServiceError(
+            f"the call was forwarded by another hypha server ({sender}), which does not say who sent it: sequences "
+            "need the caller's own identity; call this replica through the hypha process it is connected to"
+        )
     return sender
 
 
