@@ -370,16 +370,20 @@ class _Handler(BaseHTTPRequestHandler):
             return True, 0
         return False, content_length(self.headers.get("Content-Length"), self.server.max_body_bytes)
 
+    def _exactly(self, length: int) -> Iterator[bytes]:
+        """``length`` bytes of the client's body in parts of at most 1 MiB."""
+        left = length
+        while left:
+            part = self.rfile.read(min(_CHUNK, left))
+            if not part:
+                raise ConnectionError("the client closed the connection in the middle of its body")
+            left -= len(part)
+            yield part
+
     def _body(self, chunked: bool, length: int, limit: int) -> Iterator[bytes]:
         """The request body in parts of at most 1 MiB, never more than ``limit`` bytes in all."""
         if not chunked:
-            left = length
-            while left:
-                part = self.rfile.read(min(_CHUNK, left))
-                if not part:
-                    raise ConnectionError("the client closed the connection in the middle of its body")
-                left -= len(part)
-                yield part
+            yield from self._exactly(length)
             return
         total = 0
         while True:
@@ -393,13 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
             total += size
             if total > limit:
                 raise Refused(413, f"request body over {limit} bytes (the playground's --max-body-mb raises the limit)")
-            left = size
-            while left:
-                part = self.rfile.read(min(_CHUNK, left))
-                if not part:
-                    raise ConnectionError("the client closed the connection in the middle of its body")
-                left -= len(part)
-                yield part
+            yield from self._exactly(size)
             if self.rfile.readline(3) not in (b"\r\n", b"\n"):
                 raise Refused(400, "bad chunk end in the request body")
         for _ in range(64):  # trailers, ignored
