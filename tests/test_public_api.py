@@ -128,6 +128,16 @@ PUBLIC = {
         "run",
         "sequence",
     ],
+    "pyotritonclient.playground.page": [
+        "DEFAULT_PYODIDE",
+        "PINNED_INTEGRITY",
+        "PYODIDE_SCRIPTS",
+        "content_security_policy",
+        "import_map",
+        "integrity_of",
+        "package_wheel",
+        "render_page",
+    ],
     "pyotritonclient.playground.guard": [
         "REQUEST_HEADERS",
         "RESPONSE_HEADERS",
@@ -138,6 +148,7 @@ PUBLIC = {
         "check_origin",
         "content_length",
         "endpoint_kind",
+        "exposure_warning",
         "normalise_target",
     ],
     "pyotritonclient.playground.server": [

@@ -139,6 +139,22 @@ def content_length(value: Optional[str], limit: int) -> int:
     return length
 
 
+def exposure_warning(host: str) -> Optional[str]:
+    """What serving on ``host`` exposes, when it is not a loopback address (None for loopback)."""
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (
+        f"warning: serving on {host}: every machine that can reach this address can load the page and, with the "
+        "token the page carries, run models on the Triton behind it. Calls to /triton/ still need that token; "
+        "model load/unload needs --allow-model-control."
+    )
+
+
 __all__ = [
     "REQUEST_HEADERS",
     "RESPONSE_HEADERS",
@@ -149,5 +165,6 @@ __all__ = [
     "check_origin",
     "content_length",
     "endpoint_kind",
+    "exposure_warning",
     "normalise_target",
 ]
