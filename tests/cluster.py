@@ -148,6 +148,9 @@ class Cluster:
         self.redis.start()
         for index, hypha in enumerate(self.hyphas):
             hypha.extra_args = ("--redis-uri", self.redis.uri, "--server-id", f"hypha-{index}")
+            # hypha closes a websocket that sends more than 200 messages/s (1008, "Rate limit exceeded"): a busy
+            # replica does (two messages a call and more); the recipe raises it (docs/scaling.md)
+            hypha.env["HYPHA_WS_MSG_RATE_LIMIT"] = "100000"
             hypha.start()
         self.balancer = Balancer(self.workdir / "nginx", [h.port for h in self.hyphas]).start()
         return self
