@@ -102,7 +102,7 @@ BREAKS = [
         "pyotritonclient/playground/guard.py",
         "    if length > limit:\n",
         "    if False:\n",
-        "tests/test_playground_security.py",
+        "tests/test_playground_framing.py",
     ),
     (
         "ProtocolError leaves the error family",
