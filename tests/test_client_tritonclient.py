@@ -55,7 +55,7 @@ async def test_async_infer_keeps_100_requests_in_flight_with_correct_results(tri
         assert (await converted.get_result()).as_numpy("OUTPUT0").tolist() == (2 * base).tolist()
 
 
-async def test_async_infer_waits_time_out_without_losing_the_request(triton):
+async def test_async_infer_waits_time_out_without_losing_the_request(triton, tmp_path):
     async with InferenceServerClient(triton.url) as client:
         handle = client.async_infer("slow", delay_input(0.6))
         with pytest.raises(InferenceServerException, match="has not arrived yet"):
@@ -69,8 +69,10 @@ async def test_async_infer_waits_time_out_without_losing_the_request(triton):
             await failing.get_result()
         with pytest.raises(InferenceServerException, match="'triton_x'.*reserved for Triton"):
             client.async_infer("slow", delay_input(0), parameters={"triton_x": 1})  # refused at the call
-        cancelled = client.async_infer("slow", delay_input(2.0))
-        await asyncio.sleep(0.05)
+        marker = tmp_path / "running"
+        cancelled = client.async_infer("slow", delay_input(2.0), parameters={"started_file": str(marker)})
+        while not marker.exists():  # the request is running on the server (the model made the file)
+            await asyncio.sleep(0.02)
         assert cancelled.cancel()
         with pytest.raises(ClientClosedError, match="cancelled"):
             await cancelled.get_result()
