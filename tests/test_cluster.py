@@ -98,7 +98,9 @@ async def test_a_killed_hypha_process_loses_no_replica_and_hangs_no_call(cluster
         with pytest.raises(Exception, match="forwarded by another hypha server"):
             await svc.sequence_start(model_name="sequence_accumulate")
         in_flight = asyncio.ensure_future(svc.execute(model_name="slow", inputs=[np.array([2.0], np.float32)]))
-        await asyncio.sleep(0)
+        while await svc.get_load() < 1:  # the call has reached the replica: it is in flight when hypha-0 dies
+            assert not in_flight.done(), in_flight
+            await asyncio.sleep(0.02)
         killed_at = time.monotonic()
         running.kill(0)
         outcome = await asyncio.wait_for(asyncio.gather(in_flight, return_exceptions=True), 60)  # never hangs

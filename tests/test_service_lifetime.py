@@ -94,8 +94,9 @@ async def test_a_caller_of_another_workspace_that_disconnects_is_found_gone(hyph
         svc = await caller.get_service(info["id"])
         seq = await svc.sequence_start(model_name="cellpose-train")
         await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
-        await asyncio.sleep(1.0)  # several liveness checks: a connected caller keeps its sequence
-        assert [s.caller_id for s in service._sequences.values()] == [seq]
+        checks = service.sequences.liveness_checks
+        await _wait_until(lambda: service.sequences.liveness_checks >= checks + 3, what="three liveness checks")
+        assert [s.caller_id for s in service._sequences.values()] == [seq]  # a connected caller keeps it
         await caller.disconnect()
         await _wait_until(lambda: not service._sequences, what="sequence freed after the caller left")
         await _ended_on_triton(triton, seq)

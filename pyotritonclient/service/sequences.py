@@ -71,6 +71,7 @@ class SequenceRegistry:
         self.ended: Dict[Key, str] = {}  # sequences ended by the service stopping, and why (bounded)
         self._starting: Dict[str, int] = {}  # owner -> starts under way (their slots are reserved)
         self._ids_starting: Set[Key] = set()  # chosen sequence ids of starts under way
+        self.liveness_checks = 0  # completed rounds of check_callers (each asks every owner once)
 
     async def start(self, model_name: str, url: str, sequence_id: Optional[SequenceId], owner: str) -> SequenceId:
         """Open a sequence for ``owner`` (limits checked, the model's config read now) and return its id.
@@ -243,6 +244,7 @@ class SequenceRegistry:
         self._gone_once = gone - self._gone_once
         for owner in released:
             await self.release(owner)
+        self.liveness_checks += 1
         return released
 
     async def release(self, owner: str) -> int:
