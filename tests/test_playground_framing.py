@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 from typing import Dict, Tuple
 
+from loopback import read_head
 from test_playground_security import ADD_SUB, Recorder, add_sub_output, ask, running
 
 from pyotritonclient.playground.server import TOKEN_HEADER, Playground
@@ -70,14 +71,8 @@ def test_request_bodies_stream_to_triton():
 
 def read_answer(reader, method: str = "GET") -> Tuple[int, Dict[str, str], bytes]:
     """One HTTP/1.1 answer from ``reader``, framed by its Content-Length or chunked (nothing read past it)."""
-    status = int(reader.readline().split()[1])
-    headers: Dict[str, str] = {}
-    while True:
-        line = reader.readline().decode("latin-1").strip()
-        if not line:
-            break
-        key, _, value = line.partition(":")
-        headers[key.strip().lower()] = value.strip()
+    line, headers = read_head(reader)
+    status = int(line.split()[1])
     if method == "HEAD":
         return status, headers, b""
     if headers.get("transfer-encoding") == "chunked":

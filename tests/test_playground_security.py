@@ -14,6 +14,7 @@ import urllib.request
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from loopback import LoopbackServer, read_head
 
 from pyotritonclient.playground.server import TOKEN_HEADER, Playground, exposure_warning
 
@@ -215,62 +216,41 @@ def test_request_targets_are_origin_form_and_never_navigate(triton, target):
         assert b"Traceback" not in body
 
 
-class Recorder:
+class Recorder(LoopbackServer):
     """An upstream that records each request (line, headers, body) and answers 200 with a small JSON body,
     or with a broken answer when told to."""
 
     def __init__(self, broken: bool = False) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
         self.requests: List[Tuple[str, Dict[str, str], bytes]] = []
         self.first_bytes = threading.Event()
         self.broken = broken
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            with connection:
-                reader = connection.makefile("rb")
-                line = reader.readline().decode("latin-1").strip()
-                headers: Dict[str, str] = {}
-                while True:
-                    header = reader.readline().decode("latin-1").strip()
-                    if not header:
-                        break
-                    key, _, value = header.partition(":")
-                    headers[key.strip().lower()] = value.strip()
-                body = b""
-                if "content-length" in headers:
-                    length = int(headers["content-length"])
-                    while len(body) < length:
-                        part = reader.read1(min(1 << 20, length - len(body)))
-                        if not part:
-                            break
-                        body += part
-                        self.first_bytes.set()
-                self.requests.append((line, headers, body))
-                if self.broken:  # headers, a tenth of the body, then the connection closes
-                    connection.sendall(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n0123456789"
-                    )
-                    reader.close()
-                    connection.shutdown(socket.SHUT_RDWR)
-                    continue
-                answer = b'{"ok": true}'
-                connection.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: upstream=1\r\n"
-                    b"Content-Length: " + str(len(answer)).encode() + b"\r\nConnection: close\r\n\r\n" + answer
-                )
-
-    def close(self) -> None:
-        self.listener.close()
+    def serve(self, connection: socket.socket) -> None:
+        reader = connection.makefile("rb")
+        line, headers = read_head(reader)
+        body = b""
+        length = int(headers.get("content-length", "0"))
+        while len(body) < length:
+            part = reader.read1(min(1 << 20, length - len(body)))
+            if not part:
+                break
+            body += part
+            self.first_bytes.set()
+        self.requests.append((line, headers, body))
+        if self.broken:  # headers, a tenth of the body, then the connection closes
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n0123456789"
+            )
+        else:
+            answer = b'{"ok": true}'
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: upstream=1\r\n"
+                b"Content-Length: " + str(len(answer)).encode() + b"\r\nConnection: close\r\n\r\n" + answer
+            )
+        reader.close()
+        connection.shutdown(socket.SHUT_RDWR)
+        connection.close()
 
 
 def test_only_allowed_headers_pass_and_credentials_in_the_url_are_applied_by_the_proxy(capsys):

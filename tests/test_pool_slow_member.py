@@ -11,67 +11,38 @@ import threading
 
 import numpy as np
 import pytest
+from loopback import LoopbackServer, read_head
 
 from pyotritonclient import execute, list_models
 from pyotritonclient.errors import NoServerError, SequenceLostError
 from pyotritonclient.loop_sessions import session_for
 
 
-class ReadyButSlow:
+class ReadyButSlow(LoopbackServer):
     """Answers GET /v2/health/ready with 200 at once; every other request is read and never answered."""
 
     def __init__(self, userinfo: str = "") -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.held: list = []
         self.index_asked = threading.Event()
         self.userinfo = userinfo
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://{self.userinfo}127.0.0.1:{self.listener.getsockname()[1]}"
+        return f"http://{self.userinfo}127.0.0.1:{self.port}"
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection = self.listener.accept()[0]
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
-        self.held.append(connection)
+    def serve(self, connection: socket.socket) -> None:
         reader = connection.makefile("rb")
-        try:
-            while True:
-                line = reader.readline()
-                if not line:
-                    return
-                length = 0
-                while True:
-                    header = reader.readline()
-                    if header in (b"\r\n", b"\n", b""):
-                        break
-                    if header.lower().startswith(b"content-length:"):
-                        length = int(header.split(b":", 1)[1])
-                reader.read(length)
-                if b"/v2/health/ready" in line:
-                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                    continue
-                if b"/v2/repository/index" in line:
-                    self.index_asked.set()
-                return  # hold the connection: no answer, ever
-        except OSError:
-            return
-
-    def close(self) -> None:
-        self.listener.close()
-        for connection in self.held:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            connection.close()
+        while True:
+            line, headers = read_head(reader)
+            if not line:
+                return
+            reader.read(int(headers.get("content-length", "0")))
+            if "/v2/health/ready" in line:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                continue
+            if "/v2/repository/index" in line:
+                self.index_asked.set()
+            return  # hold the connection: no answer, ever
 
 
 @pytest.fixture

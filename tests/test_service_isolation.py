@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 import pytest
+from loopback import LoopbackServer
 
 from pyotritonclient.service import ServiceConfig, ServiceError, TritonService
 from pyotritonclient.service.schemas import SCHEMAS
@@ -76,29 +77,8 @@ async def test_another_callers_sequence_is_answered_like_a_missing_one(replicas)
     assert value(await a.sequence_end(11, step(4), context=ALICE)) == 4  # Bob's tries did nothing
 
 
-class Silent:
+class Silent(LoopbackServer):
     """A server that accepts connections and never answers (what a paused or wedged Triton looks like)."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.held: list = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                self.held.append(self.listener.accept()[0])
-            except OSError:
-                return
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def close(self) -> None:
-        self.listener.close()
-        for connection in self.held:
-            connection.close()
 
 
 CALLS = {  # every exported function with arguments that reach the server (or the registry)
@@ -149,7 +129,7 @@ async def test_every_function_answers_within_the_services_timeout(triton):
         silent.close()
 
 
-class PausingProxy:
+class PausingProxy(LoopbackServer):
     """A TCP proxy in front of the real Triton that stops passing bytes on when paused (a wedged Triton)."""
 
     def __init__(self, target: str) -> None:
@@ -157,24 +137,13 @@ class PausingProxy:
         self.target = (host, int(port))
         self.running = threading.Event()
         self.running.set()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.sockets: list = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client = self.listener.accept()[0]
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+    def serve(self, connection: socket.socket) -> None:
+        upstream = socket.create_connection(self.target)
+        self.held.append(upstream)
+        threading.Thread(target=self._pipe, args=(upstream, connection), daemon=True).start()
+        self._pipe(connection, upstream)
 
     def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
@@ -192,11 +161,6 @@ class PausingProxy:
 
     def resume(self) -> None:
         self.running.set()
-
-    def close(self) -> None:
-        self.listener.close()
-        for connection in self.sockets:
-            connection.close()
 
 
 async def test_sequence_steps_and_ends_answer_within_the_services_timeout(triton):
