@@ -1,10 +1,17 @@
 """pyotritonclient: an async client for NVIDIA Triton Inference Server, in CPython and in the browser.
 
 The high-level API (``execute``, ``execute_batch``, ``get_config``, ``list_models``, ``SequenceExecutor``)
-is imported lazily, so that ``import pyotritonclient`` does not import numpy.
+is imported lazily, so that ``import pyotritonclient`` does not import numpy. The modules that moved into
+the layer packages in 0.3 (``pyotritonclient.pool`` is now ``pyotritonclient.engine.pool``, ...) keep their
+old import paths: ``MOVED`` maps each old name to its new module, the very same module object.
 """
 
-from typing import Any
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+from types import ModuleType
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import (
     ClientClosedError,
@@ -21,26 +28,83 @@ from .errors import (
 __version__ = "0.3.0"
 
 _LAZY = {
-    "execute": "execution",
-    "execute_batch": "execution",
-    "get_config": "execution",
-    "list_models": "execution",
-    "close_clients": "execution",
+    "execute": "api",
+    "execute_batch": "api",
+    "get_config": "api",
+    "list_models": "api",
+    "close_clients": "api",
     "SequenceExecutor": "sequence",
     "SequenceExcutor": "sequence",
-    "ExecuteOptions": "options",
-    "Session": "session",
-    "session_for": "session",
-    "ServerPool": "pool",
+    "ExecuteOptions": "engine.options",
+    "Session": "engine.server",
+    "session_for": "engine.registry",
+    "ServerPool": "engine.pool",
 }
+
+# old import path -> where the module lives now (the old name gives the same module object); a tuple: the module
+# was split, the old name gives a module that finds each name in the new ones, in order
+MOVED: Dict[str, Union[str, Tuple[str, ...]]] = {
+    "capabilities": ("protocol.metadata", "values.specs"),
+    "execution": "api",
+    "loop_sessions": "engine.registry",
+    "model_io": ("values.inputs", "values.outputs", "values.ndarray", "protocol.metadata"),
+    "model_plan": "values.compiled",
+    "ndarray": "values.ndarray",
+    "options": "engine.options",
+    "pool": "engine.pool",
+    "serialization": "values.codec",
+    "session": ("engine.server", "engine.registry"),
+    "session_features": "engine.server",
+    "protocol.endpoints": "protocol.urls",
+    "transport.fetch": "transport.browser.fetch",
+    "transport.xhr": "transport.browser.xhr",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds ``pyotritonclient.<old name>`` and answers with the module at its new place."""
+
+    def find_spec(
+        self, fullname: str, path: Optional[Sequence[str]], target: Optional[ModuleType] = None
+    ) -> Optional[importlib.machinery.ModuleSpec]:
+        prefix, _, old = fullname.partition(".")
+        if prefix != __name__ or old not in MOVED:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        target = MOVED[spec.name.partition(".")[2]]
+        if isinstance(target, str):
+            return importlib.import_module(f"{__name__}.{target}")
+        return _Split(spec.name, [importlib.import_module(f"{__name__}.{name}") for name in target])
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Nothing to run: the module at the new place is already imported."""
+
+
+class _Split(ModuleType):
+    """An old module that was split: each name is looked up in the new modules, in order."""
+
+    def __init__(self, name: str, parts: List[ModuleType]) -> None:
+        super().__init__(name, f"moved: {', '.join(part.__name__ for part in parts)}")
+        self.__all__ = [n for part in parts for n in getattr(part, "__all__", [])]
+        self._parts = parts
+
+    def __getattr__(self, name: str) -> Any:
+        for part in self._parts:
+            if hasattr(part, name):
+                return getattr(part, name)
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+
+
+if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModules())
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'pyotritonclient' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
@@ -59,4 +123,3 @@ __all__ = [
     "__version__",
     *_LAZY,
 ]
-# (the module is "execution", not "execute": a submodule named like the function would shadow it)

@@ -91,23 +91,21 @@ class UnavailableError(InferenceServerException):
 
 
 class NoServerError(UnavailableError):
-    """No server of a pool can take the call; ``reasons`` maps each server's URL to why (also in the message)."""
+    """No server of a pool can take the call; ``reasons`` maps each server's URL (credentials redacted by the
+    pool) to why (also in the message)."""
 
     def __init__(self, msg: str, reasons: Optional[Dict[str, str]] = None, **kwargs: object) -> None:
-        from .protocol.endpoints import redact_url  # (protocol imports this module)
-
         super().__init__(msg, **kwargs)  # type: ignore[arg-type]
-        self.reasons = {redact_url(url): why for url, why in (reasons or {}).items()}
+        self.reasons = dict(reasons or {})
 
 
 class SequenceLostError(UnavailableError):
-    """The server a sequence was pinned to is gone: its state is lost. ``server`` is that server's URL."""
+    """The server a sequence was pinned to is gone: its state is lost. ``server`` is that server's URL
+    (credentials redacted by the pool)."""
 
     def __init__(self, msg: str, server: str = "", **kwargs: object) -> None:
-        from .protocol.endpoints import redact_url  # (protocol imports this module)
-
         super().__init__(msg, **kwargs)  # type: ignore[arg-type]
-        self.server = redact_url(server) if server else server
+        self.server = server
 
 
 class InferenceServerTimeout(InferenceServerException, asyncio.TimeoutError):

@@ -18,12 +18,12 @@ import asyncio
 import random
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
+from .api import Inputs, ServerUrl, execute
+from .engine.executor import Executor
+from .engine.options import ExecuteOptions
+from .engine.registry import session_for
 from .errors import InferenceServerException, InvalidInputError
-from .execution import Inputs, ServerUrl, execute
 from .http import InferenceServerClient
-from .options import ExecuteOptions
-from .pool import ServerPool
-from .session import session_for
 
 _RESERVED = ("sequence_id", "sequence_start", "sequence_end")
 
@@ -67,12 +67,12 @@ class SequenceExecutor:
         self._lock: Optional[asyncio.Lock] = None  # steps of one sequence go one at a time, in call order
         self.steps = 0
 
-    def _pool(self) -> Optional[ServerPool]:
+    def _pool(self) -> Optional[Executor]:
         """The pool of servers this sequence runs on, or None for one server (or a client given)."""
         if self.client is not None or self.server_url is None:
             return None
         found = session_for(self.server_url)
-        return found if isinstance(found, ServerPool) else None
+        return found if len(found.urls) > 1 else None
 
     @property
     def is_open(self) -> bool:

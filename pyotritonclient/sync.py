@@ -8,7 +8,7 @@
 
 Every method of the async client is here with the same arguments. In CPython they run on a private event
 loop in a background thread (so it also works where another event loop is running, e.g. in Jupyter). In a
-Pyodide web worker (JupyterLite's kernel) requests are synchronous XMLHttpRequests (transport/xhr.py), so
+Pyodide web worker (JupyterLite's kernel) requests are synchronous XMLHttpRequests (transport/browser/xhr.py), so
 each call completes without the event loop; ``generate_stream`` is not offered there. On a browser's main
 thread with JavaScript Promise Integration each call blocks through ``pyodide.ffi.run_sync``; elsewhere blocking
 is refused with the reason (use ``await``; docs/browser.md says more).
@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterator, Optional
 
 from .errors import InferenceServerException
 from .http import InferenceServerClient as AsyncInferenceServerClient
-from .transport import IN_BROWSER
 from .transport.base import DEFAULT_NETWORK_TIMEOUT
+from .transport.browser.platform import IN_BROWSER, can_block_on_promises, in_worker, run_sync
 
 
 class _LoopThread:
@@ -49,23 +49,11 @@ class _LoopThread:
         self.loop.close()
 
 
-def _jspi_available() -> bool:
-    """True where Pyodide can block on a promise (JSPI, and Python entered through runPythonAsync)."""
-    try:
-        from pyodide.ffi import can_run_sync
-
-        return bool(can_run_sync())
-    except (ImportError, AttributeError):
-        return False
-
-
 class _PromiseIntegration:
     """Runs coroutines to their end with ``pyodide.ffi.run_sync`` (JavaScript Promise Integration)."""
 
     @staticmethod
     def run(coro: Any, timeout: Optional[float] = None) -> Any:
-        from pyodide.ffi import run_sync
-
         return run_sync(coro)
 
     def stop(self) -> None:
@@ -111,7 +99,7 @@ class InferenceServerClient:
     def __init__(self, url: str, *args: Any, **kwargs: Any) -> None:
         self._runner: Any
         if IN_BROWSER:
-            from .transport.xhr import SyncXHRTransport, in_worker
+            from .transport.browser.xhr import SyncXHRTransport
 
             if in_worker():
                 kwargs.setdefault(
@@ -119,7 +107,7 @@ class InferenceServerClient:
                     SyncXHRTransport(network_timeout=kwargs.get("network_timeout", DEFAULT_NETWORK_TIMEOUT)),
                 )
                 self._runner = _Completed()
-            elif _jspi_available():
+            elif can_block_on_promises():
                 self._runner = _PromiseIntegration()  # the fetch transport, each call blocking through JSPI
             else:
                 raise InferenceServerException(

@@ -36,7 +36,7 @@ BREAKS = [
     ),
     (
         "the pool's 'no server' message shows passwords",
-        "pyotritonclient/pool.py",
+        "pyotritonclient/engine/pool.py",
         '        listed = "; ".join(f"{redact_url(url)}: {why}"',
         '        listed = "; ".join(f"{url}: {why}"',
         "tests/test_pool_slow_member.py",
@@ -92,7 +92,7 @@ BREAKS = [
     ),
     (
         "the pool waits for a member's index without a bound",
-        "pyotritonclient/pool.py",
+        "pyotritonclient/engine/pool.py",
         "await asyncio.wait_for(member.session.repository_index(ready=True), INDEX_TIMEOUT)",
         "await member.session.repository_index(ready=True)",
         "tests/test_pool_slow_member.py",

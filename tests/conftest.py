@@ -117,7 +117,7 @@ def hypha_server(cache_dir, tmp_path_factory):
 async def _close_pooled_clients():
     """The helpers' pooled clients live as long as the event loop: close them before it goes."""
     yield
-    from pyotritonclient.execution import close_clients
+    from pyotritonclient.api import close_clients
 
     await close_clients()
 

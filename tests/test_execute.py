@@ -11,12 +11,12 @@ import pytest
 from pyotritonclient import (
     InferenceServerException,
     InferenceServerTimeout,
+    api,
     execute,
-    execution,
     get_config,
     list_models,
 )
-from pyotritonclient.execution import INFO_KEY, shared_client
+from pyotritonclient.api import INFO_KEY, shared_client
 from pyotritonclient.http import InferenceServerClient
 
 
@@ -141,7 +141,7 @@ async def test_timeout(url):
     results = await execute([np.array([0.05], np.float32)], url, "slow", timeout=15)
     assert results["OUTPUT0"].tolist() == [pytest.approx(0.05)]
     # The timeout covers the config request of a cold cache too.
-    execution.forget_config(url, "slow")
+    api.forget_config(url, "slow")
     with pytest.raises(InferenceServerTimeout, match="no model config of 'slow' within") as info:
         await execute([np.array([0.0], np.float32)], url, "slow", timeout=0.0001)
     assert info.value.status() == "TIMEOUT"

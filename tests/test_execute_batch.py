@@ -9,10 +9,10 @@ import pytest
 
 from pyotritonclient import (
     InferenceServerException,
+    api,
     execute_batch,
-    execution,
 )
-from pyotritonclient.execution import shared_client
+from pyotritonclient.api import shared_client
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ async def test_execute_batch_old_arguments(url):
 
 async def test_execute_batch_positional_url_and_model_and_one_config_read(url):
     batches = [[np.full([1, 2, 2], i, np.float32), {"diameter": i}] for i in range(6)]
-    execution.forget_config(url, "cellpose-python")
+    api.forget_config(url, "cellpose-python")
     before = requests_sent(url)
     results = await execute_batch(batches, url, "cellpose-python", concurrency=6, decode_json=True)
     assert [r["info"][0]["diameter"] for r in results] == list(range(6))
@@ -95,7 +95,7 @@ async def test_execute_batch_with_a_missing_model_reports_every_item(url):
 
 async def test_execute_batch_keeps_at_most_concurrency_calls_in_flight(url, monkeypatch):
     in_flight, peak = 0, 0
-    real_execute = execution.execute
+    real_execute = api.execute
 
     async def counting_execute(*args, **kwargs):
         nonlocal in_flight, peak
@@ -107,7 +107,7 @@ async def test_execute_batch_keeps_at_most_concurrency_calls_in_flight(url, monk
         finally:
             in_flight -= 1
 
-    monkeypatch.setattr(execution, "execute", counting_execute)
+    monkeypatch.setattr(api, "execute", counting_execute)
     progress = []
 
     async def on_progress(done, total, index, result):  # an async callback is awaited

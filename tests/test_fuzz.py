@@ -10,12 +10,12 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyotritonclient import serialization
 from pyotritonclient.errors import InferenceServerException, InvalidInputError
 from pyotritonclient.http import InferenceServerClient
 from pyotritonclient.protocol import inference, sse
 from pyotritonclient.protocol.tensors import ProtocolError
 from pyotritonclient.transport.memory import MemoryResponse, MemoryTransport
+from pyotritonclient.values import codec as serialization
 
 EXAMPLES = int(os.environ.get("PYOTRITON_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))

@@ -168,7 +168,7 @@ def test_asked_for_compression_is_bounded_too():
 
 
 def test_hostile_imjoy_data_is_refused_before_any_allocation():
-    from pyotritonclient import serialization
+    from pyotritonclient.values import codec as serialization
 
     with pytest.raises(InvalidInputError, match="exceeds max_array_len"):
         serialization.decode(b"\xdd\xff\xff\xff\xff")  # claims 4 G elements in 5 bytes
@@ -224,8 +224,8 @@ async def test_headers_the_user_marks_secret_are_redacted_in_verbose_output(caps
     ],
 )
 async def test_a_hostile_model_config_is_refused_before_it_is_used(config, message):
-    from pyotritonclient.options import ExecuteOptions
-    from pyotritonclient.session import Session
+    from pyotritonclient.engine.options import ExecuteOptions
+    from pyotritonclient.engine.server import Session
 
     triton = {"name": "triton", "version": "2", "extensions": ["binary_tensor_data", "model_configuration"]}
     transport = MemoryTransport(lambda r: MemoryResponse.json(triton if r.url.endswith("/v2") else config))
@@ -282,7 +282,7 @@ async def test_an_over_long_server_sent_event_is_in_the_error_family():
 def test_imjoy_data_with_a_null_value_is_refused_as_bad_data(rtype):
     import msgpack
 
-    from pyotritonclient import serialization
+    from pyotritonclient.values import codec as serialization
 
     data = msgpack.packb({"_rtype": rtype, "_rvalue": None}, use_bin_type=True)
     try:

@@ -9,6 +9,8 @@ import struct
 import numpy as np
 import pytest
 
+from pyotritonclient.engine.options import ExecuteOptions
+from pyotritonclient.engine.server import Session
 from pyotritonclient.errors import (
     ClientClosedError,
     InferenceServerException,
@@ -17,8 +19,6 @@ from pyotritonclient.errors import (
     UnavailableError,
 )
 from pyotritonclient.http import InferenceServerClient, InferInput
-from pyotritonclient.options import ExecuteOptions
-from pyotritonclient.session import Session
 from pyotritonclient.transport import TransportError
 from pyotritonclient.transport.memory import MemoryRequest, MemoryResponse, MemoryTransport
 

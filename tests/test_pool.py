@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from pyotritonclient import SequenceExecutor, execute, get_config, list_models
+from pyotritonclient.engine.registry import session_for
 from pyotritonclient.errors import NoServerError, SequenceLostError, UnavailableError
-from pyotritonclient.session import session_for
 from pyotritonclient.testing.server import TritonServer
 
 MODELS = Path(__file__).resolve().parent / "models"

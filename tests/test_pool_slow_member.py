@@ -14,8 +14,9 @@ import pytest
 from loopback import LoopbackServer, read_head
 
 from pyotritonclient import execute, list_models
+from pyotritonclient.engine.options import ExecuteOptions
+from pyotritonclient.engine.registry import session_for
 from pyotritonclient.errors import NoServerError, SequenceLostError
-from pyotritonclient.loop_sessions import session_for
 
 
 class ReadyButSlow(LoopbackServer):
@@ -100,7 +101,10 @@ async def test_the_pool_never_shows_a_password():
         shown = [str(refused.value), repr(refused.value.reasons), pool.url, repr(pool.status())]
         for text in shown:
             assert "pw" not in text and "hunter2" not in text, text
-        lost = SequenceLostError("lost", server=refusing)
-        assert "hunter2" not in lost.server
+        step = ExecuteOptions(sequence_id=7, sequence_start=True)  # pinned to the server that is out now
+        with pytest.raises(SequenceLostError) as lost:
+            await pool.execute("add_sub", add_sub_inputs(), step, server=refusing)
+        assert lost.value.server == f"http://***@127.0.0.1:{port}/"
+        assert "hunter2" not in str(lost.value)
     finally:
         secret.close()

@@ -81,15 +81,17 @@ PUBLIC = {
         "UnavailableError",
         "UnsupportedError",
     ],
-    "pyotritonclient.capabilities": [
+    "pyotritonclient.protocol.metadata": [
         "BINARY_TENSORS",
         "CONFIG_SOURCE",
         "Capabilities",
         "MODEL_CONFIGURATION",
         "MODEL_REPOSITORY",
         "SEQUENCES",
+        "check_config",
         "config_from_metadata",
-        "specs_from_values",
+        "full_shape",
+        "tensor_summary",
     ],
     "pyotritonclient.utils": [
         "TRITON_RESERVED_REQUEST_PARAMS",
@@ -104,7 +106,7 @@ PUBLIC = {
         "serialize_byte_tensor",
         "triton_to_np_dtype",
     ],
-    "pyotritonclient.execution": [
+    "pyotritonclient.api": [
         "CONFIG_RECHECK_SECONDS",
         "INFO_KEY",
         "Inputs",
@@ -118,7 +120,7 @@ PUBLIC = {
         "server_base_url",
         "shared_client",
     ],
-    "pyotritonclient.pool": ["INDEX_TIMEOUT", "READY_TIMEOUT", "RECHECK_SECONDS", "Member", "ServerPool"],
+    "pyotritonclient.engine.pool": ["INDEX_TIMEOUT", "READY_TIMEOUT", "RECHECK_SECONDS", "Member", "ServerPool"],
     "pyotritonclient.playground": ["STATIC"],
     "pyotritonclient.playground.bridge": [
         "connect",
@@ -165,15 +167,14 @@ PUBLIC = {
         "render_page",
         "serve",
     ],
-    "pyotritonclient.session": [
-        "CONFIG_RECHECK_SECONDS",
-        "INFO_KEY",
-        "Session",
-        "close_sessions",
-        "forget_config",
-        "session_for",
-    ],
-    "pyotritonclient.options": ["ExecuteOptions", "option_names", "rpc_options"],
+    "pyotritonclient.engine.server": ["CONFIG_RECHECK_SECONDS", "Config", "INFO_KEY", "Session"],
+    "pyotritonclient.engine.registry": ["close_sessions", "forget_config", "session_for"],
+    "pyotritonclient.engine.executor": ["Executor"],
+    "pyotritonclient.values.inputs": ["Inputs", "prepare_inputs"],
+    "pyotritonclient.values.outputs": ["plain_for_rpc", "shape_outputs"],
+    "pyotritonclient.values.specs": ["specs_from_values"],
+    "pyotritonclient.values.compiled": ["CompiledInput", "CompiledInputs"],
+    "pyotritonclient.engine.options": ["ExecuteOptions", "option_names", "rpc_options"],
     "pyotritonclient.sequence": ["SequenceExcutor", "SequenceExecutor", "new_sequence_id"],
     "pyotritonclient.service": ["ServiceConfig", "ServiceError", "TritonService"],
     "pyotritonclient.service.startup": ["PREFIX", "StartupRefused", "config_from_env", "hypha_startup"],
@@ -186,7 +187,7 @@ PUBLIC = {
         "free_ports",
         "install",
     ],
-    "pyotritonclient.ndarray": [
+    "pyotritonclient.values.ndarray": [
         "NUMPY_TO_WIRE",
         "RawArray",
         "WIRE_TO_NUMPY",
@@ -194,10 +195,11 @@ PUBLIC = {
         "encode",
         "is_ndarray",
         "js_buffer",
+        "numpy_or_none",
         "read",
         "with_js_buffers",
     ],
-    "pyotritonclient.serialization": ["NDARRAY", "decode", "encode", "from_imjoy", "to_imjoy"],
+    "pyotritonclient.values.codec": ["NDARRAY", "decode", "encode", "from_imjoy", "to_imjoy"],
     "pyotritonclient.cli": ["main"],
     "pyotritonclient.utils.shared_memory": [
         "SharedMemoryException",
@@ -222,6 +224,50 @@ PUBLIC = {
 }
 
 
+# The import paths of 0.3's first releases, before the modules moved into their layer packages: each still
+# imports (the same module, or for a split one a module that finds every name in the new ones) and still has
+# every name it had.
+MOVED = {
+    "pyotritonclient.capabilities": [
+        "BINARY_TENSORS",
+        "CONFIG_SOURCE",
+        "Capabilities",
+        "MODEL_CONFIGURATION",
+        "MODEL_REPOSITORY",
+        "SEQUENCES",
+        "config_from_metadata",
+        "specs_from_values",
+    ],
+    "pyotritonclient.execution": PUBLIC["pyotritonclient.api"],
+    "pyotritonclient.pool": PUBLIC["pyotritonclient.engine.pool"],
+    "pyotritonclient.options": PUBLIC["pyotritonclient.engine.options"],
+    "pyotritonclient.serialization": PUBLIC["pyotritonclient.values.codec"],
+    "pyotritonclient.ndarray": [n for n in PUBLIC["pyotritonclient.values.ndarray"] if n != "numpy_or_none"],
+    "pyotritonclient.session": [
+        "CONFIG_RECHECK_SECONDS",
+        "INFO_KEY",
+        "Session",
+        "close_sessions",
+        "forget_config",
+        "session_for",
+    ],
+    "pyotritonclient.loop_sessions": ["close_sessions", "forget_config", "session_for"],
+    "pyotritonclient.model_io": [
+        "Inputs",
+        "check_config",
+        "full_shape",
+        "numpy_or_none",
+        "plain_for_rpc",
+        "prepare_inputs",
+        "shape_outputs",
+        "tensor_summary",
+    ],
+    "pyotritonclient.protocol.endpoints": ["base_url", "redact_url", "server_list"],
+    "pyotritonclient.transport.fetch": ["FetchTransport"],
+    "pyotritonclient.transport.xhr": ["SyncXHRTransport"],
+}
+
+
 @pytest.mark.parametrize("module", sorted(PUBLIC))
 def test_public_names_are_pinned_and_documented(module):
     mod = importlib.import_module(module)
@@ -230,6 +276,19 @@ def test_public_names_are_pinned_and_documented(module):
         value = getattr(mod, name)  # every listed name exists (lazy ones load)
         if inspect.isfunction(value) or inspect.isclass(value):
             assert (value.__doc__ or "").strip(), f"{module}.{name} has no docstring"
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_the_old_import_paths_still_work(old):
+    import pyotritonclient
+
+    module = importlib.import_module(old)
+    for name in MOVED[old]:
+        assert getattr(module, name) is not None, f"{old}.{name}"
+    exec(f"from {old} import {', '.join(MOVED[old])}", {})  # the from-import form too
+    target = pyotritonclient.MOVED[old.split(".", 1)[1]]
+    if isinstance(target, str):  # moved whole: the very module, so monkeypatching either name is the same
+        assert module is importlib.import_module(f"pyotritonclient.{target}")
 
 
 def _tool(*args: str) -> subprocess.CompletedProcess:
@@ -249,9 +308,52 @@ def test_ruff_lint_and_format_are_clean():
 
 
 def test_the_import_contracts_hold():
-    """pyproject's [tool.importlinter] contracts: protocol sans-I/O and numpy-free, transport below the client,
-    front ends on top and independent of each other (docs/architecture.md)."""
+    """pyproject's [tool.importlinter] contracts: the layers (front ends on top and independent of each other),
+    protocol sans-I/O and numpy-free, transport numpy-free, no import cycle, private modules kept inside their
+    package (docs/architecture.md)."""
     out = subprocess.run(
         [str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
-    assert out.returncode == 0 and "Contracts: 4 kept, 0 broken" in out.stdout, out.stdout + out.stderr
+    assert out.returncode == 0 and "Contracts: 5 kept, 0 broken" in out.stdout, out.stdout + out.stderr
+
+
+def _package_files():
+    return sorted((ROOT / "pyotritonclient").rglob("*.py"))
+
+
+def test_no_private_name_is_imported_across_modules():
+    """``from x import _name`` of the package's own modules, or ``module._name`` of an imported module: none."""
+    import ast
+
+    found = []
+    for path in _package_files():
+        tree = ast.parse(path.read_text(), str(path))
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("pyotritonclient")):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {alias.name}")
+                    modules.add(alias.asname or alias.name)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} uses {node.value.id}.{node.attr}")
+    assert not found, found
+
+
+def test_small_modules_in_visible_layers():
+    """No module over 400 lines; each opens with a docstring saying its job; few modules at the top level."""
+    long = {str(p.relative_to(ROOT)): n for p in _package_files() if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long
+    undocumented = [
+        str(p.relative_to(ROOT)) for p in _package_files() if p.stat().st_size and not p.read_text().startswith('"""')
+    ]
+    assert not undocumented, undocumented
+    top = sorted(p.name for p in (ROOT / "pyotritonclient").glob("*.py"))
+    assert top == ["__init__.py", "__main__.py", "api.py", "errors.py", "sequence.py", "server.py", "sync.py"], top

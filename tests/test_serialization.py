@@ -220,7 +220,7 @@ async def test_imjoy_needs_bytes_inputs_and_no_decode_flags(triton):
 def test_a_missing_msgpack_is_a_clear_error():
     script = (
         "import sys; sys.modules['msgpack'] = None\n"
-        "from pyotritonclient import serialization\n"
+        "from pyotritonclient.values import codec as serialization\n"
         "try:\n    serialization.encode({'a': 1})\n"
         "except Exception as exc:\n    print(type(exc).__name__, exc)\n"
     )

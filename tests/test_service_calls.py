@@ -55,7 +55,7 @@ def test_bad_calls_name_the_field(args, kwargs, message):
 def test_the_schemas_list_exactly_the_functions_parameters():
     import inspect
 
-    from pyotritonclient.options import rpc_options
+    from pyotritonclient.engine.options import rpc_options
 
     for name, schema in SCHEMAS.items():
         parameters = [p for p in inspect.signature(getattr(SERVICE, name)).parameters if p != "context"]

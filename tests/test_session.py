@@ -10,14 +10,14 @@ import pytest
 
 from pyotritonclient import (
     InferenceServerException,
+    api,
     execute,
-    execution,
     get_config,
 )
-from pyotritonclient import session as session_module
-from pyotritonclient.execution import shared_client
+from pyotritonclient.api import shared_client
+from pyotritonclient.engine import server as session_module
+from pyotritonclient.engine.registry import session_for
 from pyotritonclient.http import InferenceServerClient
-from pyotritonclient.session import session_for
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def requests_sent(url):
 
 
 async def test_config_is_cached_refreshable_and_shows_the_server_url(url):
-    execution.forget_config(url, "cellpose-python")  # other tests may have read it first, spelled otherwise
+    api.forget_config(url, "cellpose-python")  # other tests may have read it first, spelled otherwise
     first = await get_config(url, "cellpose-python")
     assert first["server_url"] == url and first["model_name"] == "cellpose-python"
     before = requests_sent(url)
@@ -115,7 +115,7 @@ async def test_a_hundred_calls_reuse_pooled_connections(url):
 
 async def test_concurrent_execute_calls_share_a_bounded_pool_and_one_config_read(url):
     image = np.ones([1, 16, 16], np.float32)
-    execution.forget_config(url, "cellpose-python")
+    api.forget_config(url, "cellpose-python")
     before = requests_sent(url)
     results = await asyncio.gather(*[execute([image], url, "cellpose-python") for _ in range(20)])
     assert all(r["mask"].shape == (16, 16) for r in results)
@@ -179,7 +179,7 @@ def test_a_script_with_asyncio_run_ends_cleanly(triton):
     script = (
         "import asyncio, sys, numpy as np\n"
         "from pyotritonclient import execute\n"
-        "from pyotritonclient import loop_sessions as S\n"
+        "from pyotritonclient.engine import registry as S\n"
         "def open_clients():\n"
         "    return sum(1 for ls in list(S._by_loop.values()) for s in ls.sessions.values()\n"
         "               if s._client is not None and not s._client.closed)\n"

@@ -7,10 +7,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import click
 
+from ..engine.server import Session
 from ..errors import InvalidInputError
 from ..http import InferenceServerClient
-from ..model_io import prepare_inputs
-from ..session import Session
+from ..values.inputs import prepare_inputs
 from . import files
 from .bench import run_bench, synthetic_inputs
 from .context import EXIT_SERVER, CliError, global_options, output_of, run, settings_of

@@ -16,11 +16,11 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVa
 
 import click
 
+from ..engine.pool import ServerPool
+from ..engine.server import Session
 from ..errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, UnavailableError
 from ..http import InferenceServerClient
-from ..pool import ServerPool
-from ..protocol.endpoints import redact_url, server_list
-from ..session import Session
+from ..protocol.urls import redact_url, server_list
 from .show import Output
 
 EXIT_SERVER, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 1, 2, 3, 130

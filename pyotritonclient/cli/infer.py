@@ -12,11 +12,11 @@ from typing import Any, List, Optional, Tuple, Union
 
 import click
 
+from ..engine.options import ExecuteOptions
+from ..engine.pool import ServerPool
+from ..engine.server import INFO_KEY, Session
 from ..errors import InferenceServerException, InvalidInputError
 from ..http import InferenceServerClient
-from ..options import ExecuteOptions
-from ..pool import ServerPool
-from ..session import INFO_KEY, Session
 from . import files
 from .context import EXIT_INTERRUPTED, EXIT_SERVER, global_options, one_line, output_of, run, settings_of
 from .show import Output, rate_line

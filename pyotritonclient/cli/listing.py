@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 import click
 
 from ..http import InferenceServerClient
-from ..model_io import tensor_summary
+from ..protocol.metadata import tensor_summary
 from .context import global_options, output_of, run, settings_of
 
 

@@ -7,7 +7,7 @@ import json
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..errors import InvalidInputError
-from ..protocol.endpoints import model_path, segment
+from ..protocol.urls import model_path, segment
 from ._base import ClientBase, Headers, Query
 
 

@@ -16,7 +16,7 @@ from ..errors import (
     UnavailableError,
 )
 from ..protocol import inference as wire
-from ..protocol.endpoints import base_url, redact_headers, redact_url
+from ..protocol.urls import base_url, redact_headers, redact_url
 from ..transport import Response, Transport, TransportError, default_transport
 from ..transport.base import DEFAULT_CONCURRENCY, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_NETWORK_TIMEOUT
 from ._plugin import InferenceServerClientPlugin, apply_plugin

@@ -13,8 +13,8 @@ from typing import Any, AsyncGenerator, Callable, Coroutine, Dict, Mapping, Opti
 
 from ..errors import InferenceServerException, InvalidInputError, ProtocolError, ServerError
 from ..protocol import inference as wire
-from ..protocol.endpoints import model_path, redact_headers, redact_url
 from ..protocol.sse import SSEParser
+from ..protocol.urls import model_path, redact_headers, redact_url
 from ..transport import TransportError
 from ._admin import AdminEndpoints
 from ._async import InferAsyncRequest

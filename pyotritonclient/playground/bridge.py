@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, Optional, Tuple
 
-from .. import ndarray as rpc_ndarray
+from ..api import execute, get_config, list_models
+from ..engine.registry import session_for
 from ..errors import InferenceServerException
-from ..execution import execute, get_config, list_models
-from ..model_io import tensor_summary
+from ..protocol.metadata import tensor_summary
 from ..sequence import SequenceExecutor
-from ..session import session_for
+from ..values import ndarray as rpc_ndarray
 
 _SEQUENCES: Dict[Tuple[str, str], SequenceExecutor] = {}  # (server, model) -> the page's running sequence
 

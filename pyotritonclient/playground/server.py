@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from ..protocol.endpoints import base_url, redact_url
+from ..protocol.urls import base_url, redact_url
 from . import STATIC
 from .guard import (
     REQUEST_HEADERS,

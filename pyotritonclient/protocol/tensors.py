@@ -6,7 +6,7 @@ BYTES tensors are sent as each element's length (4-byte little-endian) followed 
 from __future__ import annotations
 
 import struct
-from typing import Any, Iterable, List, Optional, Sequence, Union, cast
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 from ..errors import ProtocolError  # (one error family: errors.py)
 from .dtypes import DTYPES, get_dtype
@@ -32,6 +32,24 @@ def check_shape(shape: Sequence[int], name: str = "tensor") -> List[int]:
     if any(d < 0 for d in dims):
         raise ValueError(f"input {name!r}: shape {dims} has a negative dimension")
     return dims
+
+
+def expected_shape(dims: Sequence[Any], batching: bool) -> Tuple[int, ...]:
+    """The shape a model's tensor has on the wire: its config's ``dims``, with -1 first for a batching model."""
+    return ((-1,) if batching else ()) + tuple(int(d) for d in dims)
+
+
+def fit_shape(shape: Sequence[int], expected: Sequence[int], batching: bool) -> Optional[Tuple[int, ...]]:
+    """THE shape rule: ``shape`` as the model takes it, or None when it does not fit ``expected`` (-1 matches
+    any size). A batching model's single item (one dimension short) gets the batch dimension 1."""
+    if batching and len(shape) == len(expected) - 1:
+        shape = (1, *shape)
+    if len(shape) != len(expected):
+        return None
+    for want, got in zip(expected, shape):
+        if want != got and want != -1:
+            return None
+    return tuple(shape)
 
 
 def expected_nbytes(datatype: str, shape: Sequence[int]) -> Optional[int]:

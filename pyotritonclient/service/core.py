@@ -13,11 +13,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
+from ..api import get_config, list_models
+from ..engine.options import ExecuteOptions, rpc_options
+from ..engine.registry import session_for
 from ..errors import InferenceServerException
-from ..execution import get_config, list_models
-from ..model_io import plain_for_rpc
-from ..options import ExecuteOptions, rpc_options
-from ..session import session_for
+from ..values.outputs import plain_for_rpc
 from .calls import bind, guarded
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of, payload_size
 from .schemas import SCHEMAS

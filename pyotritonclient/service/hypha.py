@@ -12,7 +12,7 @@ import contextvars
 import signal
 from typing import Any, Dict, List, Optional
 
-from ..ndarray import read
+from ..values.ndarray import read
 from .core import TritonService
 
 SERVICE_TYPE = "triton-client"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence
 
+from ..api import server_base_url
 from ..errors import InferenceServerException
-from ..execution import server_base_url
-from ..protocol.endpoints import redact_url, server_list
+from ..protocol.urls import redact_url, server_list
 
 LOCAL_CALLER = "local"
 

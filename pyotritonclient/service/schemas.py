@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from ..options import rpc_options
+from ..engine.options import rpc_options
 
 _MODEL = {"type": "string", "description": "Name of the model in the Triton model repository."}
 _URL = {

@@ -18,11 +18,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple, Union
 
+from ..api import get_config
+from ..engine.registry import session_for
+from ..engine.server import Session
 from ..errors import InferenceServerException
-from ..execution import get_config
-from ..protocol.endpoints import redact_url
+from ..protocol.urls import redact_url
 from ..sequence import SequenceExecutor, new_sequence_id
-from ..session import Session, session_for
 from .calls import guarded
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of
 

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
-from ..protocol.endpoints import server_list
+from ..protocol.urls import server_list
 from .core import TritonService
 from .hypha import register_ndarray_codec, service_definition
 from .policy import ServiceConfig

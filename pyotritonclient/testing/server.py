@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from ..protocol.endpoints import redact_url
+from ..protocol.urls import redact_url
 
 PYTRITON_VERSION = "0.7.0"
 SERVER_PYTHON = "3.11"  # the python backend stub must match the server venv's Python

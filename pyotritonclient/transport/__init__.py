@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from .base import (
@@ -15,8 +14,7 @@ from .base import (
     TransportError,
     body_length,
 )
-
-IN_BROWSER = sys.platform == "emscripten"
+from .browser.platform import IN_BROWSER
 
 
 def default_transport(**options: Any) -> Transport:
@@ -27,7 +25,7 @@ def default_transport(**options: Any) -> Transport:
     options of the CPython transports, which the browser transport ignores (the browser owns TLS).
     """
     if IN_BROWSER:
-        from .fetch import FetchTransport
+        from .browser.fetch import FetchTransport
 
         return FetchTransport(**options)
     if os.environ.get("PYOTRITON_TRANSPORT", "").lower() == "aiohttp":

@@ -10,8 +10,8 @@ from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Opti
 import aiohttp
 from aiohttp.payload import Payload
 
-from ..protocol.endpoints import redact_url
 from ..protocol.inference import decompress
+from ..protocol.urls import redact_url
 from .base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTION_TIMEOUT,

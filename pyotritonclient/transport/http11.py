@@ -19,8 +19,8 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
-from ..protocol.endpoints import redact_url
 from ..protocol.inference import decompress
+from ..protocol.urls import redact_url
 from .base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTION_TIMEOUT,

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import TYPE_CHECKING, AsyncGenerator, Dict, Optional, Sequence, Tuple, Union
+from typing import AsyncGenerator, Dict, Optional, Sequence, Tuple, Union
 
-from .protocol.endpoints import base_url, server_list
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .pool import ServerPool
-    from .session import Session  # imported at run time where used: session.py imports this module
+from ..protocol.urls import base_url, server_list
+from .executor import Executor
+from .pool import ServerPool
+from .server import Session
 
 
 class _LoopSessions:
@@ -46,7 +45,7 @@ class _LoopSessions:
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSessions] = weakref.WeakKeyDictionary()
 
 
-def session_for(server_url: Union[str, Sequence[str]]) -> Union[Session, ServerPool]:
+def session_for(server_url: Union[str, Sequence[str]]) -> Executor:
     """The running event loop's ``Session`` for ``server_url`` (any spelling of the same base URL), or its
     ``ServerPool`` for several servers: a list of URLs, or one string of URLs separated by commas."""
     loop = asyncio.get_running_loop()
@@ -65,15 +64,11 @@ def session_for(server_url: Union[str, Sequence[str]]) -> Union[Session, ServerP
     key = tuple(urls)
     pool = sessions.pools.get(key)
     if pool is None:
-        from .pool import ServerPool
-
         pool = sessions.pools[key] = ServerPool([_session(sessions, url) for url in urls])
     return pool
 
 
 def _session(sessions: _LoopSessions, server_url: str) -> Session:
-    from .session import Session
-
     url = base_url(server_url)
     session = sessions.sessions.get(url)
     if session is None:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from pyotritonclient.errors import InvalidInputError
-from pyotritonclient.model_io import prepare_inputs
-from pyotritonclient.model_plan import ModelPlan
+from pyotritonclient.values.compiled import CompiledInputs
+from pyotritonclient.values.inputs import prepare_inputs
 
 CONFIG = {
     "name": "m",
@@ -28,7 +28,7 @@ def wire(tensors):
 
 @pytest.fixture
 def plan():
-    return ModelPlan(CONFIG, np)
+    return CompiledInputs(CONFIG, np)
 
 
 def test_arrays_of_the_models_dtype_take_the_fast_path_and_match_the_general_one(plan):
@@ -70,7 +70,7 @@ def test_anything_else_is_left_to_the_general_path(plan, inputs):
 
 
 def test_a_non_contiguous_array_is_sent_in_order():
-    plan = ModelPlan(CONFIG, np)
+    plan = CompiledInputs(CONFIG, np)
     a = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)[..., 0].transpose(0, 2, 1)  # (1, 2, 3), strided
     assert not a.flags.c_contiguous
     fast = plan.fast_inputs([a, np.zeros((1, 1), dtype=np.int32)])
@@ -79,7 +79,7 @@ def test_a_non_contiguous_array_is_sent_in_order():
 
 
 def test_errors_still_name_the_input_when_the_plan_declines():
-    plan = ModelPlan(CONFIG, np)
+    plan = CompiledInputs(CONFIG, np)
     with pytest.raises(InvalidInputError, match=r"input 'A': expected shape \[-1, 2, 3\]"):
         prepare_inputs(CONFIG, [np.zeros((1, 3, 2), np.float32), np.zeros((1, 2), np.int32)], plan=plan)
     with pytest.raises(InvalidInputError, match="input 'B' is missing"):
@@ -87,15 +87,15 @@ def test_errors_still_name_the_input_when_the_plan_declines():
 
 
 def test_without_numpy_there_is_no_fast_path():
-    assert ModelPlan(CONFIG, None).fast_inputs([np.zeros((1, 2, 3), np.float32)]) is None
+    assert CompiledInputs(CONFIG, None).fast_inputs([np.zeros((1, 2, 3), np.float32)]) is None
 
 
 async def test_the_session_compiles_a_cached_config_once_and_again_when_it_changes():
     import json
 
+    from pyotritonclient.engine.options import ExecuteOptions
+    from pyotritonclient.engine.server import Session
     from pyotritonclient.http import InferenceServerClient
-    from pyotritonclient.options import ExecuteOptions
-    from pyotritonclient.session import Session
     from pyotritonclient.transport.memory import MemoryResponse, MemoryTransport
 
     url = "http://memory.test:8000"
@@ -125,12 +125,14 @@ async def test_the_session_compiles_a_cached_config_once_and_again_when_it_chang
     session = Session(url)
     async with InferenceServerClient(url, transport=MemoryTransport(handler)) as client:
         first = await session.execute("m", [np.arange(4, dtype=np.int32)], ExecuteOptions(), client=client)
-        plan = session._plan(("m", ""), session.cached_config("m"))
+        plan = session.configs.compiled(("m", ""), session.cached_config("m"))
         await session.execute("m", [np.arange(4, dtype=np.int32)], ExecuteOptions(), client=client)
-        assert session._plan(("m", ""), session.cached_config("m")) is plan  # compiled once
-        assert session._plan(("m", ""), dict(session.cached_config("m"))) is None  # a caller's config: no plan
+        assert session.configs.compiled(("m", ""), session.cached_config("m")) is plan  # compiled once
+        assert (
+            session.configs.compiled(("m", ""), dict(session.cached_config("m"))) is None
+        )  # a caller's config: no plan
         dims["now"] = [2, 3]
         session.forget("m")
         second = await session.execute("m", [np.zeros((2, 3), dtype=np.int32)], ExecuteOptions(), client=client)
-        assert session._plan(("m", ""), session.cached_config("m")) is not plan
+        assert session.configs.compiled(("m", ""), session.cached_config("m")) is not plan
     assert first["Y"].tolist() == [0, 1, 2, 3] and second["Y"].shape == (2, 3)

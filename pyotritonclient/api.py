@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
+from .engine.options import ExecuteOptions
+from .engine.registry import close_sessions, forget_config, session_for
+from .engine.server import CONFIG_RECHECK_SECONDS, INFO_KEY
 from .errors import InvalidInputError
 from .http import InferenceServerClient
-from .model_io import Inputs
-from .options import ExecuteOptions
-from .protocol.endpoints import base_url
-from .session import CONFIG_RECHECK_SECONDS, INFO_KEY, close_sessions, forget_config, session_for
+from .protocol.urls import base_url
+from .values.inputs import Inputs
 
 __all__ = [
     "CONFIG_RECHECK_SECONDS",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Union
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 
 def _option(default: Any, doc: str, schema: Optional[Dict[str, Any]] = None, **extra: Any) -> Any:

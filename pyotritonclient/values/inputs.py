@@ -1,70 +1,27 @@
-"""Model inputs and outputs: values checked against a model's config and turned into ``InferInput``s, and
-every way outputs are shaped (numpy, decoded BYTES/JSON, imjoy objects, RPC ndarrays). No I/O.
+"""Model inputs: values checked against a model's config and turned into ``InferInput``s. No I/O.
 
 numpy is used when it is installed; without it (Pyodide without numpy, e.g. ImJoy's engine offline) inputs
-may be RPC ndarrays (``{_rtype: "ndarray", ...}``), strings, bytes, dicts and (nested) lists of numbers, and
-fixed-size outputs come back as RPC ndarrays."""
+may be RPC ndarrays (``{_rtype: "ndarray", ...}``), strings, bytes, dicts and (nested) lists of numbers. The
+common call (arrays that already fit) takes the compiled fast path (compiled.py) instead."""
 
 from __future__ import annotations
 
 import json
 from collections import abc
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ..errors import InvalidInputError
+from ..http import InferInput
+from ..protocol.dtypes import config_to_wire, get_dtype
+from ..protocol.metadata import CONFIG_SOURCE, full_shape
+from ..protocol.tensors import fit_shape, unpack_values
+from . import codec as imjoy_codec
 from . import ndarray as rpc_ndarray
-from . import serialization as imjoy_codec
-from .capabilities import CONFIG_SOURCE, specs_from_values
-from .errors import InferenceServerException, InvalidInputError
-from .http import InferInput, InferResult
-from .model_plan import ModelPlan
-from .protocol.dtypes import config_to_wire, get_dtype
-from .protocol.tensors import unpack_values
+from .compiled import CompiledInputs
+from .ndarray import numpy_or_none
+from .specs import specs_from_values
 
 Inputs = Union[Sequence[Any], Mapping[str, Any]]
-
-
-def check_config(config: Any, model_name: str) -> None:
-    """A model config from a server, checked before anything relies on it: ``input``/``output`` lists of
-    tensors with a name, a known datatype and integer dims, and an integer ``max_batch_size``."""
-
-    def bad(what: str) -> InferenceServerException:
-        return InferenceServerException(f"bad config of model {model_name!r} from the server: {what}")
-
-    if not isinstance(config, dict):
-        raise bad("not a JSON object")
-    batch = config.get("max_batch_size", 0)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 0:
-        raise bad(f"max_batch_size {batch!r} is not a non-negative int")
-    for key in ("input", "output"):
-        specs = config.get(key, [])
-        if not isinstance(specs, list):
-            raise bad(f"{key!r} is not a list")
-        for spec in specs:
-            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-                raise bad(f"an {key} has no name")
-            try:
-                config_to_wire(str(spec.get("data_type")))
-            except (ValueError, TypeError):
-                raise bad(f"{key} {spec['name']!r} has an unknown data_type {spec.get('data_type')!r}") from None
-            dims = spec.get("dims", [])
-            if not isinstance(dims, list) or not all(
-                isinstance(d, (int, str)) and str(d).lstrip("-").isdigit() for d in dims
-            ):
-                raise bad(f"{key} {spec['name']!r} has dims {dims!r}")
-
-
-def tensor_summary(spec: Mapping[str, Any], config: Mapping[str, Any]) -> Dict[str, Any]:
-    """One input or output of a config as ``{name, datatype (wire name), shape (with -1 for the batch), optional}``."""
-    out = {"name": spec["name"], "datatype": config_to_wire(spec["data_type"]), "shape": full_shape(spec, config)}
-    if "optional" in spec:
-        out["optional"] = bool(spec["optional"])
-    return out
-
-
-def full_shape(spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
-    """The shape a tensor has on the wire: the config's dims, with -1 first for a batching model."""
-    dims = [int(d) for d in spec.get("dims", [])]
-    return ([-1] if config.get("max_batch_size", 0) else []) + dims
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -133,13 +90,8 @@ def _describe(value: Any) -> str:
 
 
 def _check_shape(array: Any, name: str, spec: Mapping[str, Any], config: Mapping[str, Any]) -> Any:
-    expected = full_shape(spec, config)
-    if config.get("max_batch_size", 0) and array.ndim == len(expected) - 1:
-        array = array[None]  # a single item of a batching model: add the batch dimension
-    shape = list(array.shape)
-    if len(shape) != len(expected) or any(e != -1 and e != s for e, s in zip(expected, shape)):
-        raise InvalidInputError(f"input {name!r}: expected shape {expected} (-1: any size), got {shape}")
-    return array
+    shape = _checked_shape(list(array.shape), name, spec, config)
+    return array if len(shape) == array.ndim else array[None]  # a batching model's single item: batch of one
 
 
 def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mapping[str, Any], Any]]:
@@ -171,23 +123,13 @@ def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mappi
     return pairs
 
 
-def numpy_or_none() -> Any:
-    """numpy, or None where it is not installed (then inputs and outputs take their numpy-free forms)."""
-    try:
-        import numpy
-    except ImportError:
-        return None
-    return numpy
-
-
 def _checked_shape(shape: List[int], name: str, spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
     """``shape`` against the config (a batching model's single item gets the batch dimension)."""
     expected = full_shape(spec, config)
-    if config.get("max_batch_size", 0) and len(shape) == len(expected) - 1:
-        shape = [1, *shape]
-    if len(shape) != len(expected) or any(e != -1 and e != s for e, s in zip(expected, shape)):
-        raise InvalidInputError(f"input {name!r}: expected shape {expected} (-1: any size), got {shape}")
-    return shape
+    fitted = fit_shape(shape, expected, bool(config.get("max_batch_size", 0)))
+    if fitted is None:
+        raise InvalidInputError(f"input {name!r}: expected shape {expected} (-1: any size), got {list(shape)}")
+    return list(fitted)
 
 
 def _nested(value: Any, name: str) -> Tuple[List[int], List[Any]]:
@@ -274,7 +216,7 @@ def prepare_inputs(
     cast: bool = False,
     serialization: Optional[str] = None,
     binary: bool = True,
-    plan: Optional[ModelPlan] = None,
+    plan: Optional[CompiledInputs] = None,
 ) -> List[InferInput]:
     """Check ``inputs`` against the model config and turn them into ``InferInput``s (nothing is sent);
     ``binary=False``: tensors as JSON lists (servers without Triton's binary tensor extension); ``plan``: the
@@ -304,86 +246,7 @@ def prepare_inputs(
     return prepared
 
 
-# -- outputs --------------------------------------------------------------------------------------
-
-
-def _decode_item(item: Any, as_json: bool) -> Any:
-    if isinstance(item, str):  # a BYTES output the server sent as JSON
-        text = item
-    elif not isinstance(item, bytes):
-        return item
-    else:
-        try:
-            text = item.decode("utf-8")
-        except UnicodeDecodeError:
-            return item
-    if as_json:
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
-
-
-def _nest(flat: List[Any], shape: Sequence[int]) -> Any:
-    """A flat list in row-major order -> nested lists of ``shape``."""
-    if len(shape) <= 1:
-        return list(flat)
-    step = len(flat) // shape[0] if shape[0] else 0
-    return [_nest(flat[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
-
-
-def shape_outputs(
-    result: InferResult,
-    *,
-    serialization: Optional[str] = None,
-    decode_bytes: bool = False,
-    decode_json: bool = False,
-) -> Dict[str, Any]:
-    """A response's outputs by name: numpy arrays (or RPC ndarrays without numpy); BYTES decoded as asked
-    (``str``/JSON lists, or the imjoy codec's objects)."""
-    np = numpy_or_none()
-    results: Dict[str, Any] = {}
-    for output in result.get_response().get("outputs", []):
-        name, datatype = output["name"], output.get("datatype")
-        shape = [int(d) for d in output.get("shape", [])]
-        as_text = serialization == "imjoy" or decode_bytes or decode_json or np is None
-        if datatype == "BYTES" and as_text:
-            items = result.as_list(name)
-            if items is None:
-                results[name] = None
-            elif serialization == "imjoy":
-                decoded = [imjoy_codec.decode(item) for item in items]
-                results[name] = decoded[0] if len(decoded) == 1 else decoded
-            elif decode_bytes or decode_json:
-                results[name] = _nest([_decode_item(item, decode_json) for item in items], shape)
-            else:
-                results[name] = _nest(items, shape)
-        elif np is not None:
-            results[name] = result.as_numpy(name)
-        else:
-            buffer = result.as_buffer(name)
-            results[name] = None if buffer is None else rpc_ndarray.encode(datatype, shape, buffer)
-    return results
-
-
-def plain_for_rpc(results: Mapping[str, Any]) -> Dict[str, Any]:
-    """Outputs as RPC callers take them: arrays stay arrays, object arrays become lists of str/bytes."""
-    out: Dict[str, Any] = {}
-    for name, value in results.items():
-        if hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "O":
-            value = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in value.reshape(-1).tolist()]
-        out[name] = value
-    return out
-
-
 __all__ = [
     "Inputs",
-    "check_config",
-    "full_shape",
-    "numpy_or_none",
-    "plain_for_rpc",
     "prepare_inputs",
-    "shape_outputs",
-    "tensor_summary",
 ]

@@ -12,12 +12,12 @@ none: then tensors travel as JSON, a model's metadata stands in for its config, 
 
 from __future__ import annotations
 
-from collections import abc
 from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, List, Mapping
 
-from .errors import InferenceServerException
-from .protocol.dtypes import get_dtype
+from ..errors import InferenceServerException
+from .dtypes import config_to_wire, get_dtype
+from .tensors import expected_shape
 
 __all__ = [
     "BINARY_TENSORS",
@@ -26,8 +26,10 @@ __all__ = [
     "MODEL_CONFIGURATION",
     "MODEL_REPOSITORY",
     "SEQUENCES",
+    "check_config",
     "config_from_metadata",
-    "specs_from_values",
+    "full_shape",
+    "tensor_summary",
 ]
 
 BINARY_TENSORS = "binary_tensor_data"
@@ -123,39 +125,47 @@ def config_from_metadata(metadata: Mapping[str, Any]) -> Dict[str, Any]:
     }
 
 
-def _text_like(value: Any) -> bool:
-    return isinstance(value, (str, bytes, dict))
+# -- model configs ------------------------------------------------------------------------------
 
 
-def specs_from_values(config: Mapping[str, Any], inputs: Any) -> List[Dict[str, Any]]:
-    """Input specs taken from the values themselves (by name, any shape), for a model whose metadata lists no
-    inputs: numpy arrays give their datatype, text and dicts are BYTES, RPC ndarrays say theirs."""
-    from . import ndarray as rpc_ndarray
-    from .errors import InvalidInputError
+def check_config(config: Any, model_name: str) -> None:
+    """A model config from a server, checked before anything relies on it: ``input``/``output`` lists of
+    tensors with a name, a known datatype and integer dims, and an integer ``max_batch_size``."""
 
-    model = config.get("name", config.get("model_name", "?"))
-    if not isinstance(inputs, abc.Mapping):
-        raise InvalidInputError(
-            f"the server does not describe the inputs of model {model!r}: give them as a dict by input name"
-        )
-    specs = []
-    for name, value in inputs.items():
-        if _text_like(value) or isinstance(value, (list, tuple)) and value and _text_like(value[0]):
-            datatype, ndim = "BYTES", 0 if _text_like(value) else 1
-        elif rpc_ndarray.is_ndarray(value):
-            raw = rpc_ndarray.read(value, name)
-            datatype, ndim = raw.datatype, len(raw.shape)
-        else:
+    def bad(what: str) -> InferenceServerException:
+        return InferenceServerException(f"bad config of model {model_name!r} from the server: {what}")
+
+    if not isinstance(config, dict):
+        raise bad("not a JSON object")
+    batch = config.get("max_batch_size", 0)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 0:
+        raise bad(f"max_batch_size {batch!r} is not a non-negative int")
+    for key in ("input", "output"):
+        specs = config.get(key, [])
+        if not isinstance(specs, list):
+            raise bad(f"{key!r} is not a list")
+        for spec in specs:
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise bad(f"an {key} has no name")
             try:
-                import numpy as np
-            except ImportError:
-                raise InvalidInputError(f"input {name!r}: without numpy, give arrays as RPC ndarrays") from None
-            from .utils import np_to_triton_dtype
+                config_to_wire(str(spec.get("data_type")))
+            except (ValueError, TypeError):
+                raise bad(f"{key} {spec['name']!r} has an unknown data_type {spec.get('data_type')!r}") from None
+            dims = spec.get("dims", [])
+            if not isinstance(dims, list) or not all(
+                isinstance(d, (int, str)) and str(d).lstrip("-").isdigit() for d in dims
+            ):
+                raise bad(f"{key} {spec['name']!r} has dims {dims!r}")
 
-            array = np.asarray(value)
-            datatype, ndim = np_to_triton_dtype(array.dtype) or "", array.ndim
-            if not datatype:
-                raise InvalidInputError(f"input {name!r}: no Triton datatype for a {array.dtype} array")
-        config_type = "TYPE_STRING" if datatype == "BYTES" else f"TYPE_{datatype}"
-        specs.append({"name": name, "data_type": config_type, "dims": [-1] * max(ndim, 1)})
-    return specs
+
+def tensor_summary(spec: Mapping[str, Any], config: Mapping[str, Any]) -> Dict[str, Any]:
+    """One input or output of a config as ``{name, datatype (wire name), shape (with -1 for the batch), optional}``."""
+    out = {"name": spec["name"], "datatype": config_to_wire(spec["data_type"]), "shape": full_shape(spec, config)}
+    if "optional" in spec:
+        out["optional"] = bool(spec["optional"])
+    return out
+
+
+def full_shape(spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
+    """The shape a tensor has on the wire: the config's dims, with -1 first for a batching model."""
+    return list(expected_shape(spec.get("dims", []), bool(config.get("max_batch_size", 0))))

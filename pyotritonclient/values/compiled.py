@@ -1,17 +1,18 @@
 """A model's config compiled once into what every ``execute`` needs: its inputs by position and name with
-their wire datatypes, numpy dtypes and shapes, and its output names. The session keeps one plan per cached
+their wire datatypes, numpy dtypes and shapes, and its output names. The server engine keeps one per cached
 config, so the common call (numpy arrays of the model's dtype and shape) is checked with a few lookups and
-sent as zero-copy views; anything else takes the general path in model_io, which gives the error messages."""
+sent as zero-copy views; anything else takes the general path (inputs.py), which gives the error messages."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .http import InferInput
-from .protocol.dtypes import config_to_wire, get_dtype
+from ..http import InferInput
+from ..protocol.dtypes import config_to_wire, get_dtype
+from ..protocol.tensors import expected_shape, fit_shape
 
 
-class InputPlan:
+class CompiledInput:
     """One input of a model: name, wire datatype, numpy dtype (None for BYTES/BF16), expected shape."""
 
     __slots__ = ("name", "datatype", "dtype", "shape", "optional", "spec")
@@ -23,27 +24,17 @@ class InputPlan:
         numpy_name = get_dtype(self.datatype).numpy
         fixed = np is not None and numpy_name is not None and self.datatype != "BYTES"
         self.dtype = np.dtype(numpy_name).newbyteorder("<") if fixed else None
-        self.shape: Tuple[int, ...] = tuple(([-1] if batching else []) + [int(d) for d in spec.get("dims", [])])
+        self.shape: Tuple[int, ...] = expected_shape(spec.get("dims", []), batching)
         self.optional = bool(spec.get("optional", False))
 
-    def shape_fits(self, shape: Tuple[int, ...]) -> bool:
-        """True when ``shape`` is the expected one (-1 matches any size)."""
-        expected = self.shape
-        if len(shape) != len(expected):
-            return False
-        for want, got in zip(expected, shape):
-            if want != got and want != -1:
-                return False
-        return True
 
-
-class ModelPlan:
+class CompiledInputs:
     """The inputs and outputs of one config; ``fast_inputs`` builds the request's tensors or says it can't."""
 
     def __init__(self, config: Mapping[str, Any], np: Any) -> None:
         self.batching = bool(config.get("max_batch_size", 0))
-        self.inputs = [InputPlan(spec, self.batching, np) for spec in config.get("input", [])]
-        self.by_name: Dict[str, InputPlan] = {plan.name: plan for plan in self.inputs}
+        self.inputs = [CompiledInput(spec, self.batching, np) for spec in config.get("input", [])]
+        self.by_name: Dict[str, CompiledInput] = {plan.name: plan for plan in self.inputs}
         self.output_names: List[str] = [spec["name"] for spec in config.get("output", [])]
         self._np = np
 
@@ -57,7 +48,7 @@ class ModelPlan:
         if type(inputs) is dict:
             if len(inputs) > len(self.inputs):
                 return None
-            pairs: List[Tuple[InputPlan, Any]] = []
+            pairs: List[Tuple[CompiledInput, Any]] = []
             for name, value in inputs.items():
                 plan = self.by_name.get(name)
                 if plan is None:
@@ -78,13 +69,11 @@ class ModelPlan:
         for plan, value in pairs:
             if type(value) is not ndarray or plan.dtype is None or value.dtype != plan.dtype:
                 return None  # (a non-contiguous array is copied into order by reshape below, as it must be)
-            shape = value.shape
-            if not plan.shape_fits(shape):
-                if not (self.batching and len(shape) == len(plan.shape) - 1 and plan.shape_fits((1, *shape))):
-                    return None
-                shape = (1, *shape)
+            shape = fit_shape(value.shape, plan.shape, self.batching)
+            if shape is None:
+                return None
             tensors.append(InferInput.from_checked(plan.name, list(shape), plan.datatype, value))
         return tensors
 
 
-__all__ = ["InputPlan", "ModelPlan"]
+__all__ = ["CompiledInput", "CompiledInputs"]

@@ -10,15 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from ..protocol.endpoints import redact_url
-from .base import DEFAULT_NETWORK_TIMEOUT, BodyParts, Headers, Response, TransportError
-from .fetch import CORS_HINT, FORBIDDEN_HEADERS, js_body, js_module, pyodide_ffi
-
-
-def in_worker() -> bool:
-    """True inside a web worker (where synchronous XMLHttpRequest may carry binary bodies)."""
-    js = js_module()
-    return hasattr(js, "importScripts") and not hasattr(js, "document")
+from ...protocol.urls import redact_url
+from ..base import DEFAULT_NETWORK_TIMEOUT, BodyParts, Headers, Response, TransportError
+from .fetch import CORS_HINT, FORBIDDEN_HEADERS, js_body
+from .platform import js_module, pyodide_ffi
 
 
 class SyncXHRTransport:

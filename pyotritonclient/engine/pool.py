@@ -16,7 +16,7 @@ import asyncio
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
 
-from .errors import (
+from ..errors import (
     InferenceServerException,
     InvalidInputError,
     NoServerError,
@@ -24,11 +24,12 @@ from .errors import (
     ServerError,
     UnavailableError,
 )
-from .http import InferenceServerClient
-from .model_io import Inputs
+from ..http import InferenceServerClient
+from ..protocol.urls import base_url, redact_url
+from ..values.inputs import Inputs
+from .configs import Config
 from .options import ExecuteOptions
-from .protocol.endpoints import base_url, redact_url
-from .session import Config, Session
+from .server import Session
 
 RECHECK_SECONDS = 2.0  # the longest wait between two checks of a server that is out
 READY_TIMEOUT = 2.0  # a readiness check without an answer in this time fails
@@ -79,6 +80,11 @@ class ServerPool:
         self._checked: Optional[asyncio.Future[Any]] = None
 
     # -- choosing a server -----------------------------------------------------------------------
+
+    @property
+    def urls(self) -> List[str]:
+        """The base URL of each member, in the order given."""
+        return [member.url for member in self.members]
 
     def status(self) -> List[Dict[str, Any]]:
         """Every server's state: ready or out (and why), requests in flight, calls served."""
@@ -190,7 +196,9 @@ class ServerPool:
 
     def _none_left(self, what: str, reasons: Mapping[str, str]) -> NoServerError:
         listed = "; ".join(f"{redact_url(url)}: {why}" for url, why in reasons.items())
-        return NoServerError(f"no server can take {what}: {listed}", reasons=dict(reasons))
+        return NoServerError(
+            f"no server can take {what}: {listed}", reasons={redact_url(url): why for url, why in reasons.items()}
+        )
 
     async def choose(self, model_name: str) -> str:
         """The URL of the server the next call of ``model_name`` would go to (a sequence pins itself here)."""
@@ -286,7 +294,8 @@ class ServerPool:
         what = f"sequence {options.sequence_id!r} of model {model_name!r}" if options.sequence_id else "the call"
         if member.down is not None:
             raise SequenceLostError(
-                f"{what} was lost: its server {redact_url(member.url)} is out ({member.down})", server=member.url
+                f"{what} was lost: its server {redact_url(member.url)} is out ({member.down})",
+                server=redact_url(member.url),
             )
         member.in_flight += 1
         try:
@@ -294,7 +303,7 @@ class ServerPool:
         except UnavailableError as exc:
             self.take_out(member, str(exc))
             raise SequenceLostError(
-                f"{what} was lost: its server {redact_url(member.url)} failed ({exc})", server=member.url
+                f"{what} was lost: its server {redact_url(member.url)} failed ({exc})", server=redact_url(member.url)
             ) from exc
         finally:
             member.in_flight -= 1

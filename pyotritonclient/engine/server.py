@@ -1,4 +1,5 @@
-"""Session: one Triton server in one event loop — its pooled client, its model-config cache, and ``execute``.
+"""Session: one Triton server in one event loop — its pooled client, what it offers (capabilities read once),
+its model-config cache, and ``execute``.
 
     session = session_for("localhost:8000")          # the running loop's session for this server
     config = await session.config("add_sub")          # cached; calls started together share one request
@@ -13,43 +14,54 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional
 
-from .capabilities import SEQUENCES, Capabilities, config_from_metadata
-from .errors import (
+from ..errors import (
     InferenceServerException,
     InferenceServerTimeout,
     InvalidInputError,
     ServerError,
     UnsupportedError,
 )
-from .http import InferenceServerClient, InferRequestedOutput
-from .model_io import Inputs, check_config, numpy_or_none, prepare_inputs, shape_outputs, tensor_summary
-from .model_plan import ModelPlan
+from ..http import InferenceServerClient, InferRequestedOutput
+from ..protocol.metadata import (
+    BINARY_TENSORS,
+    MODEL_REPOSITORY,
+    SEQUENCES,
+    Capabilities,
+    check_config,
+    config_from_metadata,
+    tensor_summary,
+)
+from ..protocol.urls import base_url, redact_url
+from ..values.inputs import Inputs, prepare_inputs
+from ..values.outputs import shape_outputs
+from .configs import Config, ConfigCache, Key
+from .deadline import Deadline
 from .options import ExecuteOptions
-from .protocol.endpoints import base_url
-from .session_features import ServerFeatures
 
 INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, model_version, id, parameters, outputs)
 CONFIG_RECHECK_SECONDS = 5.0  # a config younger than this is trusted when inputs are refused here
 
-Config = Dict[str, Any]
-_Key = Tuple[str, str]  # (model name, model version)
 
-
-class Session(ServerFeatures):
+class Session:
     """One server, one event loop. Create through ``session_for``; ``close()`` releases the pooled client."""
 
     def __init__(self, server_url: str, client: Optional[InferenceServerClient] = None) -> None:
         self.url = base_url(server_url)
         self._client: Optional[InferenceServerClient] = client  # None: made on first use
-        self._configs: Dict[_Key, Config] = {}
-        self._read_at: Dict[_Key, float] = {}
-        self._pending: Dict[_Key, asyncio.Future[Config]] = {}  # config reads under way, shared
-        self._plans: Dict[_Key, Tuple[Config, ModelPlan]] = {}  # compiled from the cached configs
+        self.configs = ConfigCache()
         self._capabilities: Optional[Capabilities] = None  # read once: GET v2 (server metadata)
         self._capabilities_read: Optional[asyncio.Future[Capabilities]] = None
+
+    @property
+    def urls(self) -> List[str]:
+        """``[url]``: one server."""
+        return [self.url]
+
+    async def choose(self, model_name: str) -> str:
+        """This server's URL (the one server there is)."""
+        return self.url
 
     @property
     def client(self) -> InferenceServerClient:
@@ -63,29 +75,51 @@ class Session(ServerFeatures):
         if self._client is not None and not self._client.closed:
             await self._client.close()
 
+    # -- what the server offers ------------------------------------------------------------------
+
+    async def capabilities(
+        self, client: Optional[InferenceServerClient] = None, headers: Optional[Mapping[str, str]] = None
+    ) -> Capabilities:
+        """The server's name, version and extensions, read once per session (calls started together share it)."""
+        if self._capabilities is not None:
+            return self._capabilities
+        if self._capabilities_read is None or self._capabilities_read.done():
+            self._capabilities_read = asyncio.ensure_future(self._read_capabilities(client, headers))
+            self._capabilities_read.add_done_callback(_retrieved)
+        return await asyncio.shield(self._capabilities_read)
+
+    async def _read_capabilities(
+        self, client: Optional[InferenceServerClient], headers: Optional[Mapping[str, str]]
+    ) -> Capabilities:
+        metadata = await (client or self.client).get_server_metadata(headers=headers)
+        self._capabilities = Capabilities.from_metadata(metadata)
+        return self._capabilities
+
+    def where(self, capabilities: Capabilities) -> str:
+        """``"mlserver 1.7.1 at http://host:port/"`` for messages (credentials in the URL redacted)."""
+        return f"{capabilities.describe()} at {redact_url(self.url)}"
+
+    def _binary(self, capabilities: Capabilities, options: ExecuteOptions) -> bool:
+        """Binary tensors where the server has the extension, unless the options say otherwise."""
+        if options.binary_data is None:
+            return capabilities.binary_tensors
+        if options.binary_data and not capabilities.binary_tensors:
+            raise UnsupportedError(
+                f"{self.where(capabilities)} does not take binary tensors (no "
+                f"'{BINARY_TENSORS}' extension): leave binary_data unset, or False, to send JSON",
+                extension=BINARY_TENSORS,
+            )
+        return bool(options.binary_data)
+
     # -- model configs ---------------------------------------------------------------------------
 
     def cached_config(self, model_name: str, model_version: str = "") -> Optional[Config]:
         """The cached config, or None."""
-        return self._configs.get((model_name, model_version))
+        return self.configs.get((model_name, model_version))
 
     def forget(self, model_name: Optional[str] = None) -> None:
         """Drop the cached configs of one model (all versions), or of every model."""
-        for key in [k for k in self._configs if model_name is None or k[0] == model_name]:
-            del self._configs[key]
-            self._read_at.pop(key, None)
-            self._plans.pop(key, None)
-
-    def _plan(self, key: _Key, config: Mapping[str, Any]) -> Optional[ModelPlan]:
-        """The compiled plan of the cached config ``config`` (None for a config the caller gave)."""
-        entry = self._plans.get(key)
-        if entry is not None and entry[0] is config:
-            return entry[1]
-        if self._configs.get(key) is not config:
-            return None
-        plan = ModelPlan(config, numpy_or_none())
-        self._plans[key] = (config, plan)
-        return plan
+        self.configs.forget(model_name)
 
     async def config(
         self,
@@ -103,23 +137,10 @@ class Session(ServerFeatures):
         label = server_url or self.url
         if refresh:
             return await self._read_config(key, client, headers, label)
-        if key in self._configs:
-            return self._configs[key]
-        pending = self._pending.get(key)
-        if pending is None:  # calls started together on a cold cache share one request
-            pending = asyncio.ensure_future(self._read_config(key, client, headers, label))
-            self._pending[key] = pending
-
-            def finished(task: asyncio.Future[Config]) -> None:
-                self._pending.pop(key, None)
-                if not task.cancelled():
-                    task.exception()  # retrieved, even if every caller was cancelled meanwhile
-
-            pending.add_done_callback(finished)
-        return await asyncio.shield(pending)  # a caller cancelled does not cancel the others' request
+        return await self.configs.read(key, lambda: self._read_config(key, client, headers, label))
 
     async def _read_config(
-        self, key: _Key, client: Optional[InferenceServerClient], headers: Optional[Mapping[str, str]], label: str
+        self, key: Key, client: Optional[InferenceServerClient], headers: Optional[Mapping[str, str]], label: str
     ) -> Config:
         model_name, model_version = key
         try:
@@ -130,17 +151,39 @@ class Session(ServerFeatures):
                 metadata = await (client or self.client).get_model_metadata(model_name, model_version, headers=headers)
                 config = config_from_metadata(metadata)
         except InferenceServerException:
-            self._configs.pop(key, None)
-            self._read_at.pop(key, None)
+            self.configs.drop(key)
             raise
         check_config(config, model_name)
         config["server_url"] = label
         config["model_name"] = model_name
-        self._configs[key] = config
-        self._read_at[key] = time.monotonic()
+        self.configs.put(key, config)
         return config
 
     # -- listing ---------------------------------------------------------------------------------
+
+    async def repository_index(
+        self,
+        ready: bool = False,
+        *,
+        client: Optional[InferenceServerClient] = None,
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> List[Dict[str, Any]]:
+        """The repository index (its models and their states). A server that does not list the extension may
+        still have it (MLServer does): asked all the same, and a 404/405 becomes an ``UnsupportedError`` naming
+        the extension."""
+        try:
+            return await (client or self.client).get_model_repository_index(headers=headers, ready=ready)
+        except ServerError as exc:
+            if exc.http_status not in (404, 405):
+                raise
+            capabilities = await self.capabilities(client, headers)
+            if capabilities.repository:
+                raise
+            raise UnsupportedError(
+                f"{self.where(capabilities)} cannot list its models: it has no model repository "
+                f"extension ({exc.message()}); name the model instead",
+                extension=MODEL_REPOSITORY,
+            ) from None
 
     async def list_models(
         self,
@@ -151,7 +194,7 @@ class Session(ServerFeatures):
         headers: Optional[Mapping[str, str]] = None,
     ) -> List[Dict[str, Any]]:
         """The repository's models: ``name``, ``versions``, ``state``, ``states`` (+ inputs/outputs)."""
-        index = await self._repository_index(client, headers, ready)
+        index = await self.repository_index(ready, client=client, headers=headers)
         models: Dict[str, Dict[str, Any]] = {}
         for entry in index:
             model = models.setdefault(entry["name"], {"name": entry["name"], "versions": [], "states": {}})
@@ -185,19 +228,23 @@ class Session(ServerFeatures):
         client: Optional[InferenceServerClient] = None,
         config: Optional[Mapping[str, Any]] = None,
         server_url: Optional[str] = None,
+        server: Optional[str] = None,
     ) -> Dict[str, Any]:
         """Run the model once (see ``pyotritonclient.execute``); the stale-config rule is applied here.
 
-        ``server_url``: the caller's spelling, shown in a config read for this call."""
+        ``server_url``: the caller's spelling, shown in a config read for this call; ``server``: a pool's
+        pinning, which for one server can only name this one."""
+        if server is not None and base_url(server) != self.url:
+            raise InvalidInputError(f"{redact_url(server)} is not this session's server {redact_url(self.url)}")
         options = options or ExecuteOptions()
         own = InferenceServerClient(self.url, verbose=True) if options.verbose and client is None else None
         client = own or client or self.client
-        deadline = None if options.timeout is None else time.monotonic() + options.timeout
+        deadline = Deadline(options.timeout)
         try:
             key = (model_name, options.model_version)
-            cached = config is None and options.cache_config and key in self._configs
-            if cached:
-                config = self._configs[key]
+            cached = None if config is not None or not options.cache_config else self.configs.get(key)
+            if cached is not None:
+                config = cached
             elif config is None:
                 config = await self._config_by(
                     deadline, options, model_name, client, server_url, refresh=not options.cache_config
@@ -205,7 +252,7 @@ class Session(ServerFeatures):
             try:
                 return await self._infer(client, model_name, config, inputs, options, deadline)
             except (InvalidInputError, ServerError) as exc:
-                if not cached or not self._worth_rechecking(exc, key, options):
+                if cached is None or not self._worth_rechecking(exc, key, options):
                     raise
                 self.forget(model_name)
                 try:
@@ -219,17 +266,17 @@ class Session(ServerFeatures):
             if own is not None:
                 await own.close()
 
-    def _worth_rechecking(self, exc: InferenceServerException, key: _Key, options: ExecuteOptions) -> bool:
+    def _worth_rechecking(self, exc: InferenceServerException, key: Key, options: ExecuteOptions) -> bool:
         """Refused with a cached config: the model may have changed. Refusals made here re-read a config
         older than CONFIG_RECHECK_SECONDS; a server's 400/404 re-reads it (the request was not run), except
         for a sequence step, whose server-side state a second attempt could disturb."""
         if isinstance(exc, InvalidInputError):
-            return time.monotonic() - self._read_at.get(key, 0.0) >= CONFIG_RECHECK_SECONDS
+            return self.configs.age(key) >= CONFIG_RECHECK_SECONDS
         return exc.http_status in (400, 404) and not options.sequence_id
 
     async def _config_by(
         self,
-        deadline: Optional[float],
+        deadline: Deadline,
         options: ExecuteOptions,
         model_name: str,
         client: InferenceServerClient,
@@ -245,14 +292,12 @@ class Session(ServerFeatures):
             headers=options.headers,
             server_url=server_url,
         )
-        if deadline is None:
-            return await read
-        try:
-            return await asyncio.wait_for(read, max(deadline - time.monotonic(), 0.0))
-        except asyncio.TimeoutError:
-            raise InferenceServerTimeout(
+        return await deadline.bound(
+            read,
+            lambda: InferenceServerTimeout(
                 f"no model config of {model_name!r} within {options.timeout} s", status="TIMEOUT"
-            ) from None
+            ),
+        )
 
     async def _infer(
         self,
@@ -261,17 +306,22 @@ class Session(ServerFeatures):
         config: Mapping[str, Any],
         inputs: Inputs,
         options: ExecuteOptions,
-        deadline: Optional[float],
+        deadline: Deadline,
     ) -> Dict[str, Any]:
-        capabilities = self._capabilities or await self._capabilities_by(deadline, options, client)
+        capabilities = self._capabilities
+        if capabilities is None:
+            capabilities = await deadline.bound(
+                self.capabilities(client, options.headers),
+                lambda: InferenceServerTimeout(f"no server metadata within {options.timeout} s", status="TIMEOUT"),
+            )
         binary = self._binary(capabilities, options)
         if options.sequence_id and not capabilities.sequences:
             raise UnsupportedError(
-                f"{self._where(capabilities)} has no sequence support (the 'sequence' extension): "
+                f"{self.where(capabilities)} has no sequence support (the 'sequence' extension): "
                 f"model {model_name!r} cannot run as a sequence there",
                 extension=SEQUENCES,
             )
-        plan = self._plan((model_name, options.model_version), config)
+        plan = self.configs.compiled((model_name, options.model_version), config)
         infer_inputs = prepare_inputs(
             config, inputs, cast=options.cast, serialization=options.serialization, binary=binary, plan=plan
         )
@@ -297,7 +347,7 @@ class Session(ServerFeatures):
             sequence_end=options.sequence_end,
             headers=options.headers,
             parameters=options.parameters,
-            client_timeout=None if deadline is None else max(deadline - time.monotonic(), 0.001),
+            client_timeout=deadline.request_timeout(),
             request_compression_algorithm=options.compression,
             response_compression_algorithm=options.compression,
         )
@@ -315,8 +365,9 @@ def _shape_of(config: Mapping[str, Any]) -> str:
     return json.dumps([config.get("input"), config.get("output"), config.get("max_batch_size")], sort_keys=True)
 
 
-# The running loop's sessions (and pools of several servers) live in loop_sessions.py; imported here, after
-# Session is defined, so that ``from pyotritonclient.session import session_for`` keeps working.
-from .loop_sessions import close_sessions, forget_config, session_for  # noqa: E402
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # seen, even if every caller was cancelled meanwhile
 
-__all__ = ["CONFIG_RECHECK_SECONDS", "INFO_KEY", "Session", "close_sessions", "forget_config", "session_for"]
+
+__all__ = ["CONFIG_RECHECK_SECONDS", "INFO_KEY", "Config", "Session"]

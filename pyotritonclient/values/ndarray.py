@@ -8,13 +8,13 @@ tensor bytes, for answers that must travel back without numpy.
 
 from __future__ import annotations
 
-import sys
 from collections import abc
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Sequence
 
-from .errors import InvalidInputError
-from .protocol.dtypes import DTYPES
+from ..errors import InvalidInputError
+from ..protocol.dtypes import DTYPES
+from ..transport.browser.platform import IN_BROWSER, js_module
 
 # numpy's dtype names (what ``_rdtype`` holds) -> Triton wire names; BF16 has no numpy name.
 NUMPY_TO_WIRE: Dict[str, str] = {d.numpy: d.name for d in DTYPES.values() if d.numpy and d.numpy != "object"}
@@ -97,12 +97,20 @@ def encode(datatype: str, shape: Sequence[int], data: Any) -> Dict[str, Any]:
     return {"_rtype": "ndarray", "_rvalue": bytes(view), "_rshape": list(shape), "_rdtype": WIRE_TO_NUMPY[datatype]}
 
 
+def numpy_or_none() -> Any:
+    """numpy, or None where it is not installed (then inputs and outputs take their numpy-free forms)."""
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
 def js_buffer(data: Any) -> Any:
     """Bytes for JavaScript: in Pyodide one copy into a ``Uint8Array`` (elsewhere the bytes as they are)."""
-    if sys.platform != "emscripten":
+    if not IN_BROWSER:
         return bytes(data)
-    import js
-
+    js = js_module()
     view = memoryview(data).cast("B")
     array = js.Uint8Array.new(view.nbytes)
     if view.nbytes:
@@ -113,7 +121,7 @@ def js_buffer(data: Any) -> Any:
 def with_js_buffers(results: Mapping[str, Any]) -> Dict[str, Any]:
     """Outputs whose ndarrays hold JavaScript buffers (in Pyodide): an RPC layer then hands them to JavaScript
     as they are, where converting Python ``bytes`` cost seconds for 16 MB (ImJoy's Pyodide 0.22)."""
-    if sys.platform != "emscripten":
+    if not IN_BROWSER:
         return dict(results)
     return {k: {**v, "_rvalue": js_buffer(v["_rvalue"])} if is_ndarray(v) else v for k, v in results.items()}
 
@@ -126,6 +134,7 @@ __all__ = [
     "encode",
     "is_ndarray",
     "js_buffer",
+    "numpy_or_none",
     "read",
     "with_js_buffers",
 ]

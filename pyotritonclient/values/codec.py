@@ -25,7 +25,7 @@ import sys
 from collections import OrderedDict
 from typing import Any, Dict
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 NDARRAY = "ndarray"
 _PLAIN = (bool, int, float, str, bytes)

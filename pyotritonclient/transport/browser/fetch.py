@@ -14,8 +14,8 @@ import asyncio
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Dict, Mapping, Optional
 
-from ..protocol.endpoints import redact_url
-from .base import (
+from ...protocol.urls import redact_url
+from ..base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTION_TIMEOUT,
     DEFAULT_NETWORK_TIMEOUT,
@@ -26,6 +26,7 @@ from .base import (
     TransportError,
     body_length,
 )
+from .platform import js_module, pyodide_ffi
 
 # Headers a browser refuses to let scripts set (fetch drops them or fails); the browser sets its own.
 FORBIDDEN_HEADERS = {"content-length", "connection", "host", "accept-encoding", "keep-alive", "transfer-encoding"}
@@ -35,13 +36,6 @@ CORS_HINT = (
     "is a missing CORS configuration on it (Triton sends no CORS headers: put it behind a proxy that adds "
     "them, see docs/cors.md)"
 )
-
-
-def js_module() -> Any:
-    """Pyodide's `js` module (the browser's globals); imported at call time: it exists only under Pyodide."""
-    import js  # available only under Pyodide
-
-    return js
 
 
 def js_body(body: BodyParts) -> Any:
@@ -54,20 +48,6 @@ def js_body(body: BodyParts) -> Any:
             buffer.subarray(offset, offset + view.nbytes).assign(view)  # the one copy
             offset += view.nbytes
     return buffer
-
-
-def pyodide_ffi() -> Any:
-    """Pyodide's FFI: ``pyodide.ffi`` since 0.21, the ``pyodide`` module itself before (ImJoy's engine: 0.20)."""
-    try:
-        import pyodide.ffi as ffi
-
-        if hasattr(ffi, "to_js"):
-            return ffi
-    except ImportError:
-        pass
-    import pyodide
-
-    return pyodide
 
 
 class FetchTransport:

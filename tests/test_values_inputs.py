@@ -9,8 +9,9 @@ import struct
 import numpy as np
 import pytest
 
-from pyotritonclient import model_io
 from pyotritonclient.errors import InvalidInputError
+from pyotritonclient.protocol.metadata import tensor_summary
+from pyotritonclient.values import inputs as model_io
 
 CONFIG = {
     "name": "m",
@@ -129,13 +130,13 @@ def test_numpy_arrays_need_the_models_dtype_unless_cast():
 
 
 def test_tensor_summaries():
-    assert model_io.tensor_summary(CONFIG["input"][1], CONFIG) == {
+    assert tensor_summary(CONFIG["input"][1], CONFIG) == {
         "name": "PARAM",
         "datatype": "BYTES",
         "shape": [1],
         "optional": True,
     }
-    assert model_io.tensor_summary(BATCHED["input"][0], BATCHED) == {"name": "X", "datatype": "UINT8", "shape": [-1, 3]}
+    assert tensor_summary(BATCHED["input"][0], BATCHED) == {"name": "X", "datatype": "UINT8", "shape": [-1, 3]}
 
 
 KINDS = {

@@ -9,11 +9,11 @@ import struct
 import numpy as np
 import pytest
 
-from pyotritonclient import model_io
 from pyotritonclient.errors import InvalidInputError
 from pyotritonclient.http import InferResult
 from pyotritonclient.protocol.inference import parse_infer_response
 from pyotritonclient.protocol.tensors import ProtocolError
+from pyotritonclient.values import outputs
 
 
 def response(outputs):
@@ -32,12 +32,12 @@ def test_outputs_with_numpy_are_arrays_and_bytes_decode_as_asked():
     raw_text = [b'{"a": 1}', b"plain", b"\xff\xfe"]
     packed = b"".join(struct.pack("<I", len(t)) + t for t in raw_text)
     result = response([("OUT", "INT16", [2], struct.pack("<2h", -7, 300)), ("TEXT", "BYTES", [3], packed)])
-    out = model_io.shape_outputs(result)
+    out = outputs.shape_outputs(result)
     assert out["OUT"].dtype == np.int16 and out["OUT"].tolist() == [-7, 300]
     assert out["TEXT"].tolist() == raw_text
-    assert model_io.shape_outputs(result, decode_bytes=True)["TEXT"] == ['{"a": 1}', "plain", b"\xff\xfe"]
-    assert model_io.shape_outputs(result, decode_json=True)["TEXT"] == [{"a": 1}, "plain", b"\xff\xfe"]
-    assert model_io.plain_for_rpc({"TEXT": out["TEXT"], "OUT": out["OUT"]})["TEXT"] == [
+    assert outputs.shape_outputs(result, decode_bytes=True)["TEXT"] == ['{"a": 1}', "plain", b"\xff\xfe"]
+    assert outputs.shape_outputs(result, decode_json=True)["TEXT"] == [{"a": 1}, "plain", b"\xff\xfe"]
+    assert outputs.plain_for_rpc({"TEXT": out["TEXT"], "OUT": out["OUT"]})["TEXT"] == [
         '{"a": 1}',
         "plain",
         "\ufffd\ufffd",
@@ -45,7 +45,7 @@ def test_outputs_with_numpy_are_arrays_and_bytes_decode_as_asked():
 
 
 def test_outputs_without_numpy_are_rpc_ndarrays_and_nested_lists(monkeypatch):
-    monkeypatch.setattr(model_io, "numpy_or_none", lambda: None)
+    monkeypatch.setattr(outputs, "numpy_or_none", lambda: None)
     words = [b"a", b"bc", b"d", b"ef"]
     packed = b"".join(struct.pack("<I", len(t)) + t for t in words)
     bf16 = struct.pack("<2H", 0x3F80, 0xC000)  # 1.0 and -2.0 as bfloat16
@@ -56,7 +56,7 @@ def test_outputs_without_numpy_are_rpc_ndarrays_and_nested_lists(monkeypatch):
             ("B", "BF16", [2], bf16),
         ]
     )
-    out = model_io.shape_outputs(result)
+    out = outputs.shape_outputs(result)
     assert out["OUT"] == {
         "_rtype": "ndarray",
         "_rvalue": struct.pack("<2h", -7, 300),
@@ -65,7 +65,7 @@ def test_outputs_without_numpy_are_rpc_ndarrays_and_nested_lists(monkeypatch):
     }
     assert out["TEXT"] == [[b"a", b"bc"], [b"d", b"ef"]]
     assert out["B"]["_rdtype"] == "float32" and struct.unpack("<2f", out["B"]["_rvalue"]) == (1.0, -2.0)
-    assert model_io.shape_outputs(result, decode_bytes=True)["TEXT"] == [["a", "bc"], ["d", "ef"]]
+    assert outputs.shape_outputs(result, decode_bytes=True)["TEXT"] == [["a", "bc"], ["d", "ef"]]
 
 
 def body(header, data=b""):
@@ -117,13 +117,13 @@ def test_imjoy_outputs_and_absent_data_are_shaped():
         struct.pack("<I", len(one)) + one + struct.pack("<I", len(one)) + one + struct.pack("<I", len(two)) + two,
     )
     result = InferResult(parse_infer_response(raw, length))
-    out = model_io.shape_outputs(result, serialization="imjoy")
+    out = outputs.shape_outputs(result, serialization="imjoy")
     assert out["ONE"] == {"a": 1} and out["TWO"] == [{"a": 1}, [1, 2]]  # one element: the object itself
     assert out["SHM"] is None and out["JSON"].tolist() == [1, -1]
 
 
 def test_outputs_without_numpy_when_data_is_absent_or_json(monkeypatch):
-    monkeypatch.setattr(model_io, "numpy_or_none", lambda: None)
+    monkeypatch.setattr(outputs, "numpy_or_none", lambda: None)
     raw, length = body(
         {
             "outputs": [
@@ -133,7 +133,7 @@ def test_outputs_without_numpy_when_data_is_absent_or_json(monkeypatch):
             ]
         }
     )
-    out = model_io.shape_outputs(InferResult(parse_infer_response(raw, length)))
+    out = outputs.shape_outputs(InferResult(parse_infer_response(raw, length)))
     assert out["SHM"] is None and out["SHM2"] is None
     assert out["JSON"] == {
         "_rtype": "ndarray",
@@ -146,7 +146,7 @@ def test_outputs_without_numpy_when_data_is_absent_or_json(monkeypatch):
 def test_plain_for_rpc_flattens_object_arrays_only():
     text = np.array([[b"a", "b"], [b"\xff", 3]], dtype=object)
     numbers = np.array([1, 2], np.int8)
-    out = model_io.plain_for_rpc({"T": text, "N": numbers, "S": "s", "__info__": {"x": 1}})
+    out = outputs.plain_for_rpc({"T": text, "N": numbers, "S": "s", "__info__": {"x": 1}})
     assert (
         out["T"] == ["a", "b", "\ufffd", 3] and out["N"] is numbers and out["S"] == "s" and out["__info__"] == {"x": 1}
     )
@@ -155,7 +155,7 @@ def test_plain_for_rpc_flattens_object_arrays_only():
 def test_rpc_ndarray_buffers_of_every_shape():
     from array import array
 
-    from pyotritonclient import ndarray as nd
+    from pyotritonclient.values import ndarray as nd
 
     floats = memoryview(array("f", [1.0, 2.0]))  # a typed memoryview is read as its bytes
     assert bytes(
@@ -192,7 +192,7 @@ def test_rpc_ndarray_buffers_of_every_shape():
 
 
 def test_nested_bytes_outputs_without_numpy(monkeypatch):
-    monkeypatch.setattr(model_io, "numpy_or_none", lambda: None)
+    monkeypatch.setattr(outputs, "numpy_or_none", lambda: None)
     words = [bytes([65 + i]) for i in range(8)]
     packed = b"".join(struct.pack("<I", 1) + w for w in words)
     raw, length = body(
@@ -209,7 +209,7 @@ def test_nested_bytes_outputs_without_numpy(monkeypatch):
         },
         packed,
     )
-    out = model_io.shape_outputs(InferResult(parse_infer_response(raw, length)))
+    out = outputs.shape_outputs(InferResult(parse_infer_response(raw, length)))
     assert out["T3"] == [[[b"A", b"B"], [b"C", b"D"]], [[b"E", b"F"], [b"G", b"H"]]]
     assert out["E"] == []
 
@@ -217,7 +217,7 @@ def test_nested_bytes_outputs_without_numpy(monkeypatch):
 def test_rpc_ndarray_encoding_in_full():
     from array import array
 
-    from pyotritonclient import ndarray as nd
+    from pyotritonclient.values import ndarray as nd
 
     assert nd.encode("BF16", [2], struct.pack("<2H", 0x3F80, 0xC000)) == {
         "_rtype": "ndarray",
