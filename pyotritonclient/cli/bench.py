@@ -102,7 +102,7 @@ def synthetic_inputs(
         if datatype == "BYTES":
             values[name] = np.full(shape, b"0", dtype=np.object_)
             continue
-        dtype = np.dtype(np.float32 if datatype == "BF16" else get_dtype(datatype).numpy)
+        dtype = np.dtype(get_dtype(datatype).host)
         if dtype.kind == "f":
             values[name] = rng.random(shape).astype(dtype)
         elif dtype.kind == "b":

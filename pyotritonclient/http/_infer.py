@@ -100,7 +100,7 @@ class InferInput:
                 f"input {self._name!r}: set_data_from_numpy needs a numpy.ndarray, got {type(input_tensor).__name__}"
             )
         given = utils.np_to_triton_dtype(input_tensor.dtype)
-        expected_ok = given == self._datatype or (self._datatype == "BF16" and input_tensor.dtype == numpy.float32)
+        expected_ok = given == self._datatype or input_tensor.dtype == numpy.dtype(get_dtype(self._datatype).host)
         if not expected_ok:
             raise InvalidInputError(
                 f"input {self._name!r}: got a {input_tensor.dtype} array ({given}), expected {self._datatype}"

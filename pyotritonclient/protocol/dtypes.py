@@ -1,4 +1,5 @@
-"""The Triton tensor datatypes: wire name, element size and the matching numpy dtype name."""
+"""THE type table: each Triton datatype's wire name, config name, element size, numpy dtype names (exact, and
+what values are handed in and out as: float32 for BF16, which numpy lacks) and struct code. No numpy import."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ class DType:
     itemsize: int  # bytes per element; 0 for BYTES (variable length)
     numpy: Optional[str]  # numpy dtype name used for as_numpy; None where numpy has no exact type
     struct: Optional[str]  # struct/array format code (little-endian), None for BYTES/BF16
+
+    @property
+    def host(self) -> str:
+        """The numpy dtype name values of this type are given and returned as: BF16 travels as the upper 16
+        bits of float32s, so its values are float32 arrays; BYTES are object arrays."""
+        return self.numpy or "float32"
 
     @property
     def variable(self) -> bool:
@@ -45,6 +52,11 @@ DTYPES: Dict[str, DType] = {
 # Model configs spell datatypes "TYPE_FP32", "TYPE_STRING"; the wire uses "FP32", "BYTES".
 CONFIG_TO_WIRE: Dict[str, str] = {"TYPE_" + name: name for name in DTYPES}
 CONFIG_TO_WIRE["TYPE_STRING"] = "BYTES"
+
+
+# numpy's dtype names (an RPC ndarray's ``_rdtype``) <-> wire names, for the types numpy has exactly
+NUMPY_TO_WIRE: Dict[str, str] = {d.numpy: d.name for d in DTYPES.values() if d.numpy and d.numpy != "object"}
+WIRE_TO_NUMPY: Dict[str, str] = {wire: name for name, wire in NUMPY_TO_WIRE.items()}
 
 
 def get_dtype(name: str, what: str = "datatype") -> DType:

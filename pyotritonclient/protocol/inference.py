@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..errors import ProtocolError
 from .dtypes import DTYPES, get_dtype
-from .tensors import Buffer, check_shape, element_count
+from .tensors import Buffer, check_shape, element_count, expected_nbytes
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 # Request parameters Triton keeps for itself (tritonclient's TRITON_RESERVED_REQUEST_PARAMS and _PREFIX).
@@ -114,7 +114,7 @@ def validate_tensor(tensor: TensorData) -> None:
         raise ValueError(f"input {tensor.name!r} has no data (or both binary and JSON data)")
     if tensor.binary is not None:
         size = memoryview(tensor.binary).nbytes
-        expected = None if dtype.variable else dtype.itemsize * element_count(tensor.shape)
+        expected = expected_nbytes(dtype.name, tensor.shape)
         if expected is not None and size != expected:
             raise ValueError(
                 f"input {tensor.name!r}: {size} bytes of data but {tensor.datatype} with shape "
@@ -272,7 +272,7 @@ def _output_tensor(raw: Any) -> OutputTensor:
     if size is not None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ProtocolError(f"output {name!r}: binary_data_size {size!r} is not a non-negative int")
-        expected = None if dtype.variable else dtype.itemsize * element_count(shape)
+        expected = expected_nbytes(dtype.name, shape)
         if expected is not None and size != expected:
             raise ProtocolError(
                 f"output {name!r}: {size} bytes of data, but {datatype} with shape {shape} needs {expected}"

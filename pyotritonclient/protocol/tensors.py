@@ -134,6 +134,15 @@ def pack_values(datatype: str, values: Sequence[object]) -> bytes:
         raise ValueError(f"values do not fit {datatype}: {exc}") from None
 
 
+def widen_bf16(data: Buffer) -> bytes:
+    """BF16 values (the upper halves of float32s) widened to float32 bytes, little-endian."""
+    view = memoryview(data).cast("B")
+    out = bytearray(len(view) * 2)
+    out[2::4] = view[0::2]
+    out[3::4] = view[1::2]
+    return bytes(out)
+
+
 def unpack_values(datatype: str, buffer: Buffer) -> List[object]:
     """A tensor's wire bytes -> flat Python values (BYTES -> list of bytes, BF16 -> floats)."""
     dtype = get_dtype(datatype)
@@ -144,6 +153,5 @@ def unpack_values(datatype: str, buffer: Buffer) -> List[object]:
         raise ProtocolError(f"{len(view)} bytes is not a whole number of {datatype} elements")
     count = len(view) // dtype.itemsize
     if dtype.name == "BF16":
-        halves = struct.unpack(f"<{count}H", view)
-        return list(struct.unpack(f"<{count}f", struct.pack(f"<{count}I", *(h << 16 for h in halves))))
+        return list(struct.unpack(f"<{count}f", widen_bf16(view)))
     return list(struct.unpack(f"<{count}{dtype.struct}", view))

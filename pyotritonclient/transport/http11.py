@@ -29,6 +29,7 @@ from .base import (
     Response,
     StreamResponse,
     TransportError,
+    body_length,
 )
 from .http11_connection import Connection, Disconnected, Exchange, Key, Silence
 from .http11_head import BadResponse
@@ -174,7 +175,7 @@ class Http11Transport:
         """(pool key, the request's head, the body's length)."""
         if self._closed:
             raise TransportError("this client is closed", url, closed=True)
-        total = sum(memoryview(p).nbytes for p in body)
+        total = body_length(body)
         key, target, host = self._target(method, url)
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
         names = set()

@@ -7,7 +7,7 @@ from typing import Any, NoReturn, Optional
 import numpy as np
 
 from ..errors import InferenceServerException
-from ..protocol.dtypes import DTYPES, get_dtype
+from ..protocol.dtypes import NUMPY_TO_WIRE, get_dtype
 from ..protocol.inference import RESERVED_PARAMETER_PREFIX, RESERVED_PARAMETERS
 from ..protocol.tensors import Buffer, deserialize_bytes, serialize_items
 
@@ -28,7 +28,7 @@ __all__ = [
     "deserialize_bf16_tensor",
 ]
 
-_NP_TO_TRITON = {np.dtype(d.numpy): d.name for d in DTYPES.values() if d.numpy and d.numpy != "object"}
+_NP_TO_TRITON = {np.dtype(numpy_name): wire for numpy_name, wire in NUMPY_TO_WIRE.items()}
 
 
 def np_to_triton_dtype(np_dtype: Any) -> Optional[str]:
@@ -45,9 +45,7 @@ def triton_to_np_dtype(dtype: str) -> Any:
         info = get_dtype(dtype)
     except ValueError:
         return None
-    if info.name == "BF16":
-        return np.float32
-    return np.object_ if info.variable else np.dtype(info.numpy).type
+    return np.object_ if info.variable else np.dtype(info.host).type
 
 
 def serialize_byte_tensor(input_tensor: np.ndarray) -> np.ndarray:

@@ -63,7 +63,7 @@ def _to_array(value: Any, name: str, datatype: str, cast: bool) -> Any:
         )
     if _is_text_like(value):
         raise InvalidInputError(f"input {name!r}: expected {datatype} numbers, got {type(value).__name__}")
-    wanted = np.dtype(np.float32 if datatype == "BF16" else get_dtype(datatype).numpy)
+    wanted = np.dtype(get_dtype(datatype).host)
     if not isinstance(value, np.ndarray):
         # Python numbers and (nested) lists take the model's dtype, if every value fits it exactly.
         try:

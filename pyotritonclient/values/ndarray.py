@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Sequence
 
 from ..errors import InvalidInputError
-from ..protocol.dtypes import DTYPES
+from ..protocol.dtypes import NUMPY_TO_WIRE, WIRE_TO_NUMPY
+from ..protocol.tensors import expected_nbytes, widen_bf16
 from ..transport.browser.platform import IN_BROWSER, js_module
-
-# numpy's dtype names (what ``_rdtype`` holds) -> Triton wire names; BF16 has no numpy name.
-NUMPY_TO_WIRE: Dict[str, str] = {d.numpy: d.name for d in DTYPES.values() if d.numpy and d.numpy != "object"}
-WIRE_TO_NUMPY: Dict[str, str] = {wire: name for name, wire in NUMPY_TO_WIRE.items()}
 
 
 @dataclass(frozen=True)
@@ -63,10 +60,7 @@ def read(value: Mapping[str, Any], name: str) -> RawArray:
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
     ):
         raise InvalidInputError(f"input {name!r}: ndarray _rshape must be a list of non-negative ints, got {shape!r}")
-    count = 1
-    for dim in shape:
-        count *= dim
-    expected = count * DTYPES[datatype].itemsize
+    expected = expected_nbytes(datatype, shape) or 0
     data = _as_bytes(value.get("_rvalue"), name, expected)
     if data.nbytes != expected:
         raise InvalidInputError(
@@ -78,10 +72,7 @@ def read(value: Mapping[str, Any], name: str) -> RawArray:
 
 def bf16_to_float32(data: memoryview) -> bytes:
     """BF16 values (the upper halves of float32s) widened to float32 bytes, little-endian."""
-    out = bytearray(len(data) * 2)
-    out[2::4] = data[0::2]
-    out[3::4] = data[1::2]
-    return bytes(out)
+    return widen_bf16(data)
 
 
 def encode(datatype: str, shape: Sequence[int], data: Any) -> Dict[str, Any]:
