@@ -58,6 +58,7 @@ MOVED: Dict[str, Union[str, Tuple[str, ...]]] = {
     "protocol.endpoints": "protocol.urls",
     "transport.fetch": "transport.browser.fetch",
     "transport.xhr": "transport.browser.xhr",
+    "transport.http11_head": "protocol.http11",
 }
 
 

@@ -229,10 +229,10 @@ async def test_cannot_connect_names_the_url(refused_url):
 
 
 def test_a_response_head_is_parsed_by_a_pure_function_that_checks_every_line():
-    from pyotritonclient.transport.http11_head import BadResponse, parse_head
+    from pyotritonclient.protocol.http11 import BadResponse, parse_head
 
     http11, status, headers = parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nVary: a\r\nVARY: b\r\nX-Empty:")
-    assert (http11, status, headers["content-length"], headers["Vary"], headers["x-empty"]) == (
+    assert (http11, status, headers["content-length"], headers["vary"], headers["x-empty"]) == (
         True,
         200,
         "5",

@@ -10,7 +10,6 @@ from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Opti
 import aiohttp
 from aiohttp.payload import Payload
 
-from ..protocol.inference import decompress
 from ..protocol.urls import redact_url
 from .base import (
     DEFAULT_CONCURRENCY,
@@ -23,6 +22,7 @@ from .base import (
     StreamResponse,
     TransportError,
     body_length,
+    decoded,
 )
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
 
@@ -202,12 +202,8 @@ class AiohttpTransport:
         try:
             async with self._send(method, url, headers, body, timeout) as resp:
                 data: Buffer = await self._read(resp, method, url)
-                answer_headers = Headers(resp.headers)
-                encoding = answer_headers.get("content-encoding")
-                if encoding and encoding != "identity" and encoding in headers.get("Accept-Encoding", ""):
-                    data = decompress(data, encoding, self.max_response_bytes)
-                    return Response(resp.status, answer_headers, data, url, decoded=True)
-                return Response(resp.status, answer_headers, data, url)
+                answer = Response(resp.status, Headers(resp.headers), data, url)
+                return decoded(answer, headers, self.max_response_bytes, method)
         except Exception as exc:
             raise _transport_error(exc, method, url, timeout) from exc
 

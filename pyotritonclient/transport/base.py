@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import AsyncContextManager, AsyncIterator, Dict, Mapping, Optional, Protocol, Sequence, Union
 
+from ..protocol.inference import decompress
+from ..protocol.urls import redact_url
+
 Buffer = Union[bytes, bytearray, memoryview]
 BodyParts = Sequence[Buffer]
 
@@ -125,6 +128,22 @@ class Transport(Protocol):
     async def close(self) -> None:
         """Release pooled connections; the transport is unusable afterwards."""
         ...
+
+
+def decoded(response: Response, request_headers: Mapping[str, str], limit: int, method: str) -> Response:
+    """THE Content-Encoding rule of the CPython transports: the body is decompressed (never past ``limit``
+    bytes) when the server used an encoding the request asked for in ``Accept-Encoding``; otherwise it is left
+    as it came (the client then refuses an encoding it did not ask for). TransportError names a bad body."""
+    encoding = response.headers.get("content-encoding")
+    if not encoding or encoding == "identity" or encoding not in request_headers.get("Accept-Encoding", ""):
+        return response
+    try:
+        body = decompress(response.body, encoding, limit)
+    except Exception as exc:
+        raise TransportError(
+            f"{method} {redact_url(response.url)}: cannot decode the {encoding} answer: {exc}", response.url
+        ) from None
+    return Response(response.status, response.headers, body, response.url, decoded=True)
 
 
 def body_length(body: BodyParts) -> int:

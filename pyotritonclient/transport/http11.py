@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
-from ..protocol.inference import decompress
+from ..protocol.http11 import BadResponse
 from ..protocol.urls import redact_url
 from .base import (
     DEFAULT_CONCURRENCY,
@@ -30,9 +30,9 @@ from .base import (
     StreamResponse,
     TransportError,
     body_length,
+    decoded,
 )
 from .http11_connection import Connection, Disconnected, Exchange, Key, Silence
-from .http11_head import BadResponse
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
 
 _FORBIDDEN = re.compile("[\r\n\0]")  # never inside a header name or value (request smuggling)
@@ -260,16 +260,7 @@ class Http11Transport:
         finally:
             assert self._slots is not None
             self._slots.release()
-        encoding = answer_headers.get("content-encoding")
-        if encoding and encoding != "identity" and encoding in headers.get("Accept-Encoding", ""):
-            try:
-                data = decompress(data, encoding, self.max_response_bytes)
-            except Exception as exc:
-                raise TransportError(
-                    f"{method} {redact_url(url)}: cannot decode the {encoding} answer: {exc}", url
-                ) from None
-            return Response(status, answer_headers, data, url, decoded=True)
-        return Response(status, answer_headers, data, url)
+        return decoded(Response(status, answer_headers, data, url), headers, self.max_response_bytes, method)
 
     @asynccontextmanager
     async def stream(

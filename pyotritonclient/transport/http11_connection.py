@@ -1,20 +1,19 @@
-"""One HTTP/1.1 keep-alive connection on an asyncio protocol: writes a request, parses the answer in place.
+"""One HTTP/1.1 keep-alive connection on an asyncio protocol: writes a request, receives the answer.
 
-Used by ``http11.Http11Transport``, which pools these. Every length and header from the server is checked before
-it is used; an answer with a length is received straight into one buffer of that length (``BufferedProtocol``).
+Used by ``http11.Http11Transport``, which pools these. The parsing is protocol/http11.py's (sans-I/O): the head,
+the framing, the body readers. What is done here is I/O: an answer with a length is received straight into one
+buffer of that length (``BufferedProtocol``, no copy, no join); other bodies go through their reader.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import deque
 from typing import Any, Deque, List, Optional, Protocol, Tuple
 
+from ..protocol.http11 import MAX_HEAD, READERS, BadResponse, ChunkedReader, CloseReader, Reader, framing, parse_head
 from .base import BodyParts, Headers
-from .http11_head import BadResponse, parse_head
 
-MAX_HEAD = 64 * 1024  # status line and headers of one response
 SMALL_BODY = 64 * 1024  # joined with the head into one write
 WRITE_SLICE = 1024 * 1024  # large parts go out in slices, waiting for the socket between them
 Key = Tuple[str, str, int]
@@ -91,7 +90,8 @@ class Connection(asyncio.BufferedProtocol):
             self.watchdog = None
         exchange = self.exchange
         if exchange is not None:
-            if self._mode == "close" and exc is None:
+            if isinstance(self._reader, CloseReader) and exc is None:
+                self._reader.eof()
                 self._finish()  # the body ran until the server closed: complete
             else:
                 reason = f"the server closed the connection ({exc})" if exc else "the server closed the connection"
@@ -109,9 +109,9 @@ class Connection(asyncio.BufferedProtocol):
         self._writable = None
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        if self._mode == "length" and self._body is not None:
+        if self._body is not None:  # a length, received in place
             return memoryview(self._body)[self._filled :]
-        if self._mode == "head":
+        if self._reader is None:  # the head
             if self._head_len >= len(self._head):
                 self._head.extend(bytes(len(self._head)))  # grows to MAX_HEAD at most (checked when parsing)
             return memoryview(self._head)[self._head_len :]
@@ -125,13 +125,13 @@ class Connection(asyncio.BufferedProtocol):
             return
         exchange.received_any = True
         try:
-            if self._mode == "head":
+            if self._body is not None:
+                self._filled += nbytes
+                if self._filled >= len(self._body):
+                    self._finish()
+            elif self._reader is None:
                 self._head_len += nbytes
                 self._parse_head()
-            elif self._mode == "length":
-                self._filled += nbytes
-                if self._filled >= self._expected:
-                    self._finish()
             else:
                 self._feed(bytes(self._scratch[:nbytes]))
         except BadResponse as exc:
@@ -141,20 +141,16 @@ class Connection(asyncio.BufferedProtocol):
     def eof_received(self) -> Optional[bool]:
         return False  # close; connection_lost completes a read-until-close body
 
-    # -- parsing ---------------------------------------------------------------------------------
+    # -- parsing (protocol/http11.py) -------------------------------------------------------------
 
     def _reset_parser(self) -> None:
-        self._mode = "head"
         if len(self._head) > 4096:
             self._head = bytearray(4096)
         self._head_len = 0
-        self._body: Optional[bytearray] = None
+        self._body: Optional[bytearray] = None  # a body of known length, received in place
         self._filled = 0
-        self._expected = 0
-        self._chunks: List[bytes] = []
-        self._size = 0
-        self._pending = bytearray()
-        self._chunk_left = -1
+        self._reader: Optional[Reader] = None  # any other body (or a streamed one)
+        self._pieces: List[bytes] = []
         self._keep_alive = True
 
     def _parse_head(self) -> None:
@@ -164,143 +160,55 @@ class Connection(asyncio.BufferedProtocol):
                 raise BadResponse(f"response headers longer than {MAX_HEAD} bytes")
             return
         data = memoryview(self._head)[: self._head_len]
-        http11, status, headers = parse_head(bytes(data[:end]))
-        connection = (headers.get("connection") or "").lower()
-        self._keep_alive = (http11 and "close" not in connection) or "keep-alive" in connection
+        http11, status, found = parse_head(bytes(data[:end]))
         rest = bytes(data[end + 4 :])
         exchange = self.exchange
         assert exchange is not None
-        encoding = (headers.get("transfer-encoding") or "").lower()
-        if encoding:
-            if encoding != "chunked":
-                raise BadResponse(f"unsupported Transfer-Encoding {encoding!r}")
-            self._mode = "chunked"
-        elif headers.get("content-length") is not None:
-            text = headers["content-length"]
-            if not text.isdigit() or len(text) > 19:
-                raise BadResponse(f"bad Content-Length {text[:40]!r}")
-            self._expected = int(text)
-            if self._expected > exchange.limit:
-                raise TooLarge(f"the answer is {self._expected} bytes, more than max_response_bytes ({exchange.limit})")
-            self._mode = "length"
-        elif status in (204, 304) or 100 <= status < 200:
-            self._mode = "length"
-            self._expected = 0
-        else:
-            self._mode = "close"
-            self._keep_alive = False
+        frame = framing(http11, status, found, exchange.limit)
+        self._keep_alive = frame.keep_alive
         if not exchange.head.done():
-            exchange.head.set_result((status, headers))
-        if self._mode == "length":
-            if exchange.streaming:
-                self._mode = "stream-length"
-                self._feed(rest)
-                if self._expected == 0:
-                    self._finish()
-                return
-            if len(rest) >= self._expected or self._expected <= len(self._scratch):
-                self._body = bytearray(rest)
-                self._filled = len(rest)
-                if self._filled >= self._expected:
-                    self._finish()
-                else:  # small: the rest arrives into the scratch buffer
-                    self._mode = "small"
-                return
-            self._body = bytearray(self._expected)  # received in place: no copy, no join
+            exchange.head.set_result((status, Headers.of_lowered(found)))
+        if frame.kind == "length" and not exchange.streaming:
+            if len(rest) > frame.length:
+                raise BadResponse("more bytes than Content-Length")
+            self._body = bytearray(frame.length)  # received in place: no copy, no join
             self._body[: len(rest)] = rest
             self._filled = len(rest)
-            if self._filled >= self._expected:
+            if self._filled >= frame.length:
                 self._finish()
             return
+        if frame.kind == "chunked":
+            self._reader = ChunkedReader(0, exchange.limit, partial=exchange.streaming)
+        else:
+            self._reader = READERS[frame.kind](frame.length, exchange.limit)
         self._feed(rest)
+        if self._reader is not None and self._reader.done:  # (an empty body, or all of it came with the head)
+            self._finish()
 
     def _feed(self, data: bytes) -> None:
-        """Bytes of a body that is chunked, read until close, small, or streamed."""
+        """Bytes of a body read by its reader (chunked, until close, or streamed)."""
         exchange = self.exchange
-        assert exchange is not None
-        if self._mode == "small":
-            assert self._body is not None
-            self._body += data
-            self._filled = len(self._body)
-            if self._filled >= self._expected:
-                if self._filled > self._expected:
-                    raise BadResponse("more bytes than Content-Length")
-                self._finish()
-            return
-        if self._mode == "stream-length":
-            self._filled += len(data)
-            if self._filled > self._expected:
-                raise BadResponse("more bytes than Content-Length")
-            if data:
-                exchange.push(data)
-            if self._filled == self._expected:
-                self._finish()
-            return
-        if self._mode == "close":
-            self._body_piece(data)
-            return
-        self._pending += data
-        while True:
-            if self._chunk_left == -1:  # a chunk-size line
-                end = self._pending.find(b"\r\n")
-                if end < 0:
-                    if len(self._pending) > 1024:
-                        raise BadResponse("chunk size line too long")
-                    return
-                size_text = bytes(self._pending[:end]).split(b";", 1)[0].strip()
-                if not size_text or len(size_text) > 15 or not re.fullmatch(rb"[0-9a-fA-F]+", size_text):
-                    raise BadResponse(f"bad chunk size {size_text[:20]!r}")
-                del self._pending[: end + 2]
-                self._chunk_left = int(size_text, 16)
-                if self._chunk_left == 0:
-                    self._chunk_left = -2  # trailers follow
-            if self._chunk_left == -2:
-                end = self._pending.find(b"\r\n")
-                if end < 0:
-                    if len(self._pending) > MAX_HEAD:
-                        raise BadResponse("trailers too long")
-                    return
-                del self._pending[: end + 2]
-                if end == 0:
-                    self._finish()
-                    return
-                continue
-            if len(self._pending) < self._chunk_left + 2:
-                if self._chunk_left and len(self._pending) > 0 and exchange.streaming:
-                    take = min(len(self._pending), self._chunk_left)  # hand a stream what has come
-                    self._body_piece(bytes(self._pending[:take]))
-                    del self._pending[:take]
-                    self._chunk_left -= take
-                return
-            piece = bytes(self._pending[: self._chunk_left])
-            if self._pending[self._chunk_left : self._chunk_left + 2] != b"\r\n":
-                raise BadResponse("a chunk does not end with CRLF")
-            del self._pending[: self._chunk_left + 2]
-            self._chunk_left = -1
-            if piece:
-                self._body_piece(piece)
-
-    def _body_piece(self, piece: bytes) -> None:
-        exchange = self.exchange
-        assert exchange is not None
-        self._size += len(piece)
-        if self._size > exchange.limit:
-            raise TooLarge(f"the answer is more than max_response_bytes ({exchange.limit})")
-        if exchange.streaming:
-            exchange.push(piece)
-        else:
-            self._chunks.append(piece)
+        reader = self._reader
+        assert exchange is not None and reader is not None
+        for piece in reader.feed(data):
+            if exchange.streaming:
+                exchange.push(piece)
+            else:
+                self._pieces.append(piece)
+        if reader.done:
+            self._finish()
 
     def _finish(self) -> None:
         exchange = self.exchange
-        assert exchange is not None
+        if exchange is None:
+            return
         if exchange.streaming:
             body: Any = None
-        elif self._mode in ("chunked", "close"):
-            body = b"".join(self._chunks)
+        elif self._body is not None:
+            body = self._body
         else:
-            body = self._body if self._body is not None else b""
-        keep = self._keep_alive and self._mode != "close"
+            body = b"".join(self._pieces)
+        keep = self._keep_alive and not isinstance(self._reader, CloseReader)
         self.exchange = None
         self._reset_parser()
         if not exchange.done.done():
@@ -363,10 +271,6 @@ class Connection(asyncio.BufferedProtocol):
             self.transport.abort()
         self.lost = True
         self.owner._forget(self)
-
-
-class TooLarge(BadResponse):
-    """The answer is past max_response_bytes."""
 
 
 class Disconnected(Exception):

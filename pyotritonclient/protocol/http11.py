@@ -1,0 +1,228 @@
+"""HTTP/1.1 responses, sans-I/O: the head parsed, the body's framing decided from it, and the body readers as
+small classes picked from a table (``READERS``, as h11 does). The asyncio connection (transport/http11_connection.py)
+feeds them the bytes it receives; tests/test_http11_differential.py feeds the same bytes to h11 and compares.
+
+    http11, status, headers = parse_head(head_bytes)          # without the blank line that ends it
+    frame = framing(http11, status, headers, limit)           # how the body ends, whether the connection stays
+    reader = READERS[frame.kind](frame.length, limit)
+    pieces = reader.feed(data); reader.done                   # ... reader.eof() when the server closes
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Mapping, NamedTuple, Tuple
+
+MAX_HEAD = 64 * 1024  # the status line and headers of one response
+MAX_CHUNK_LINE = 1024  # a chunk-size line (with extensions)
+
+_STATUS = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: [\t\x20-\x7e\x80-\xff]*)?")
+_CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,15}")
+_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a token (RFC 9110 §5.1)
+_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")  # visible characters, spaces and tabs: no CR, LF or NUL
+
+
+class BadResponse(Exception):
+    """The server's bytes are not a well-formed HTTP/1.1 response."""
+
+
+class TooLarge(BadResponse):
+    """The answer is past the caller's limit (``max_response_bytes``)."""
+
+
+def parse_head(head: bytes) -> Tuple[bool, int, Dict[str, str]]:
+    """(HTTP/1.1?, status, headers by lower-case name) of a head without its final blank line; repeated headers
+    are joined with ", " (two different Content-Length values are refused); BadResponse names the first bad line.
+    Lines end with CRLF (a bare LF inside a line is refused: it is where response splitting hides); a folded
+    line (obs-fold) is refused, as RFC 9112 §5.2 allows."""
+    lines = head.split(b"\r\n")
+    match = _STATUS.fullmatch(lines[0])
+    if match is None:
+        raise BadResponse(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+    status = int(match.group(2))
+    if status < 100:
+        raise BadResponse(f"status {status} is not one of HTTP's (100-999)")
+    found: Dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep or not _NAME.fullmatch(name) or not _VALUE.fullmatch(value):
+            raise BadResponse(f"bad header line {line[:80]!r}")
+        key = name.decode("latin-1").lower()
+        text = value.strip(b" \t").decode("latin-1")
+        before = found.get(key)
+        if key == "content-length" and before not in (None, text):
+            raise BadResponse("two different Content-Length headers")
+        found[key] = text if before is None or key == "content-length" else before + ", " + text
+    return match.group(1) == b"1", status, found
+
+
+class Framing(NamedTuple):
+    """How a response's body ends: ``kind`` "length" (``length`` bytes), "chunked" or "close" (when the
+    server closes); ``keep_alive``: the connection can carry the next request afterwards."""
+
+    kind: str
+    length: int
+    keep_alive: bool
+
+
+def framing(http11: bool, status: int, headers: Mapping[str, str], limit: int) -> Framing:
+    """The body's framing from the head (RFC 9112 §6.3): no body for 1xx/204/304, then Transfer-Encoding
+    chunked, then Content-Length (checked whenever it is there), else until the server closes. A length past
+    ``limit`` is refused before any byte of the body is read (TooLarge)."""
+    connection = (headers.get("connection") or "").lower()
+    keep_alive = (http11 and "close" not in connection) or "keep-alive" in connection
+    # Both framing headers are checked even where they are not used: a bad one is a sign of smuggling.
+    text = headers.get("content-length")
+    if text is not None and (not text.isdigit() or not text.isascii() or len(text) > 40):
+        raise BadResponse(f"bad Content-Length {text[:40]!r}")
+    encoding = (headers.get("transfer-encoding") or "").lower()
+    if encoding and encoding != "chunked":
+        raise BadResponse(f"unsupported Transfer-Encoding {encoding!r}")
+    if status in (204, 304) or 100 <= status < 200:
+        return Framing("length", 0, keep_alive)  # never a body, whatever the headers say
+    if encoding:
+        return Framing("chunked", 0, keep_alive)
+    if text is not None:
+        length = int(text)
+        if length > limit:
+            raise TooLarge(f"the answer is {length} bytes, more than max_response_bytes ({limit})")
+        return Framing("length", length, keep_alive)
+    return Framing("close", 0, False)
+
+
+class Reader:
+    """A body reader: ``feed`` returns the body's bytes found in ``data`` (in order), ``done`` says the body is
+    complete, ``eof`` is called when the server closed the connection (BadResponse if the body was cut)."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        self.length = length
+        self.limit = limit
+        self.size = 0  # body bytes handed out so far
+        self.done = False
+
+    def feed(self, data: bytes) -> List[bytes]:
+        """The body bytes in ``data``."""
+        raise NotImplementedError
+
+    def eof(self) -> None:
+        """The server closed the connection: fine only when the body is complete."""
+        if not self.done:
+            raise BadResponse("the server closed the connection in the middle of the body")
+
+    def _counted(self, piece: bytes) -> bytes:
+        self.size += len(piece)
+        if self.size > self.limit:
+            raise TooLarge(f"the answer is more than max_response_bytes ({self.limit})")
+        return piece
+
+
+class LengthReader(Reader):
+    """A body of Content-Length bytes; a byte more is refused (nothing is pipelined on these connections)."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(length, limit)
+        self.done = length == 0
+
+    def feed(self, data: bytes) -> List[bytes]:
+        """The body bytes in ``data``; BadResponse for bytes past the length."""
+        if len(data) > self.length - self.size:
+            raise BadResponse("more bytes than Content-Length")
+        if not data:
+            return []
+        piece = self._counted(data)
+        self.done = self.size == self.length
+        return [piece]
+
+
+class ChunkedReader(Reader):
+    """``Transfer-Encoding: chunked``: size lines (extensions ignored), chunks each ending in CRLF, a zero-size
+    chunk, trailers (skipped), a blank line. ``partial``: hand out the part of a chunk that has come (streams)."""
+
+    def __init__(self, length: int, limit: int, partial: bool = False) -> None:
+        super().__init__(length, limit)
+        self.partial = partial
+        self._pending = bytearray()
+        self._left = -1  # bytes left of the current chunk; -1: a size line is next; -2: trailers are next
+
+    def feed(self, data: bytes) -> List[bytes]:
+        """The body bytes in ``data``; BadResponse names what is malformed."""
+        if self.done:
+            if data:
+                raise BadResponse("bytes after the end of a chunked body")
+            return []
+        pending = self._pending
+        pending += data
+        out: List[bytes] = []
+        while not self.done:
+            if self._left == -1:
+                end = pending.find(b"\r\n")
+                if end < 0:
+                    if len(pending) > MAX_CHUNK_LINE:
+                        raise BadResponse("chunk size line too long")
+                    break
+                line = bytes(pending[:end])
+                size = line.split(b";", 1)[0].strip(b" \t")
+                if not _CHUNK_SIZE.fullmatch(size) or b"\n" in line:  # (extensions are ignored)
+                    raise BadResponse(f"bad chunk size {size[:20]!r}")
+                del pending[: end + 2]
+                self._left = int(size, 16) or -2
+            elif self._left == -2:
+                end = pending.find(b"\r\n")
+                if end < 0:
+                    if len(pending) > MAX_HEAD:
+                        raise BadResponse("trailers too long")
+                    break
+                line = bytes(pending[:end])
+                del pending[: end + 2]
+                if end == 0:
+                    self.done = True
+                    if pending:
+                        raise BadResponse("bytes after the end of a chunked body")
+                    break
+                name, sep, value = line.partition(b":")  # a trailer: skipped, but well-formed
+                if not sep or not _NAME.fullmatch(name) or not _VALUE.fullmatch(value):
+                    raise BadResponse(f"bad trailer line {line[:80]!r}")
+            elif len(pending) >= self._left + 2:
+                if pending[self._left : self._left + 2] != b"\r\n":
+                    raise BadResponse("a chunk does not end with CRLF")
+                if self._left:
+                    out.append(self._counted(bytes(pending[: self._left])))
+                del pending[: self._left + 2]
+                self._left = -1
+            else:
+                if self.partial and pending and self._left:
+                    take = min(len(pending), self._left)
+                    out.append(self._counted(bytes(pending[:take])))
+                    del pending[:take]
+                    self._left -= take
+                break
+        return out
+
+
+class CloseReader(Reader):
+    """A body without a length: everything until the server closes the connection."""
+
+    def feed(self, data: bytes) -> List[bytes]:
+        """All of ``data`` (bounded by the limit)."""
+        return [self._counted(data)] if data else []
+
+    def eof(self) -> None:
+        """The end of the body."""
+        self.done = True
+
+
+READERS = {"length": LengthReader, "chunked": ChunkedReader, "close": CloseReader}
+
+__all__ = [
+    "MAX_HEAD",
+    "READERS",
+    "BadResponse",
+    "ChunkedReader",
+    "CloseReader",
+    "Framing",
+    "LengthReader",
+    "Reader",
+    "TooLarge",
+    "framing",
+    "parse_head",
+]
