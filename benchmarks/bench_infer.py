@@ -197,7 +197,7 @@ class TritonAio:
             await client.close()
 
 
-def entries(url: str, grpc_url: str, peers: bool) -> Dict[str, Any]:
+def entries(url: str, grpc_url: str, peers: bool, baseline: Optional[str] = None) -> Dict[str, Any]:
     found: Dict[str, Any] = {
         "raw socket floor": RawFloor(url),
         "pyotritonclient infer": Ours(url),
@@ -206,6 +206,13 @@ def entries(url: str, grpc_url: str, peers: bool) -> Dict[str, Any]:
         "tritonclient.http": TritonSync(url),
         "tritonclient.http.aio": TritonAio(url),
     }
+    if baseline:  # this checkout and the baseline's, each in a worker process of its own (the same Python)
+        from peers import Peer, checkout_of
+
+        here = pathlib.Path(__file__).resolve().parent.parent
+        for label, tree in (("this checkout", here), (f"baseline {baseline}", checkout_of(baseline))):
+            for kind in ("infer", "execute"):
+                found[f"ours {kind} ({label})"] = Peer(f"ours {kind}", url, grpc_url, checkout=tree)
     if peers:  # in venvs of their own (benchmarks/peers.py installs them once)
         from peers import CLIENTS, Peer
 
@@ -223,9 +230,10 @@ def measure(
     progress: Callable[[str], None],
     only_workloads: Optional[List[str]] = None,
     only_entries: Optional[List[str]] = None,
+    baseline: Optional[str] = None,
 ) -> Dict[str, Dict[str, Any]]:
     table: Dict[str, Dict[str, Any]] = {}
-    clients = entries(url, grpc_url, peers)
+    clients = entries(url, grpc_url, peers, baseline)
     if only_entries:
         clients = {name: entry for name, entry in clients.items() if any(part in name for part in only_entries)}
     try:
@@ -278,9 +286,12 @@ def main() -> None:
     parser.add_argument("--no-peers", action="store_true", help="leave out the peers that need venvs of their own")
     parser.add_argument("--workload", action="append", help="only this workload (its name; repeatable)")
     parser.add_argument("--entry", action="append", help="only entries whose name contains this (repeatable)")
+    parser.add_argument(
+        "--baseline", help="also measure this git revision's infer and execute, side by side with this checkout's"
+    )
     args = parser.parse_args()
     with TritonServer(MODELS) as server:
-        grpc_url = f"127.0.0.1:{(server.http_port or 0) + 1}"
+        grpc_url = f"127.0.0.1:{server.grpc_port}"
         table = measure(
             server.url,
             grpc_url,
@@ -290,6 +301,7 @@ def main() -> None:
             lambda w: print(f"measured {w}", flush=True),
             args.workload,
             args.entry,
+            args.baseline,
         )
     print(f"\n{'workload':<20}{'entry':<34}{'ms/request':>11}{'spread':>20}{'x fastest':>10}")
     for workload, rows in table.items():

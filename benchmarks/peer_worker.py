@@ -1,4 +1,5 @@
-"""A benchmark worker for clients that live in their own venv (tritonclient's gRPC clients, pyotritonclient 0.2.6).
+"""A benchmark worker for clients that live in their own venv (tritonclient's gRPC clients, pyotritonclient 0.2.6)
+or in another checkout of this repository (``ours infer``/``ours execute``, with PYTHONPATH set: --baseline).
 
 Run by bench_infer.py with that venv's Python: ``peer_worker.py CLIENT URL GRPC_URL``. Reads one JSON command per
 line on stdin (``{"model", "shape", "count", "in_flight"}``) and answers one line: the seconds per request.
@@ -96,6 +97,27 @@ def run(client: str, url: str, grpc_url: str, command: Dict[str, Any]) -> float:
             return await async_batch(call, count, in_flight)
 
         return asyncio.run(go_old())
+    if client.startswith(("ours infer", "ours execute")):  # a checkout of this repository (PYTHONPATH): --baseline
+        import pyotritonclient.http as ours
+        from pyotritonclient import execute
+
+        async def go_ours() -> float:
+            triton = ours.InferenceServerClient(url)
+            inputs = tensors_for(ours, model, shape)
+            data = inputs_for(model, shape)
+
+            async def call() -> None:
+                if client.startswith("ours execute"):
+                    await execute(data, url, model, client=triton)
+                else:
+                    (await triton.infer(model, inputs)).as_numpy(OUTPUT[model])
+
+            try:
+                return await async_batch(call, count, in_flight)
+            finally:
+                await triton.close()
+
+        return asyncio.run(go_ours())
     raise SystemExit(f"unknown client {client!r}")
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,22 @@ CLIENTS = {
 }
 
 
+def checkout_of(revision: str) -> Path:
+    """The tree of ``revision`` of this repository, exported once into the cache (for --baseline)."""
+    root = HERE.parent
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", revision + "^{commit}"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    target = cache_dir() / "bench-checkouts" / commit
+    if not (target / "pyotritonclient").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", commit, "pyotritonclient"], cwd=root, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
+
+
 def ensure(venv_name: str) -> Path:
     """The venv's Python, installed on first use (stamped, so later runs only check)."""
     root = cache_dir() / venv_name
@@ -42,14 +59,20 @@ def ensure(venv_name: str) -> Path:
 class Peer:
     """A client measured in its own venv through a long-lived worker process."""
 
-    def __init__(self, name: str, url: str, grpc_url: str) -> None:
+    def __init__(self, name: str, url: str, grpc_url: str, checkout: Optional[Path] = None) -> None:
+        """``checkout``: run this repository's code from that tree (the dev venv's Python, PYTHONPATH set)."""
         self.name = name
-        python = ensure(CLIENTS[name])
+        python = Path(sys.executable) if checkout is not None else ensure(CLIENTS[name])
+        env = dict(os.environ)
+        if checkout is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(checkout), str(HERE)])
         self.process: Optional[subprocess.Popen[str]] = subprocess.Popen(
             [str(python), str(HERE / "peer_worker.py"), name, url, grpc_url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env=env,
+            cwd=str(checkout or HERE),
         )
 
     async def batch(self, model: str, data: Dict[str, Any], count: int, in_flight: int) -> float:

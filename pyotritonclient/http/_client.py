@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any, AsyncGenerator, Callable, Coroutine, Dict, Mapping, Optional, Sequence, Union
 
 from ..errors import InferenceServerException, InvalidInputError, ProtocolError, ServerError
@@ -21,7 +22,53 @@ from ._async import InferAsyncRequest
 from ._base import Headers, Query, transport_error
 from ._infer import InferInput, InferRequestedOutput, InferResult
 
-__all__ = ["InferenceServerClient", "transport_error"]
+__all__ = ["InferCall", "InferenceServerClient", "transport_error"]
+
+
+@dataclass(frozen=True)
+class InferCall:
+    """One inference request as a value: the encoded body (header and tensor parts) and how to send it. Built
+    once from ``infer``'s arguments (bad ones refused then), sent by ``_send_infer`` now or later."""
+
+    model_name: str
+    model_version: str
+    request: wire.EncodedRequest
+    headers: Headers = None
+    query_params: Query = None
+    request_compression_algorithm: Optional[str] = None
+    response_compression_algorithm: Optional[str] = None
+    client_timeout: Optional[float] = None
+
+    @classmethod
+    def of(cls, arguments: Mapping[str, Any]) -> InferCall:
+        """From the arguments of ``infer``/``async_infer`` (their ``locals()``): the one place they are read."""
+        args = dict(arguments)
+        args.pop("self", None)
+        inputs = args.pop("inputs")
+        if isinstance(inputs, InferInput):
+            inputs = [inputs]
+        for item in inputs:
+            if not isinstance(item, InferInput):
+                raise InvalidInputError(f"inputs must be InferInput objects, got {type(item).__name__}")
+        outputs = args.pop("outputs")
+        try:
+            params = wire.request_parameters(
+                args.pop("parameters"),
+                sequence_id=args.pop("sequence_id"),
+                sequence_start=args.pop("sequence_start"),
+                sequence_end=args.pop("sequence_end"),
+                priority=args.pop("priority"),
+                timeout=args.pop("timeout"),
+            )
+            request = wire.build_infer_request(
+                [i.to_wire() for i in inputs],
+                [o.to_wire() for o in outputs] if outputs else None,
+                args.pop("request_id"),
+                params,
+            )
+        except (ValueError, TypeError) as exc:
+            raise InvalidInputError(str(exc)) from None
+        return cls(request=request, **args)
 
 
 class InferenceServerClient(AdminEndpoints):
@@ -70,41 +117,6 @@ class InferenceServerClient(AdminEndpoints):
     # -- inference -------------------------------------------------------------------------
 
     @staticmethod
-    def _encode(
-        inputs: Sequence[InferInput],
-        outputs: Optional[Sequence[InferRequestedOutput]],
-        request_id: str,
-        sequence_id: Union[int, str],
-        sequence_start: bool,
-        sequence_end: bool,
-        priority: int,
-        timeout: Optional[int],
-        parameters: Optional[Mapping[str, Any]],
-    ) -> wire.EncodedRequest:
-        if isinstance(inputs, InferInput):
-            inputs = [inputs]
-        for item in inputs:
-            if not isinstance(item, InferInput):
-                raise InvalidInputError(f"inputs must be InferInput objects, got {type(item).__name__}")
-        try:
-            params = wire.request_parameters(
-                parameters,
-                sequence_id=sequence_id,
-                sequence_start=sequence_start,
-                sequence_end=sequence_end,
-                priority=priority,
-                timeout=timeout,
-            )
-            return wire.build_infer_request(
-                [i.to_wire() for i in inputs],
-                [o.to_wire() for o in outputs] if outputs else None,
-                request_id,
-                params,
-            )
-        except (ValueError, TypeError) as exc:
-            raise InvalidInputError(str(exc)) from None
-
-    @staticmethod
     def generate_request_body(
         inputs: Sequence[InferInput],
         outputs: Optional[Sequence[InferRequestedOutput]] = None,
@@ -117,9 +129,7 @@ class InferenceServerClient(AdminEndpoints):
         parameters: Optional[Mapping[str, Any]] = None,
     ) -> tuple[bytes, Optional[int]]:
         """The whole request body as one bytes object and its JSON length (for custom transports)."""
-        request = InferenceServerClient._encode(
-            inputs, outputs, request_id, sequence_id, sequence_start, sequence_end, priority, timeout, parameters
-        )
+        request = InferCall.of({**locals(), "model_name": "", "model_version": ""}).request
         return b"".join(request.parts), request.header_length
 
     @staticmethod
@@ -153,19 +163,7 @@ class InferenceServerClient(AdminEndpoints):
     ) -> InferResult:
         """Run one inference. ``timeout`` is Triton's server-side limit in microseconds;
         ``client_timeout`` (seconds) bounds the whole call on this side."""
-        request = self._encode(
-            inputs, outputs, request_id, sequence_id, sequence_start, sequence_end, priority, timeout, parameters
-        )
-        return await self._send_infer(
-            model_name,
-            model_version,
-            request,
-            headers,
-            query_params,
-            request_compression_algorithm,
-            response_compression_algorithm,
-            client_timeout,
-        )
+        return await self._send_infer(InferCall.of(locals()))
 
     async def _in_slot(self, send: Callable[[], Coroutine[Any, Any, InferResult]]) -> InferResult:
         """Wait for one of ``max_greenlets`` slots, then send (created here: a semaphore belongs to one loop)."""
@@ -174,34 +172,28 @@ class InferenceServerClient(AdminEndpoints):
         async with self._async_slots:
             return await send()
 
-    async def _send_infer(
-        self,
-        model_name: str,
-        model_version: str,
-        request: wire.EncodedRequest,
-        headers: Headers,
-        query_params: Query,
-        request_compression_algorithm: Optional[str],
-        response_compression_algorithm: Optional[str],
-        client_timeout: Optional[float],
-    ) -> InferResult:
-        path = model_path(model_name, model_version) + "/infer"
-        body_headers = request.headers
+    async def _send_infer(self, call: InferCall) -> InferResult:
+        request = call.request
+        path = model_path(call.model_name, call.model_version) + "/infer"
+        body_headers = dict(request.headers)
         body: Sequence[Any] = request.parts
-        if request_compression_algorithm:
+        sending = call.request_compression_algorithm
+        if sending:
             try:
-                body = [wire.compress(request.parts, request_compression_algorithm)]
+                body = [wire.compress(request.parts, sending)]
             except ValueError as exc:
                 raise InvalidInputError(f"request_compression_algorithm: {exc}") from None
-            body_headers["Content-Encoding"] = request_compression_algorithm
-        if response_compression_algorithm:
-            if response_compression_algorithm not in wire.COMPRESSIONS:
+            body_headers["Content-Encoding"] = sending
+        accepted = call.response_compression_algorithm
+        if accepted:
+            if accepted not in wire.COMPRESSIONS:
                 raise InvalidInputError(
-                    f"response_compression_algorithm must be one of {wire.COMPRESSIONS}, "
-                    f"got {response_compression_algorithm!r}"
+                    f"response_compression_algorithm must be one of {wire.COMPRESSIONS}, got {accepted!r}"
                 )
-            body_headers["Accept-Encoding"] = response_compression_algorithm
-        response = await self._call("POST", path, headers, query_params, body, body_headers, client_timeout)
+            body_headers["Accept-Encoding"] = accepted
+        response = await self._call(
+            "POST", path, call.headers, call.query_params, body, body_headers, call.client_timeout
+        )
         if wire.HEADER_LENGTH in body_headers and wire.refused_binary_body(response.status, response.body):
             raise ServerError(
                 f"{wire.error_message(response.body, response.status)} (the server refused a request with binary "
@@ -243,25 +235,14 @@ class InferenceServerClient(AdminEndpoints):
 
         Same arguments as ``infer``; needs a running event loop. Bad arguments are refused here, before
         anything is sent. The requests in flight share the client's connection pool (``concurrency``)."""
+        call = InferCall.of(locals())  # bad inputs are refused now, not in the background
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             raise InferenceServerException("async_infer needs a running event loop: call it from async code") from None
-        request = self._encode(  # bad inputs are refused now, not in the background
-            inputs, outputs, request_id, sequence_id, sequence_start, sequence_end, priority, timeout, parameters
-        )
 
         def send() -> Coroutine[Any, Any, InferResult]:
-            return self._send_infer(
-                model_name,
-                model_version,
-                request,
-                headers,
-                query_params,
-                request_compression_algorithm,
-                response_compression_algorithm,
-                client_timeout,
-            )
+            return self._send_infer(call)
 
         sending: Coroutine[Any, Any, InferResult] = self._in_slot(send) if self.max_async_requests else send()
         task = loop.create_task(sending)
