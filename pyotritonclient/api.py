@@ -11,7 +11,7 @@ the model's cached config before anything is sent; calls share the session's poo
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
 
 from .engine.options import ExecuteOptions
 from .engine.registry import close_sessions, forget_config, session_for
@@ -32,11 +32,37 @@ __all__ = [
     "forget_config",
     "get_config",
     "list_models",
+    "run_bounded",
     "server_base_url",
     "shared_client",
 ]
 
 close_clients = close_sessions  # the name 0.3.0 documented
+T = TypeVar("T")
+
+
+async def run_bounded(work: Callable[[T], Awaitable[Any]], items: Iterable[T], concurrency: int) -> None:
+    """THE scheduler of many calls: ``work(item)`` for each item, at most ``concurrency`` at a time, by workers
+    that pull from one iterator (memory stays bounded however many items there are; a lazy iterator may decide
+    when to stop). An exception ``work`` lets out cancels the other workers and is raised. Used by
+    ``execute_batch`` and the command line's ``infer`` and ``bench``."""
+    if concurrency < 1:
+        raise InvalidInputError(f"concurrency must be at least 1, got {concurrency}")
+    pending = iter(items)
+
+    async def worker() -> None:
+        for item in pending:
+            await work(item)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+
 ServerUrl = Union[str, Sequence[str]]  # one server, or several (a list, or URLs separated by commas)
 
 
@@ -214,13 +240,7 @@ async def execute_batch(
                 if asyncio.iscoroutine(outcome):
                     await outcome
     else:
-        semaphore = asyncio.Semaphore(concurrency)
-
-        async def bounded(index: int) -> None:
-            async with semaphore:
-                await run(index)
-
-        await asyncio.gather(*(bounded(i) for i in range(len(items))))
+        await run_bounded(run, range(len(items)), concurrency)
     if raise_errors:
         for outcome in results:
             if isinstance(outcome, BaseException):

@@ -10,11 +10,11 @@ request (client encoding, network, server) and not reading files. Warm-up reques
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
+from ..api import run_bounded
 from ..errors import InferenceServerException, InvalidInputError
 from ..http import InferenceServerClient, InferInput
 from ..protocol.dtypes import config_to_wire, get_dtype
@@ -157,20 +157,23 @@ async def run_bench(
         issued += 1
         return True
 
-    async def worker() -> None:
+    def issue() -> Iterator[None]:
         while more():
-            began = time.perf_counter()
-            try:
-                await one()
-            except InferenceServerException as exc:
-                result.errors += 1
-                result.first_error = result.first_error or str(exc)
-                continue
-            now = time.perf_counter()
-            result.latencies_ms.append((now - began) * 1000.0)
-            if on_progress is not None:
-                on_progress(result.requests, now - start)
+            yield None
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    async def request(_: None) -> None:
+        began = time.perf_counter()
+        try:
+            await one()
+        except InferenceServerException as exc:
+            result.errors += 1
+            result.first_error = result.first_error or str(exc)
+            return
+        now = time.perf_counter()
+        result.latencies_ms.append((now - began) * 1000.0)
+        if on_progress is not None:
+            on_progress(result.requests, now - start)
+
+    await run_bounded(request, issue(), concurrency)
     result.seconds = time.perf_counter() - start
     return result

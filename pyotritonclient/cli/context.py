@@ -12,10 +12,11 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import click
 
+from ..engine.executor import Executor
 from ..engine.pool import ServerPool
 from ..engine.server import Session
 from ..errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, UnavailableError
@@ -48,7 +49,7 @@ class Settings:
         """The server(s) as the command may print them: credentials in a URL replaced by ``***``."""
         return ",".join(redact_url(url) for url in self.urls)
 
-    def session(self, client: InferenceServerClient) -> Union[Session, ServerPool]:
+    def session(self, client: InferenceServerClient) -> Executor:
         """The server's session (calls pass ``client``), or for several servers a pool of sessions with a client
         each (the calls go to the least busy one that has the model; see docs/scaling.md)."""
         if len(self.urls) == 1:

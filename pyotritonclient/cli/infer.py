@@ -8,13 +8,14 @@ import json
 import signal
 import time
 from pathlib import Path
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple
 
 import click
 
+from ..api import run_bounded
+from ..engine.executor import Executor
 from ..engine.options import ExecuteOptions
-from ..engine.pool import ServerPool
-from ..engine.server import INFO_KEY, Session
+from ..engine.server import INFO_KEY
 from ..errors import InferenceServerException, InvalidInputError
 from ..http import InferenceServerClient
 from . import files
@@ -126,7 +127,7 @@ def infer(
 
 async def _infer_batch(
     output: Output,
-    session: Union[Session, ServerPool],
+    session: Executor,
     client: InferenceServerClient,
     model: str,
     items: List[files.Item],
@@ -149,26 +150,24 @@ async def _infer_batch(
     stop = asyncio.Event()
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
-    pending = iter(todo)
     with output.progress(total=len(todo), label=model) as tick:
 
-        async def worker() -> None:
+        async def one(item: files.Item) -> None:
             nonlocal done
-            for item in pending:
-                try:
-                    values = files.load_inputs(item, image_layout)
-                    results = await session.execute(model, values, options, client=client)
-                    results.pop(INFO_KEY, None)
-                    files.write_item(results, out, item.name)
-                except InferenceServerException as exc:
-                    failures.append((item.name, str(exc)))
-                    tick(ok=False, item=item.name, detail=one_line(exc))
-                    continue
-                done += 1
-                tick(ok=True, item=item.name)
+            try:
+                values = files.load_inputs(item, image_layout)
+                results = await session.execute(model, values, options, client=client)
+                results.pop(INFO_KEY, None)
+                files.write_item(results, out, item.name)
+            except InferenceServerException as exc:
+                failures.append((item.name, str(exc)))
+                tick(ok=False, item=item.name, detail=one_line(exc))
+                return
+            done += 1
+            tick(ok=True, item=item.name)
 
         workers: asyncio.Future[Any] = asyncio.ensure_future(
-            asyncio.gather(*(worker() for _ in range(min(concurrency, len(todo) or 1))))
+            run_bounded(one, todo, max(1, min(concurrency, len(todo) or 1)))
         )
         stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
         try:

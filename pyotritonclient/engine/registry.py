@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import AsyncGenerator, Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 from ..protocol.urls import base_url, server_list
+from ..transport.base import at_loop_shutdown
 from .executor import Executor
 from .pool import ServerPool
 from .server import Session
@@ -20,20 +21,7 @@ class _LoopSessions:
         self.sessions: Dict[str, Session] = {}
         self.by_spelling: Dict[str, Session] = {}  # the URL as callers wrote it -> its session
         self.pools: Dict[Tuple[str, ...], ServerPool] = {}  # several servers: their ServerPool (pool.py)
-        self._closer: Optional[AsyncGenerator[None, None]] = None
-        closer = self._close_at_shutdown()
-        try:  # run it to its ``yield``: the loop's firstiter hook registers it for shutdown_asyncgens()
-            closer.asend(None).send(None)
-        except StopIteration:
-            self._closer = closer  # the loop keeps only a weak reference
-        except Exception:  # a loop without async-generator hooks: close_sessions() is the way then
-            pass
-
-    async def _close_at_shutdown(self) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            await self.close()
+        self._closer = at_loop_shutdown(self.close)  # (without loop hooks, close_sessions() is the way)
 
     async def close(self) -> None:
         for pool in list(self.pools.values()):

@@ -17,12 +17,15 @@ from .base import (
     DEFAULT_NETWORK_TIMEOUT,
     BodyParts,
     Buffer,
+    ErrorRule,
     Headers,
     Response,
     StreamResponse,
     TransportError,
+    at_loop_shutdown,
     body_length,
     decoded,
+    map_error,
 )
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
 
@@ -139,20 +142,11 @@ class AiohttpTransport:
         ``close()``: no "Unclosed client session" at exit. The loop's async-generator hooks do it; a later loop
         gets a new session."""
 
-        async def at_shutdown() -> AsyncGenerator[None, None]:
-            try:
-                yield
-            finally:
-                if not session.closed:
-                    await session.close()
+        async def close_session() -> None:
+            if not session.closed:
+                await session.close()
 
-        closer = at_shutdown()
-        try:  # run it to its ``yield``: the loop's firstiter hook registers it for shutdown_asyncgens()
-            closer.asend(None).send(None)
-        except StopIteration:
-            self._closer = closer  # the loop holds only a weak reference
-        except Exception:
-            pass
+        self._closer = at_loop_shutdown(close_session)
 
     def _timeout(self, timeout: Optional[float], streaming: bool) -> Any:
         if timeout is None:
@@ -264,9 +258,15 @@ class AiohttpTransport:
             self._session = None
 
 
+ERRORS: List[ErrorRule] = [
+    ((asyncio.TimeoutError,), "timeout", "{method} {url} timed out{limit}"),
+    ((aiohttp.ClientConnectorError,), "unsent", "cannot connect to {url}: {exc.os_error}"),
+    ((aiohttp.ClientError,), "failed", "{method} {url} failed: {exc.__class__.__name__}: {exc}"),
+]
+
+
 def _transport_error(exc: BaseException, method: str, url: str, timeout: Optional[float]) -> BaseException:
-    if isinstance(exc, TransportError) or isinstance(exc, RuntimeError):
-        return exc
+    return map_error(exc, ERRORS, method, url, timeout)
     if isinstance(exc, asyncio.TimeoutError):
         limit = f" after {timeout} s" if timeout is not None else ""
         return TransportError(f"{method} {redact_url(url)} timed out{limit}", url, timeout=True)

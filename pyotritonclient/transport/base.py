@@ -9,7 +9,21 @@ for server-sent events: the body arrives chunk by chunk as the server sends it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import AsyncContextManager, AsyncIterator, Dict, Mapping, Optional, Protocol, Sequence, Union
+from typing import (
+    AsyncContextManager,
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    Type,
+    Union,
+)
 
 from ..protocol.inference import decompress
 from ..protocol.urls import redact_url
@@ -144,6 +158,50 @@ def decoded(response: Response, request_headers: Mapping[str, str], limit: int, 
             f"{method} {redact_url(response.url)}: cannot decode the {encoding} answer: {exc}", response.url
         ) from None
     return Response(response.status, response.headers, body, response.url, decoded=True)
+
+
+# How a transport's foreign exceptions become TransportErrors: (exception types, what happened, the message).
+# "timeout" and "unsent" (certainly not received: no connection was made) are the flags the client maps to its
+# error family (http/_base.py); the message may use {method}, {url} (redacted), {exc}, {limit} (" after N s").
+ErrorRule = Tuple[Tuple[Type[BaseException], ...], str, str]
+_KINDS: Dict[str, Dict[str, bool]] = {"timeout": {"timeout": True}, "unsent": {"unsent": True}, "failed": {}}
+
+
+def map_error(
+    exc: BaseException, rules: Sequence[ErrorRule], method: str, url: str, timeout: Optional[float] = None
+) -> BaseException:
+    """THE seam for foreign exceptions: the first rule whose types match makes the TransportError; a
+    TransportError, or an exception no rule names (a bug, a cancellation), is returned as it is."""
+    if isinstance(exc, TransportError):
+        return exc
+    for types, kind, message in rules:
+        if isinstance(exc, types):
+            limit = f" after {timeout} s" if timeout is not None else ""
+            text = message.format(method=method, url=redact_url(url), exc=exc, limit=limit)
+            return TransportError(text, url, **_KINDS[kind])
+    return exc
+
+
+def at_loop_shutdown(close: Callable[[], Awaitable[None]]) -> Optional[AsyncGenerator[None, None]]:
+    """THE "close with the event loop" rule: ``close()`` runs when the running loop shuts down its async
+    generators (``asyncio.run`` ends), for code that never closes what it opened. Returns the generator to keep
+    (the loop holds only a weak reference to it), or None on a loop without async-generator hooks (then an
+    explicit ``close()`` is the way)."""
+
+    async def at_shutdown() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await close()
+
+    closer = at_shutdown()
+    try:  # run it to its ``yield``: the loop's firstiter hook registers it for shutdown_asyncgens()
+        closer.asend(None).send(None)
+    except StopIteration:
+        return closer
+    except Exception:
+        pass
+    return None
 
 
 def body_length(body: BodyParts) -> int:

@@ -26,11 +26,14 @@ from .base import (
     DEFAULT_CONNECTION_TIMEOUT,
     DEFAULT_NETWORK_TIMEOUT,
     BodyParts,
+    ErrorRule,
     Response,
     StreamResponse,
     TransportError,
+    at_loop_shutdown,
     body_length,
     decoded,
+    map_error,
 )
 from .http11_connection import Connection, Disconnected, Exchange, Key, Silence
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
@@ -90,19 +93,10 @@ class Http11Transport:
     def _close_with_loop(self) -> None:
         """Close the pool when its event loop shuts down, for code that never calls ``close()``."""
 
-        async def at_shutdown() -> AsyncGenerator[None, None]:
-            try:
-                yield
-            finally:
-                self._drop_all()
+        async def drop_all() -> None:
+            self._drop_all()
 
-        closer = at_shutdown()
-        try:
-            closer.asend(None).send(None)
-        except StopIteration:
-            self._closer = closer
-        except Exception:
-            pass
+        self._closer = at_loop_shutdown(drop_all)
 
     def _release(self, conn: Connection) -> None:
         if self._closed or conn.lost:
@@ -327,10 +321,17 @@ class Http11Transport:
         self._drop_all()
 
 
-def _error(exc: Exception, method: str, url: str, timeout: Optional[float]) -> Exception:
+ERRORS: List[ErrorRule] = [  # (order matters: asyncio.TimeoutError is an OSError on Python 3.11+)
+    ((asyncio.TimeoutError,), "timeout", "{method} {url} timed out{limit}"),
+    ((Silence,), "timeout", "{method} {url} timed out: {exc}"),
+    ((BadResponse,), "failed", "{method} {url}: bad HTTP response: {exc}"),
+    ((Disconnected, OSError), "failed", "{method} {url} failed: {exc}"),
+]
+
+
+def _error(exc: Exception, method: str, url: str, timeout: Optional[float]) -> BaseException:
     """What a caller gets for an exchange that failed: a TransportError that says how (or ``exc`` itself)."""
-    if isinstance(exc, TransportError):
-        return exc
+    return map_error(exc, ERRORS, method, url, timeout)
     if isinstance(exc, asyncio.TimeoutError):
         limit = f" after {timeout} s" if timeout is not None else ""
         return TransportError(f"{method} {redact_url(url)} timed out{limit}", url, timeout=True)
