@@ -1,6 +1,8 @@
 """hypha's cluster mode, as docs/scaling.md deploys it: Debian's redis-server, several hypha processes sharing it
-(each its own --server-id, one HYPHA_JWT_SECRET), and nginx in front as the balancer (websocket upgrade, no
-permessage-deflate added). Every port comes from the kernel.
+(each its own --server-id, one HYPHA_JWT_SECRET), and nginx in front as the balancer (websocket upgrade). As in
+the speed recipe (docs/service.md) no websocket is compressed: hypha runs under uvicorn with
+``--ws-per-message-deflate false`` and nginx drops the clients' permessage-deflate offer too
+(``deflate=True`` keeps hypha's default). Every port comes from the kernel.
 
 Each balancer port prefers one hypha process and falls back to the others (nginx ``backup`` servers): a service
 replica connected through balancer ``i`` lands on hypha ``i`` while it is up, and on another one when it is not.
@@ -53,9 +55,10 @@ class Redis:
 class Balancer:
     """nginx with one port per hypha process: that process first, the others as backups."""
 
-    def __init__(self, workdir: Path, backends: List[int]) -> None:
+    def __init__(self, workdir: Path, backends: List[int], deflate: bool = False) -> None:
         self.workdir = workdir
         self.backends = backends
+        self.deflate = deflate  # False: the clients' permessage-deflate offer is not passed on
         self.ports = free_ports(len(backends))
         self.process: Optional[subprocess.Popen] = None
 
@@ -65,6 +68,7 @@ class Balancer:
     def start(self, timeout: float = 30) -> Balancer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         servers = []
+        no_deflate = "" if self.deflate else '      proxy_set_header Sec-WebSocket-Extensions "";\n'
         for index, port in enumerate(self.ports):
             upstream = "\n".join(
                 f"    server 127.0.0.1:{backend} max_fails=1 fail_timeout=2s{'' if i == index else ' backup'};"
@@ -83,7 +87,7 @@ class Balancer:
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $host;
-      proxy_read_timeout 3600s;
+{no_deflate}      proxy_read_timeout 3600s;
       proxy_send_timeout 3600s;
       proxy_connect_timeout 2s;
       proxy_next_upstream error timeout http_502 http_503;
@@ -136,10 +140,12 @@ http {{
 class Cluster:
     """redis, ``count`` hypha processes on it, and the balancer in front."""
 
-    def __init__(self, cache_dir: Path, workdir: Path, count: int = 2) -> None:
+    def __init__(self, cache_dir: Path, workdir: Path, count: int = 2, deflate: bool = False) -> None:
         self.redis = Redis(workdir / "redis")
+        self.deflate = deflate
         self.hyphas = [
-            HyphaServer(cache_dir, workdir / f"hypha-{i}", secret="pyotritonclient-cluster") for i in range(count)
+            HyphaServer(cache_dir, workdir / f"hypha-{i}", secret="pyotritonclient-cluster", deflate=deflate)
+            for i in range(count)
         ]
         self.workdir = workdir
         self.balancer: Optional[Balancer] = None
@@ -147,12 +153,14 @@ class Cluster:
     def start(self) -> Cluster:
         self.redis.start()
         for index, hypha in enumerate(self.hyphas):
-            hypha.extra_args = ("--redis-uri", self.redis.uri, "--server-id", f"hypha-{index}")
+            # (options as hypha.server's HYPHA_* variables: they reach it under uvicorn too)
+            hypha.env["HYPHA_REDIS_URI"] = self.redis.uri
+            hypha.env["HYPHA_SERVER_ID"] = f"hypha-{index}"
             # hypha closes a websocket that sends more than 200 messages/s (1008, "Rate limit exceeded"): a busy
             # replica does (two messages a call and more); the recipe raises it (docs/scaling.md)
             hypha.env["HYPHA_WS_MSG_RATE_LIMIT"] = "100000"
             hypha.start()
-        self.balancer = Balancer(self.workdir / "nginx", [h.port for h in self.hyphas]).start()
+        self.balancer = Balancer(self.workdir / "nginx", [h.port for h in self.hyphas], self.deflate).start()
         return self
 
     def kill(self, index: int) -> None:

@@ -32,7 +32,7 @@ async def cluster(cache_dir, triton, tmp_path):
         for index in (0, 1):  # replica i connects through balancer port i: hypha i while it is up
             log = tmp_path / f"replica-{index}.log"
             options = ["--workspace", workspace, "--token", token, "--client-id", f"replica-{index}"]
-            options += ["--check-interval", "2", "--grace-period", "5"]
+            options += ["--check-interval", "2", "--grace-period", "5", "--liveness-interval", "2"]
             process = start_service_cli(log, balancer.url(index), triton.http_url, *options)
             replicas.append((process, log))
         ids = [await wait_for_line(process, log, "registered ") for process, log in replicas]
@@ -126,3 +126,115 @@ async def test_a_killed_hypha_process_loses_no_replica_and_hangs_no_call(cluster
         await again.sequence_end(sequence_id=seq)
     finally:
         await caller.disconnect()
+
+
+async def _accumulate_requests(triton_url: str) -> int:
+    """How many requests Triton has run for ``sequence_accumulate`` (its statistics: a step or an end)."""
+    from pyotritonclient.http import InferenceServerClient
+
+    async with InferenceServerClient(triton_url) as client:
+        stats = await client.get_inference_statistics("sequence_accumulate")
+    return sum(int(m["inference_stats"]["success"]["count"]) for m in stats["model_stats"])
+
+
+async def test_a_sequence_whose_caller_went_down_with_its_hypha_is_ended_on_triton(cluster, triton):
+    """Alice is connected to hypha-0 directly and owns a sequence on the replica there. hypha-0 dies: the
+    replica comes back through hypha-1, finds Alice gone at its liveness checks, ends her sequence on Triton
+    (one more request there) and says why when Alice, back on hypha-1 under the same name, steps it again."""
+    from hypha_rpc import connect_to_server
+
+    running = cluster["cluster"]
+    replica_id = cluster["ids"][0]  # connected to hypha-0 through balancer port 0
+    (process, log), _ = cluster["replicas"]
+    login = {"workspace": cluster["workspace"], "token": cluster["token"], "client_id": "alice", "method_timeout": 20}
+    alice = await connect_to_server({"server_url": running.hyphas[0].url, **login})
+    svc = await alice.get_service(replica_id)
+    seq = await svc.sequence_start(model_name="sequence_accumulate")
+    first = await svc.sequence_step(sequence_id=seq, inputs={"INPUT": np.array([5], np.int32)})
+    assert int(np.asarray(first["OUTPUT"]).reshape(-1)[0]) == 5
+    ran = await _accumulate_requests(triton.http_url)
+    killed_at = time.monotonic()
+    running.kill(0)
+    try:
+        await asyncio.wait_for(alice.disconnect(), 10)  # (her reconnection attempts go nowhere)
+    except Exception:
+        pass
+    await wait_for_line(process, log, "again (", timeout=90)
+    await wait_for_line(process, log, "ended 1 sequence(s) of", timeout=120)
+    print(f"\nalice's sequence ended on Triton {time.monotonic() - killed_at:.1f} s after her hypha died")
+    assert await _accumulate_requests(triton.http_url) == ran + 1  # the end reached Triton
+    alice = await connect_to_server({"server_url": running.hyphas[1].url, **login})
+    try:
+        again = await alice.get_service(replica_id)
+        with pytest.raises(Exception, match="was ended: its caller disconnected"):
+            await again.sequence_step(sequence_id=seq, inputs={"INPUT": np.array([1], np.int32)})
+    finally:
+        await alice.disconnect()
+
+
+async def test_sigterm_drains_a_replica_whose_callers_are_on_another_hypha(cluster):
+    """A caller on hypha-0 with calls running on the replica connected to hypha-1: SIGTERM finishes them, the
+    replica says it is busy and takes no new work meanwhile, and later calls by load go to the other one."""
+    running = cluster["cluster"]
+    _, (stopping_process, stopping_log) = cluster["replicas"]
+    stopping_id, staying_id = cluster["ids"][1], cluster["ids"][0]
+    caller = await _caller(running.hyphas[0].url, cluster["workspace"], cluster["token"])
+    try:
+        stopping = await caller.get_service(stopping_id)
+        slow = [stopping.execute(model_name="slow", inputs=[np.array([2.0], np.float32)]) for _ in range(2)]
+        in_flight = asyncio.gather(*slow)
+        while await stopping.get_load() < 2:  # both calls have reached the replica
+            assert not in_flight.done(), in_flight
+            await asyncio.sleep(0.02)
+        stopping_process.terminate()  # SIGTERM
+        while await stopping.get_load() < 1_000_000:  # it has taken the signal
+            await asyncio.sleep(0.02)
+        with pytest.raises(Exception, match="takes no new work"):
+            await stopping.execute(model_name="add_sub", inputs=[A, B])
+        results = await asyncio.wait_for(in_flight, 60)  # every call in flight completes, across processes
+        assert all(float(r["OUTPUT0"][0]) == 2.0 for r in results)
+        assert stopping_process.wait(30) == 0, stopping_log.read_text()[-2000:]
+        assert "no call running" in stopping_log.read_text()
+        for _ in range(5):
+            svc = await caller.get_service("triton-client", {"mode": "select:min:get_load"})
+            assert svc.id == staying_id
+            out = await svc.execute(model_name="add_sub", inputs=[A, B])
+            assert np.array_equal(out["OUTPUT0"], A + B)
+    finally:
+        await caller.disconnect()
+
+
+def _handshake_extensions(url: str) -> str:
+    """The Sec-WebSocket-Extensions a websocket handshake to ``url``/ws gets when it offers permessage-deflate."""
+    import base64
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            more = sock.recv(4096)
+            assert more, head
+            head += more
+    lines = head.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    assert lines[0].split()[1] == "101", lines
+    found = [line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("sec-websocket-extensions")]
+    return ",".join(found)
+
+
+async def test_no_websocket_of_the_recipe_is_compressed(cluster):
+    """The speed recipe (docs/service.md) in the cluster: an offer of permessage-deflate is declined both through
+    the balancer and straight at a hypha process."""
+    running = cluster["cluster"]
+    assert _handshake_extensions(running.balancer.url(0)) == ""
+    assert _handshake_extensions(running.hyphas[1].url) == ""

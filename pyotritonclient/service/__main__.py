@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from typing import Optional, Sequence
 
@@ -77,6 +78,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         liveness_interval=args.liveness_interval,
     )
     service = TritonService(config)
+    lines = logging.StreamHandler(sys.stdout)  # the service's own lines (sequences ended, failures) with its others
+    lines.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("pyotritonclient.service").addHandler(lines)
+    logging.getLogger("pyotritonclient.service").setLevel(logging.INFO)
     try:
         asyncio.run(
             serve(

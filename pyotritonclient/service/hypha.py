@@ -67,8 +67,8 @@ async def register(
             server = await connect_to_server(options)
         finally:
             _NO_COMPRESSION.reset(marker)
-    if service.caller_alive is None:
-        service.caller_alive = caller_check(server)
+    if service.caller_alive is None or isinstance(service.caller_alive, CallerCheck):
+        service.caller_alive = CallerCheck(server)  # through the connection of now (a fresh one after a loss)
     register_ndarray_codec(server)
     _on_disconnect(server, service)
     info = await server.register_service(service_definition(service, service_id, visibility))
@@ -121,20 +121,45 @@ def _decline_compression_in_context() -> None:
     WebsocketRPCConnection._ws_connect_kwargs = connect_kwargs
 
 
-def caller_check(server: Any) -> Any:
-    """A ``caller_alive`` for the service: pings the caller's built-in hypha service.
+class CallerCheck:
+    """A ``caller_alive`` for the service: pings the caller's built-in hypha service through ``server`` (the
+    service's connection; replaced when the service connects afresh).
 
-    False only when hypha says the caller is not connected; None when the answer is unknown (for example
-    while the service itself is reconnecting)."""
+    False when hypha says the caller is not connected, or when the caller has not answered at
+    ``SILENT_CHECKS`` checks in a row while hypha answered the service itself: a caller of a hypha process that
+    died stays listed in Redis until hypha reaps it (every 5 minutes by default), and a ping to it goes
+    nowhere. None when the answer is unknown (for example while the service itself is reconnecting)."""
 
-    async def alive(caller: str) -> Optional[bool]:
+    SILENT_CHECKS = 3
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.silent: Dict[str, int] = {}  # caller -> checks in a row without an answer
+
+    async def __call__(self, caller: str) -> Optional[bool]:
         try:
-            builtin = await server.rpc.get_remote_service(f"{caller}:built-in", {"timeout": 10})
-            return await asyncio.wait_for(builtin.ping("ping"), 10) == "pong" or None
+            builtin = await self.server.rpc.get_remote_service(f"{caller}:built-in", {"timeout": 10})
+            answer = await asyncio.wait_for(builtin.ping("ping"), 10) == "pong" or None
         except Exception as exc:
-            return False if "not connected" in str(exc) and caller in str(exc) else None
+            if "not connected" in str(exc) and caller in str(exc):
+                self.silent.pop(caller, None)
+                return False
+            if not isinstance(exc, asyncio.TimeoutError):
+                return None
+            try:  # no answer: only evidence when the service's own connection works
+                await asyncio.wait_for(ping(self.server), 10)
+            except Exception:
+                return None
+            if len(self.silent) < 10_000 or caller in self.silent:
+                self.silent[caller] = self.silent.get(caller, 0) + 1
+            return False if self.silent.get(caller, 0) >= self.SILENT_CHECKS else None
+        self.silent.pop(caller, None)
+        return answer
 
-    return alive
+
+def caller_check(server: Any) -> CallerCheck:
+    """The ``caller_alive`` check through ``server`` (see ``CallerCheck``)."""
+    return CallerCheck(server)
 
 
 def _on_disconnect(server: Any, service: TritonService) -> None:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from ..sequence import SequenceExecutor, new_sequence_id
 from .calls import guarded
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of
 
+logger = logging.getLogger("pyotritonclient.service")
 SequenceId = Union[int, str]
 Key = Tuple[str, str]  # (owner, str(the caller's sequence id))
 # caller id -> False when the caller is certainly gone (disconnected); True or None when alive or unknown.
@@ -244,15 +246,20 @@ class SequenceRegistry:
         released = sorted(gone & self._gone_once)
         self._gone_once = gone - self._gone_once
         for owner in released:
-            await self.release(owner)
+            await self.release(owner, "its caller disconnected (gone at two liveness checks in a row)")
         self.liveness_checks += 1
         return released
 
-    async def release(self, owner: str) -> int:
-        """End every sequence of ``owner``; returns how many."""
+    async def release(self, owner: str, because: str = "its caller disconnected") -> int:
+        """End every sequence of ``owner`` on the server, remembering ``because`` for the owner's later calls
+        (a caller that comes back under the same name is told); returns how many. Logged."""
         keys = [k for k, s in self.open.items() if s.owner == owner]
         for key in keys:
-            await self.finish(key)
+            if len(self.ended) < 10_000:
+                self.ended[key] = because
+        confirmed = sum(await asyncio.gather(*(self.finish(key) for key in keys)))
+        if keys:
+            logger.info("ended %d sequence(s) of %s: %s (%d confirmed by Triton)", len(keys), owner, because, confirmed)
         return len(keys)
 
     def _ensure_reaper(self) -> None:
