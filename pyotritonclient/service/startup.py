@@ -26,7 +26,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from ..protocol.urls import server_list
 from .core import TritonService
-from .hypha import register_ndarray_codec, service_definition
+from .hypha import SERVICE_TYPE, register_ndarray_codec, service_definition
 from .policy import ServiceConfig
 
 PREFIX = "PYOTRITON_SERVICE_"
@@ -69,14 +69,19 @@ def config_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[Service
 
 async def _hypha_serves_triton_itself(server: Any) -> bool:
     """Whether this hypha was started with ``--triton-servers``: its own ``triton-client`` is registered in
-    ``public`` before startup functions run (and the option is on its command line)."""
+    ``public`` before startup functions run (and the option is on its command line). A ``triton-client`` of this
+    package's type is not hypha's: in cluster mode it is the one another hypha process's startup function made."""
     if any(arg.startswith("--triton-servers") for arg in sys.argv[1:]):
         return True
     try:
         services = await server.list_services({"workspace": "public"})
     except Exception:
         return False
-    return any(str(s.get("id", "")).endswith(":triton-client") for s in services if isinstance(s, Mapping))
+    return any(
+        str(s.get("id", "")).endswith(":triton-client") and s.get("type") != SERVICE_TYPE  # (ours: another process's)
+        for s in services
+        if isinstance(s, Mapping)
+    )
 
 
 async def hypha_startup(server: Any, env: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
