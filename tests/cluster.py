@@ -151,6 +151,14 @@ class Cluster:
         self.balancer: Optional[Balancer] = None
 
     def start(self) -> Cluster:
+        """Redis, the hypha processes, the balancer; what started is stopped again if a part fails."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Cluster:
         self.redis.start()
         for index, hypha in enumerate(self.hyphas):
             # (options as hypha.server's HYPHA_* variables: they reach it under uvicorn too)
