@@ -11,7 +11,7 @@ feeds them the bytes it receives; tests/test_http11_differential.py feeds the sa
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Mapping, NamedTuple, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 MAX_HEAD = 64 * 1024  # the status line and headers of one response
 MAX_CHUNK_LINE = 1024  # a chunk-size line (with extensions)
@@ -44,16 +44,33 @@ def parse_head(head: bytes) -> Tuple[bool, int, Dict[str, str]]:
         raise BadResponse(f"status {status} is not one of HTTP's (100-999)")
     found: Dict[str, str] = {}
     for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep or not _NAME.fullmatch(name) or not _VALUE.fullmatch(value):
-            raise BadResponse(f"bad header line {line[:80]!r}")
-        key = name.decode("latin-1").lower()
-        text = value.strip(b" \t").decode("latin-1")
+        key, text = _field(line, "header")
         before = found.get(key)
         if key == "content-length" and before not in (None, text):
             raise BadResponse("two different Content-Length headers")
         found[key] = text if before is None or key == "content-length" else before + ", " + text
     return match.group(1) == b"1", status, found
+
+
+def _field(line: bytes, what: str) -> Tuple[str, str]:
+    """(lower-case name, value) of a header or trailer line; BadResponse unless the name is a token and the value
+    holds only visible characters, spaces and tabs."""
+    name, sep, value = line.partition(b":")
+    if not sep or not _NAME.fullmatch(name) or not _VALUE.fullmatch(value):
+        raise BadResponse(f"bad {what} line {line[:80]!r}")
+    return name.decode("latin-1").lower(), value.strip(b" \t").decode("latin-1")
+
+
+def _take_line(pending: bytearray, limit: int, too_long: str) -> Optional[bytes]:
+    """The next CRLF-ended line taken off ``pending`` (without its CRLF), or None until it has all come."""
+    end = pending.find(b"\r\n")
+    if end < 0:
+        if len(pending) > limit:
+            raise BadResponse(too_long)
+        return None
+    line = bytes(pending[:end])
+    del pending[: end + 2]
+    return line
 
 
 class Framing(NamedTuple):
@@ -155,33 +172,23 @@ class ChunkedReader(Reader):
         out: List[bytes] = []
         while not self.done:
             if self._left == -1:
-                end = pending.find(b"\r\n")
-                if end < 0:
-                    if len(pending) > MAX_CHUNK_LINE:
-                        raise BadResponse("chunk size line too long")
+                line = _take_line(pending, MAX_CHUNK_LINE, "chunk size line too long")
+                if line is None:
                     break
-                line = bytes(pending[:end])
                 size = line.split(b";", 1)[0].strip(b" \t")
                 if not _CHUNK_SIZE.fullmatch(size) or b"\n" in line:  # (extensions are ignored)
                     raise BadResponse(f"bad chunk size {size[:20]!r}")
-                del pending[: end + 2]
                 self._left = int(size, 16) or -2
             elif self._left == -2:
-                end = pending.find(b"\r\n")
-                if end < 0:
-                    if len(pending) > MAX_HEAD:
-                        raise BadResponse("trailers too long")
+                line = _take_line(pending, MAX_HEAD, "trailers too long")
+                if line is None:
                     break
-                line = bytes(pending[:end])
-                del pending[: end + 2]
-                if end == 0:
+                if not line:
                     self.done = True
                     if pending:
                         raise BadResponse("bytes after the end of a chunked body")
                     break
-                name, sep, value = line.partition(b":")  # a trailer: skipped, but well-formed
-                if not sep or not _NAME.fullmatch(name) or not _VALUE.fullmatch(value):
-                    raise BadResponse(f"bad trailer line {line[:80]!r}")
+                _field(line, "trailer")  # a trailer: skipped, but well-formed
             elif len(pending) >= self._left + 2:
                 if pending[self._left : self._left + 2] != b"\r\n":
                     raise BadResponse("a chunk does not end with CRLF")
