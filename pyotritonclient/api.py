@@ -11,12 +11,12 @@ the model's cached config before anything is sent; calls share the session's poo
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 from .engine.options import ExecuteOptions
 from .engine.registry import close_sessions, forget_config, session_for
 from .engine.server import CONFIG_RECHECK_SECONDS, INFO_KEY
-from .errors import InvalidInputError
+from .errors import InferenceServerException, InvalidInputError
 from .http import InferenceServerClient
 from .protocol.urls import base_url
 from .values.inputs import Inputs
@@ -162,6 +162,29 @@ async def execute(
 # -- execute_batch --------------------------------------------------------------------------------
 
 
+def _batch_arguments(
+    args: Sequence[Any], options: Dict[str, Any], batch_size: Optional[int], on_batch_end: Any
+) -> Tuple[Optional[int], Any]:
+    """execute_batch's positional arguments, in either generation's order: ``(server_url, model_name)`` put
+    into ``options``, or 0.2.x's ``(batch_size, on_batch_end)`` returned; then the batch size checked."""
+    if len(args) > 2:
+        raise TypeError(f"execute_batch takes at most 3 positional arguments, got {1 + len(args)}")
+    if args and isinstance(args[0], int) and not isinstance(args[0], bool):  # 0.2.x: (batches, batch_size, ...)
+        batch_size = args[0]
+        if len(args) > 1:
+            on_batch_end = args[1]
+    else:
+        for name, value in zip(("server_url", "model_name"), args):
+            if name in options:
+                raise TypeError(f"execute_batch got multiple values for argument {name!r}")
+            options[name] = value
+    if on_batch_end is not None and batch_size is None:
+        batch_size = 1  # the 0.2.x default
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
+    return batch_size, on_batch_end
+
+
 async def execute_batch(
     batches: Sequence[Inputs],
     *args: Any,
@@ -182,40 +205,25 @@ async def execute_batch(
     The 0.2.x arguments still work, also positionally: ``execute_batch(batches, batch_size, on_batch_end,
     server_url=..., model_name=...)`` runs ``batch_size`` items together, then ``on_batch_end(start, results)``.
     """
-    if len(args) > 2:
-        raise TypeError(f"execute_batch takes at most 3 positional arguments, got {1 + len(args)}")
-    if (
-        args and isinstance(args[0], int) and not isinstance(args[0], bool)
-    ):  # 0.2.x: (batches, batch_size, on_batch_end)
-        batch_size = args[0]
-        if len(args) > 1:
-            on_batch_end = args[1]
-    else:
-        for name, value in zip(("server_url", "model_name"), args):
-            if name in options:
-                raise TypeError(f"execute_batch got multiple values for argument {name!r}")
-            options[name] = value
-    if on_batch_end is not None and batch_size is None:
-        batch_size = 1  # the 0.2.x default
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size, on_batch_end = _batch_arguments(args, options, batch_size, on_batch_end)
     if concurrency < 1:
         raise InvalidInputError(f"concurrency must be at least 1, got {concurrency}")
     items = list(batches)
     results: List[Any] = [None] * len(items)
     done = 0
-    server_url, model_name = options.get("server_url"), options.get("model_name")
-    if items and options.get("config") is None and options.get("cache_config", True) and model_name:
-        try:  # one config request, not one per item in flight (errors are reported per item below)
+    model_name = options.get("model_name")
+    target = options.get("server_url") or getattr(options.get("client"), "url", None)
+    if items and target and model_name and options.get("config") is None and options.get("cache_config", True):
+        try:  # one config request, not one per item in flight
             await get_config(
-                server_url or options["client"].url,
+                target,
                 model_name,
                 model_version=options.get("model_version", ""),
                 client=options.get("client"),
                 headers=options.get("headers"),
             )
-        except Exception:
-            pass
+        except InferenceServerException:
+            pass  # each item then reports it in its own slot (the call below reads the config again)
 
     async def run(index: int) -> None:
         nonlocal done

@@ -238,3 +238,40 @@ async def test_no_websocket_of_the_recipe_is_compressed(cluster):
     running = cluster["cluster"]
     assert _handshake_extensions(running.balancer.url(0)) == ""
     assert _handshake_extensions(running.hyphas[1].url) == ""
+
+
+async def test_a_call_whose_callers_hypha_dies_ends_with_an_error_and_the_replica_goes_on(cluster):
+    """The caller is connected to hypha-0, the replica to hypha-1; hypha-0 dies mid-call. The caller's call ends
+    with an error within its method timeout (hypha-rpc keeps it while it tries to reconnect, then says the call
+    timed out, naming the method and the lost path); it never hangs. The replica finishes the call (its answer
+    has nowhere to go) and goes on serving."""
+    running = cluster["cluster"]
+    replica_id = cluster["ids"][1]  # connected to hypha-1
+    caller = await _caller(running.hyphas[0].url, cluster["workspace"], cluster["token"])  # method_timeout 20 s
+    watcher = await _caller(running.hyphas[1].url, cluster["workspace"], cluster["token"])
+    try:
+        svc = await caller.get_service(replica_id)
+        replica = await watcher.get_service(replica_id)
+        in_flight = asyncio.ensure_future(svc.execute(model_name="slow", inputs=[np.array([2.0], np.float32)]))
+        while await replica.get_load() < 1:  # the call is running on the replica
+            assert not in_flight.done(), in_flight
+            await asyncio.sleep(0.02)
+        killed_at = time.monotonic()
+        running.kill(0)
+        outcome = (await asyncio.wait_for(asyncio.gather(in_flight, return_exceptions=True), 60))[0]
+        took = time.monotonic() - killed_at
+        assert isinstance(outcome, Exception), outcome
+        print(
+            f"\nthe caller's call ended {took:.1f} s after its hypha died: {type(outcome).__name__}: {str(outcome)[:90]}"
+        )
+        assert "execute" in str(outcome) and ("timed out" in str(outcome) or "onnection" in str(outcome)), outcome
+        while await replica.get_load() > 0:  # the replica finishes the call (nothing hangs there either)
+            await asyncio.sleep(0.05)
+        out = await replica.execute(model_name="add_sub", inputs=[A, B])
+        assert np.array_equal(out["OUTPUT0"], A + B)
+    finally:
+        for connection in (caller, watcher):
+            try:
+                await asyncio.wait_for(connection.disconnect(), 10)
+            except Exception:
+                pass

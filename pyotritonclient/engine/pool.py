@@ -28,6 +28,7 @@ from ..http import InferenceServerClient
 from ..protocol.urls import base_url, redact_url
 from ..values.inputs import Inputs
 from .configs import Config
+from .deadline import Deadline
 from .options import ExecuteOptions
 from .server import Session
 
@@ -232,7 +233,7 @@ class ServerPool:
         options = options or ExecuteOptions()
         if server is not None:
             return await self._pinned(self.member(server), model_name, inputs, options, config)
-        deadline = None if options.timeout is None else time.monotonic() + options.timeout
+        deadline = Deadline(options.timeout)
         tried: Dict[str, str] = {}
         while True:
             found = await self._within(deadline, self._candidates(model_name, tried), model_name, options, tried)
@@ -240,8 +241,8 @@ class ServerPool:
                 raise self._none_left(f"model {model_name!r}", found["reasons"])
             member = self._least_busy(found["ready"])
             step = options
-            if deadline is not None and tried:
-                left = deadline - time.monotonic()
+            left = deadline.left()
+            if left is not None and tried:
                 if left <= 0:
                     raise self._none_left(f"model {model_name!r} within {options.timeout} s", tried)
                 step = options.but(timeout=left)
@@ -265,16 +266,15 @@ class ServerPool:
             return result
 
     async def _within(
-        self, deadline: Optional[float], choosing: Any, model_name: str, options: ExecuteOptions, tried: Dict[str, str]
+        self, deadline: Deadline, choosing: Any, model_name: str, options: ExecuteOptions, tried: Dict[str, str]
     ) -> Dict[str, Any]:
         """Choosing a server takes no longer than what is left of the call's deadline."""
-        if deadline is None:
-            return await choosing  # type: ignore[no-any-return]
-        try:
-            return await asyncio.wait_for(choosing, max(0.0, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+
+        def too_late() -> NoServerError:
             reasons = {**tried, **{m.url: "no answer in time" for m in self.members if m.url not in tried}}
-            raise self._none_left(f"model {model_name!r} within {options.timeout} s", reasons) from None
+            return self._none_left(f"model {model_name!r} within {options.timeout} s", reasons)
+
+        return await deadline.bound(choosing, too_late)
 
     async def _lost_model(self, member: Member, model_name: str) -> bool:
         """After a refusal: True when the server's repository (read again) no longer has the model ready, so the
