@@ -261,9 +261,8 @@ async def test_a_call_whose_callers_hypha_dies_ends_with_an_error_and_the_replic
         outcome = (await asyncio.wait_for(asyncio.gather(in_flight, return_exceptions=True), 60))[0]
         took = time.monotonic() - killed_at
         assert isinstance(outcome, Exception), outcome
-        print(
-            f"\nthe caller's call ended {took:.1f} s after its hypha died: {type(outcome).__name__}: {str(outcome)[:90]}"
-        )
+        shown = f"{type(outcome).__name__}: {str(outcome)[:90]}"
+        print(f"\nthe caller's call ended {took:.1f} s after its hypha died: {shown}")
         assert "execute" in str(outcome) and ("timed out" in str(outcome) or "onnection" in str(outcome)), outcome
         while await replica.get_load() > 0:  # the replica finishes the call (nothing hangs there either)
             await asyncio.sleep(0.05)
