@@ -61,6 +61,8 @@ def playground(cache_dir, triton, nginx, tmp_path_factory):
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     assert out.returncode == 0 and lines, f"the playground run failed:\n{out.stdout[-4000:]}\n{out.stderr[-3000:]}"
     run = json.loads(lines[-1][len("RESULT ") :])
+    if run.get("crashed_before"):  # Chromium's renderer crashed once and the scenario ran again (run_playground.mjs)
+        print(f"\nthe first playground run crashed: {run['crashed_before']}")
     return {"run": run, "cells": cells, "threshold": config["threshold"], "token": server.token, "triton": triton}
 
 
