@@ -86,8 +86,8 @@ def framing(http11: bool, status: int, headers: Mapping[str, str], limit: int) -
     """The body's framing from the head (RFC 9112 §6.3): no body for 1xx/204/304, then Transfer-Encoding
     chunked, then Content-Length (checked whenever it is there), else until the server closes. A length past
     ``limit`` is refused before any byte of the body is read (TooLarge)."""
-    connection = (headers.get("connection") or "").lower()
-    keep_alive = (http11 and "close" not in connection) or "keep-alive" in connection
+    options = {token.strip() for token in (headers.get("connection") or "").lower().split(",")}
+    keep_alive = "close" not in options and (http11 or "keep-alive" in options)  # ("close" wins over all)
     # Both framing headers are checked even where they are not used: a bad one is a sign of smuggling.
     text = headers.get("content-length")
     if text is not None and (not text.isdigit() or not text.isascii() or len(text) > 40):

@@ -27,11 +27,11 @@ def specs_from_values(config: Mapping[str, Any], inputs: Any) -> List[Dict[str, 
         )
     specs = []
     for name, value in inputs.items():
-        if _text_like(value) or isinstance(value, (list, tuple)) and value and _text_like(value[0]):
-            datatype, ndim = "BYTES", 0 if _text_like(value) else 1
-        elif rpc_ndarray.is_ndarray(value):
+        if rpc_ndarray.is_ndarray(value):  # (a dict, but not JSON text: it says its own type)
             raw = rpc_ndarray.read(value, name)
             datatype, ndim = raw.datatype, len(raw.shape)
+        elif _text_like(value) or isinstance(value, (list, tuple)) and value and _text_like(value[0]):
+            datatype, ndim = "BYTES", 0 if _text_like(value) else 1
         else:
             try:
                 import numpy as np
