@@ -1,0 +1,147 @@
+"""Exact answers of what the command line reads and writes (cli/files.py): images of every mode in both
+layouts, the summary table's rows, output files and JSON forms. Pure: in the mutation selection."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pyotritonclient.cli import files
+from pyotritonclient.errors import InvalidInputError
+
+
+def _saved(tmp_path, image, name="i.png", **options):
+    path = tmp_path / name
+    image.save(path, **options)
+    return path
+
+
+def test_images_of_every_mode(tmp_path):
+    grey = Image.fromarray(np.array([[0, 128], [255, 7]], np.uint8))
+    array = files.load_image(_saved(tmp_path, grey))
+    assert array.dtype == np.uint8 and array.tolist() == [[0, 128], [255, 7]]
+    assert files.load_image(_saved(tmp_path, grey), "chw").shape == (1, 2, 2)
+    deep = Image.fromarray(np.array([[0, 65535], [1000, 2]], np.uint16))
+    wide = files.load_image(_saved(tmp_path, deep, "d.png"))
+    assert wide.dtype == np.uint16 and wide.tolist() == [[0, 65535], [1000, 2]]
+    rgb = np.zeros((2, 3, 3), np.uint8)
+    rgb[0, 0] = [10, 20, 30]
+    colour = files.load_image(_saved(tmp_path, Image.fromarray(rgb), "c.png"))
+    assert colour.shape == (2, 3, 3) and colour[0, 0].tolist() == [10, 20, 30]
+    planes = files.load_image(_saved(tmp_path, Image.fromarray(rgb), "c.png"), "chw")
+    assert planes.shape == (3, 2, 3) and planes[:, 0, 0].tolist() == [10, 20, 30] and planes.flags.c_contiguous
+    palette = Image.fromarray(rgb).convert("P")
+    assert files.load_image(_saved(tmp_path, palette, "p.png")).shape == (2, 3, 3)  # palette -> RGB
+    see_through = Image.fromarray(rgb).convert("P")
+    see_through.info["transparency"] = 0
+    assert files.load_image(_saved(tmp_path, see_through, "t.png", transparency=0)).shape == (2, 3, 4)
+    grey_alpha = Image.fromarray(np.zeros((2, 2, 2), np.uint8), "LA")
+    assert files.load_image(_saved(tmp_path, grey_alpha, "la.png")).shape == (2, 2, 4)
+    cmyk = Image.new("CMYK", (3, 2), (0, 0, 0, 0))
+    assert files.load_image(_saved(tmp_path, cmyk, "k.tif")).shape == (2, 3, 3)
+    bits = Image.new("1", (3, 2), 1)
+    ones = files.load_image(_saved(tmp_path, bits, "b.png"))
+    assert ones.shape == (2, 3, 3) and ones.dtype == np.uint8 and int(ones.max()) == 255
+    rgba = files.load_image(_saved(tmp_path, Image.new("RGBA", (1, 1), (1, 2, 3, 4)), "a.png"), "chw")
+    assert rgba.shape == (4, 1, 1) and rgba[:, 0, 0].tolist() == [1, 2, 3, 4]
+    with pytest.raises(InvalidInputError) as refused:
+        files.load_image(_saved(tmp_path, grey), "whc")
+    assert str(refused.value) == "image layout must be 'hwc' or 'chw', got 'whc'"
+
+
+def test_summary_rows():
+    assert files.summary_row("m", np.array([[1, 5], [-3, 2]], np.int32)) == {
+        "output": "m",
+        "dtype": "int32",
+        "shape": "2x2",
+        "min": "-3",
+        "max": "5",
+        "preview": "",
+    }
+    assert files.summary_row("f", np.array([np.nan, 0.5, np.inf, -2.25])) == {
+        "output": "f",
+        "dtype": "float64",
+        "shape": "4",
+        "min": "-2.25",
+        "max": "0.5",
+        "preview": "",
+    }
+    assert files.summary_row("n", np.array([np.nan, np.nan]))["min"] == "nan"
+    assert files.summary_row("n", np.array([np.nan]))["max"] == "nan"
+    assert files.summary_row("s", np.float32(3.0))["shape"] == "scalar"
+    assert files.summary_row("e", np.zeros((0, 2)))[("min")] == "-"
+    assert files.summary_row("b", np.array([True, False])) == {
+        "output": "b",
+        "dtype": "bool",
+        "shape": "2",
+        "min": "0",
+        "max": "1",
+        "preview": "",
+    }
+    big = files.summary_row("g", np.array([1e20, 123456.789]))
+    assert (big["min"], big["max"]) == ("123457", "1e+20")
+    assert files.summary_row("c", np.array([1 + 2j]))["min"] == "-"
+    assert files.summary_row("t", "hello") == {
+        "output": "t",
+        "dtype": "text",
+        "shape": "-",
+        "min": "-",
+        "max": "-",
+        "preview": '"hello"',
+    }
+    listed = files.summary_row("j", [{"a": 1}, "x" * 80])
+    assert listed["dtype"] == "json" and listed["shape"] == "2"
+    assert len(listed["preview"]) == 60 and listed["preview"].endswith("…")
+    exactly = files.summary_row("k", "y" * 58)  # 60 characters with the quotes: shown whole
+    assert exactly["preview"] == '"' + "y" * 58 + '"'
+    assert files.summary_row("o", {"k": b"\xff"})["preview"] == '{"k": {"bytes_hex": "ff"}}'
+
+
+def test_outputs_written_and_json_forms(tmp_path):
+    results = {
+        "mask": np.arange(4, dtype=np.uint16).reshape(2, 2),
+        "info": [{"diameter": 30.0, "raw": b"ok", "bad": float("inf")}],
+        ".hidden/name": "text",
+        "objects": np.array([b"a", "b"], dtype=object),
+    }
+    written = files.write_outputs(results, tmp_path / "out")
+    assert [p.name for p in written] == ["mask.npy", "info.json", "hidden_name.json", "objects.json"]
+    assert np.load(written[0]).tolist() == [[0, 1], [2, 3]]
+    assert json.loads(written[1].read_text()) == [{"diameter": 30.0, "raw": "ok", "bad": "inf"}]
+    assert written[1].read_text().startswith('[\n {\n  "diameter"')  # indented by one
+    assert json.loads(written[2].read_text()) == "text"
+    assert json.loads(written[3].read_text()) == ["a", "b"]
+    assert not list((tmp_path / "out").glob(".partial-*"))
+    assert files.output_file_name("..", np.zeros(1)) == "output.npy"
+    assert files.output_file_name("a b", "x") == "a_b.json"
+    with pytest.raises(InvalidInputError) as refused:
+        files.write_outputs({"A": 1, "a": 2}, tmp_path / "twice")
+    assert str(refused.value) == "outputs 'A' and 'a' would be written to the same file 'a.json'"
+    assert not (tmp_path / "twice").exists()  # refused before anything was written
+    assert files._jsonable((1, float("nan"), -math.inf)) == [1, "nan", "-inf"]
+
+
+def test_an_item_appears_whole_and_only_inside_out(tmp_path):
+    out = tmp_path / "out"
+    target = files.write_item({"y": np.ones(2)}, out, "a/b")
+    assert target == out / "a" / "b" and sorted(p.name for p in target.iterdir()) == ["y.npy"]
+    again = files.write_item({"z": "new"}, out, "a/b")  # replaced whole
+    assert sorted(p.name for p in again.iterdir()) == ["z.json"]
+    assert not list(out.glob("**/.partial-*"))
+    for bad in ("", "a//b", "./a", "a/..", "../x", "a/.hidden"):
+        with pytest.raises(InvalidInputError) as refused:
+            files.write_item({"y": 1}, out, bad)
+        assert str(refused.value) == f"batch item {bad!r}: its outputs must go to a folder inside --out"
+    (out / "elsewhere").symlink_to(tmp_path)
+    with pytest.raises(InvalidInputError):
+        files.write_item({"y": 1}, out, "elsewhere/x")
+    (out / "c").mkdir()
+    (out / "c" / ".partial-left").write_text("x")
+    (out / ".partial-dir").mkdir()
+    files.remove_partial(out)
+    assert not list(out.glob("**/.partial-*")) and (out / "a" / "b").is_dir()
+    files.remove_partial(tmp_path / "missing")  # nothing there: nothing to do
