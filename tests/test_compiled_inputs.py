@@ -136,3 +136,24 @@ async def test_the_session_compiles_a_cached_config_once_and_again_when_it_chang
         second = await session.execute("m", [np.zeros((2, 3), dtype=np.int32)], ExecuteOptions(), client=client)
         assert session.configs.compiled(("m", ""), session.cached_config("m")) is not plan
     assert first["Y"].tolist() == [0, 1, 2, 3] and second["Y"].shape == (2, 3)
+
+
+def test_what_a_config_compiles_to_exactly():
+    empty = CompiledInputs({}, np)
+    assert (empty.batching, empty.inputs, empty.output_names, empty.by_name) == (False, [], [], {})
+    assert empty.fast_inputs({}) == [] and empty.fast_inputs([]) == []
+    spec = {"name": "t", "data_type": "TYPE_STRING"}
+    words = CompiledInputs({"max_batch_size": 2, "input": [spec]}, np)
+    (compiled,) = words.inputs
+    assert compiled.spec is spec and (compiled.name, compiled.datatype, compiled.dtype) == ("t", "BYTES", None)
+    assert (compiled.shape, compiled.optional, words.batching) == ((-1,), False, True)
+    assert words.fast_inputs([np.array([b"a"], dtype=object)]) is None  # text takes the general path
+    flat = CompiledInputs({"input": [{"name": "x", "data_type": "TYPE_FP32"}]}, np)
+    assert (flat.inputs[0].shape, flat.inputs[0].dtype) == ((), np.dtype("<f4"))
+    two = CompiledInputs(
+        {"input": [{"name": "a", "data_type": "TYPE_INT32", "dims": [2]}, {"name": "b", "data_type": "TYPE_INT32"}]},
+        np,
+    )
+    every = two.fast_inputs({"a": np.zeros(2, np.int32), "b": np.array(1, np.int32)})  # all of them, by name
+    assert every is not None and [t.name() for t in every] == ["a", "b"]
+    assert two.fast_inputs((np.zeros(2, np.int32), np.array(1, np.int32))) is not None  # all, in order

@@ -195,3 +195,23 @@ def test_chunked_bounds_are_exact():
     finished.feed(b"0\r\n\r\n")
     with pytest.raises(BadResponse, match="^bytes after the end of a chunked body$"):
         finished.feed(b"x")
+
+
+def test_sizes_and_server_lists_exactly():
+    from pyotritonclient.errors import InvalidInputError
+    from pyotritonclient.protocol.tensors import expected_nbytes
+    from pyotritonclient.protocol.urls import server_list
+
+    assert (expected_nbytes("FP32", [2, 3]), expected_nbytes("TYPE_INT16", [4]), expected_nbytes("BYTES", [2])) == (
+        24,
+        8,
+        None,
+    )
+    with pytest.raises(ValueError, match="unknown Triton datatype 'FP3'"):
+        expected_nbytes("FP3", [1])
+    assert server_list(" http://a:1 , ,http://b:2,") == ["http://a:1", "http://b:2"]
+    assert server_list(("http://a:1", " ")) == ["http://a:1"] and server_list([]) == [] and server_list("") == []
+    for bad in (None, ["http://a", 3], {"http://a"}):
+        with pytest.raises(InvalidInputError) as refused:
+            server_list(bad)  # type: ignore[arg-type]
+        assert str(refused.value) == f"server_url must be a URL or a list of URLs, got {type(bad).__name__}"

@@ -205,3 +205,36 @@ def test_specs_without_numpy_take_rpc_ndarrays_and_text(monkeypatch):
     with pytest.raises(InvalidInputError) as refused:
         specs_from_values({}, {"a": [1.0, 2.0]})
     assert str(refused.value) == "input 'a': without numpy, give arrays as RPC ndarrays"
+
+
+def test_specs_name_the_model_and_the_input():
+    with pytest.raises(InvalidInputError) as refused:
+        specs_from_values({"name": "m", "model_name": "other"}, [1])
+    assert (
+        str(refused.value) == "the server does not describe the inputs of model 'm': give them as a dict by input name"
+    )
+    with pytest.raises(InvalidInputError) as refused:
+        specs_from_values({}, {"x": {"_rtype": "ndarray", "_rvalue": b"", "_rshape": [1], "_rdtype": "float32"}})
+    assert "'x'" in str(refused.value)
+
+
+def test_inputs_of_a_model_described_by_metadata_only():
+    from pyotritonclient.values.inputs import prepare_inputs
+
+    config = config_from_metadata({"name": "m"})  # no inputs listed: taken by name from the values
+    (tensor,) = prepare_inputs(config, {"a": np.zeros((2, 3), np.float32)})
+    assert (tensor.name(), tensor.datatype(), tensor.shape()) == ("a", "FP32", [2, 3])
+    with pytest.raises(InvalidInputError) as refused:
+        prepare_inputs(config, [np.zeros(2)])
+    assert str(refused.value).startswith("the server does not describe the inputs of model 'm'")
+    assert prepare_inputs({"name": "none"}, {}) == []  # a config without an "input" list: no inputs
+
+
+def test_an_rpc_ndarray_as_json_without_numpy(monkeypatch):
+    from pyotritonclient.values import inputs
+
+    monkeypatch.setattr(inputs, "numpy_or_none", lambda: None)
+    config = {"name": "m", "input": [{"name": "x", "data_type": "TYPE_INT16", "dims": [2]}]}
+    (tensor,) = inputs.prepare_inputs(config, [encode("INT16", [2], np.array([3, -4], "<i2").tobytes())], binary=False)
+    assert (tensor.name(), tensor.datatype(), tensor.shape()) == ("x", "INT16", [2])
+    assert tensor.to_wire().json == [3, -4] and tensor.to_wire().binary is None

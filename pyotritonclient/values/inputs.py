@@ -185,7 +185,7 @@ def _input(
     config: Mapping[str, Any],
     cast: bool,
     np: Any,
-    binary: bool = True,
+    binary: bool,
 ) -> InferInput:
     """One checked input value -> an InferInput (raw bytes, or JSON for servers without the binary extension)."""
     if rpc_ndarray.is_ndarray(value):

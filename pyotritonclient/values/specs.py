@@ -31,7 +31,7 @@ def specs_from_values(config: Mapping[str, Any], inputs: Any) -> List[Dict[str, 
             raw = rpc_ndarray.read(value, name)
             datatype, ndim = raw.datatype, len(raw.shape)
         elif _text_like(value) or isinstance(value, (list, tuple)) and value and _text_like(value[0]):
-            datatype, ndim = "BYTES", 0 if _text_like(value) else 1
+            datatype, ndim = "BYTES", 1
         else:
             try:
                 import numpy as np
