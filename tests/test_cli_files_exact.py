@@ -145,3 +145,48 @@ def test_an_item_appears_whole_and_only_inside_out(tmp_path):
     files.remove_partial(out)
     assert not list(out.glob("**/.partial-*")) and (out / "a" / "b").is_dir()
     files.remove_partial(tmp_path / "missing")  # nothing there: nothing to do
+
+
+def test_writing_is_whole_or_nothing_even_when_it_fails(tmp_path):
+    deep = tmp_path / "a" / "b" / "c"  # parents made
+    (written,) = files.write_outputs({"t": "é ü"}, deep)
+    assert written.read_text(encoding="utf-8") == '"é ü"'  # UTF-8 as it is, not \\u escapes
+    with pytest.raises(TypeError):
+        files.write_outputs({"ok": np.ones(1), "bad": object()}, tmp_path / "d")
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["ok.npy"]  # no half-written file left
+    item = files.write_item({"y": np.ones(1)}, tmp_path / "x" / "y" / "out", "one")
+    assert item.is_dir() and (item / "y.npy").is_file()
+    with pytest.raises(TypeError):
+        files.write_item({"bad": object()}, tmp_path / "out2", "two/three")
+    assert not (tmp_path / "out2" / "two" / "three").exists()
+    assert list((tmp_path / "out2" / "two").iterdir()) == []  # the staging folder removed
+    files.write_item({"y": 1}, tmp_path / "out2", "two/three")
+    with pytest.raises(TypeError):  # an item that exists already stays as it was when the new one fails
+        files.write_item({"bad": object()}, tmp_path / "out2", "two/three")
+    assert sorted(p.name for p in (tmp_path / "out2" / "two" / "three").iterdir()) == ["y.json"]
+
+
+def test_leftovers_are_removed_inside_out_only(tmp_path):
+    out = tmp_path / "out"
+    (out / "a").mkdir(parents=True)
+    (out / "a" / ".partial-x").write_text("half")
+    (out / ".partial-y").mkdir()
+    (out / ".partial-y" / "f").write_text("half")
+    outside = tmp_path / "outside"
+    (outside / ".partial-keep").mkdir(parents=True)
+    (out / "link").symlink_to(outside)
+    (out / ".partial-z").symlink_to(outside / ".partial-keep")
+    files.remove_partial(out)
+    # (a leftover that leads outside --out, through a link, is not ours: it and what it points to stay)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == [".partial-z", "a", "link"]
+    assert (outside / ".partial-keep").is_dir()
+
+
+def test_sixteen_bit_images_in_either_byte_order(tmp_path):
+    values = np.array([[1, 258], [65535, 0]], np.uint16)
+    for mode in ("I;16", "I;16B"):
+        image = Image.frombytes(mode, (2, 2), values.astype(">u2" if mode.endswith("B") else "<u2").tobytes())
+        path = tmp_path / f"{mode.replace(';', '')}.tif"
+        image.save(path)
+        array = files.load_image(path)
+        assert array.dtype == np.uint16 and array.tolist() == values.tolist(), mode
