@@ -1,5 +1,6 @@
-"""Exact answers of the "imjoy" codec (values/codec.py) and of the RPC ndarrays' browser paths (values/ndarray.py
-with a stand-in for Pyodide's ``js``). Pure: in the mutation selection."""
+"""Exact answers of the "imjoy" codec (values/codec.py). Pure: in the mutation selection. (The RPC ndarrays'
+browser paths, ``js_buffer`` and ``with_js_buffers``, run in the real Pyodide: the ImJoy plugin (tests/test_imjoy.py)
+and the playground (tests/test_playground.py).)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from pyotritonclient.errors import InvalidInputError
-from pyotritonclient.values import codec, ndarray
+from pyotritonclient.values import codec
 
 
 def test_to_imjoy_writes_each_kind():
@@ -113,42 +114,3 @@ def test_encode_and_decode_bytes():
     with pytest.raises(InvalidInputError) as refused:
         codec.decode(msgpack.packb({"_rtype": "ndarray", "_rvalue": "x", "_rdtype": "uint8"}))
     assert str(refused.value) == 'serialization="imjoy": an ndarray\'s _rvalue must be bytes, got str'
-
-
-class FakeUint8Array:
-    """Enough of a JavaScript Uint8Array for js_buffer: new(n), assign(view), and what was copied."""
-
-    made: list = []
-
-    def __init__(self, size: int) -> None:
-        self.size, self.data = size, None
-
-    @classmethod
-    def new(cls, size: int) -> FakeUint8Array:
-        array = cls(size)
-        cls.made.append(array)
-        return array
-
-    def assign(self, view: memoryview) -> None:
-        assert self.data is None, "one copy"
-        self.data = bytes(view)
-
-
-class FakeJs:
-    Uint8Array = FakeUint8Array
-
-
-def test_js_buffers_in_the_browser(monkeypatch):
-    assert ndarray.js_buffer(memoryview(b"ab")) == b"ab"  # CPython: the bytes as they are
-    plain = {"a": ndarray.encode("UINT8", [2], b"xy"), "t": "text"}
-    assert ndarray.with_js_buffers(plain) == plain and ndarray.with_js_buffers(plain) is not plain
-    monkeypatch.setattr(ndarray, "IN_BROWSER", True)
-    monkeypatch.setattr(ndarray, "js_module", lambda: FakeJs)
-    FakeUint8Array.made = []
-    wide = ndarray.js_buffer(np.arange(2, dtype=np.uint16))
-    assert (wide.size, wide.data) == (4, b"\x00\x00\x01\x00")
-    empty = ndarray.js_buffer(b"")
-    assert (empty.size, empty.data) == (0, None)  # nothing to copy: no assign
-    shown = ndarray.with_js_buffers(plain)
-    assert shown["t"] == "text" and isinstance(shown["a"]["_rvalue"], FakeUint8Array)
-    assert shown["a"]["_rvalue"].data == b"xy" and shown["a"]["_rshape"] == [2] and plain["a"]["_rvalue"] == b"xy"
