@@ -157,11 +157,6 @@ class CallerCheck:
         return answer
 
 
-def caller_check(server: Any) -> CallerCheck:
-    """The ``caller_alive`` check through ``server`` (see ``CallerCheck``)."""
-    return CallerCheck(server)
-
-
 def _on_disconnect(server: Any, service: TritonService) -> None:
     """Free a caller's sequences as soon as hypha announces its disconnection (callers of our workspace)."""
 
