@@ -49,7 +49,7 @@ MOVED: Dict[str, Union[str, Tuple[str, ...]]] = {
     "loop_sessions": "engine.registry",
     "model_io": ("values.inputs", "values.outputs", "values.ndarray", "protocol.metadata"),
     "model_plan": "values.compiled",
-    "ndarray": "values.ndarray",
+    "ndarray": ("values.ndarray", "values.browser"),
     "options": "engine.options",
     "pool": "engine.pool",
     "serialization": "values.codec",

@@ -5,6 +5,7 @@ If Triton cannot be installed or started, every test that needs it fails loudly 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ import pytest
 from pyotritonclient.testing.server import TritonServer, install
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
+# Headers named X-Seen-By-Triton-* reach models as request parameters: a plugin's header can be seen server-side.
+TRITON_ARGS = ["--http-header-forward-pattern=x-seen-by-triton-.*"]
+# `./dev mutate` (scripts/mutate.py) starts one real Triton with these models and arguments for the runs of
+# every mutant, and names its HTTP port here: the `triton` fixture then uses that server instead of starting one.
+SHARED_TRITON = "PYOTRITON_SHARED_TRITON"
 
 
 def refused_port() -> int:
@@ -40,10 +46,13 @@ def triton_installation():
 
 
 @pytest.fixture(scope="session")
-def triton(triton_installation):
-    # Headers named X-Seen-By-Triton-* reach models as request parameters: a plugin's header can be seen server-side.
-    forward = ["--http-header-forward-pattern=x-seen-by-triton-.*"]
-    server = TritonServer(MODELS_DIR, installation=triton_installation, extra_args=forward)
+def triton(request):
+    shared = os.environ.get(SHARED_TRITON)
+    if shared:
+        yield TritonServer(MODELS_DIR, http_port=int(shared), extra_args=TRITON_ARGS)  # started and stopped there
+        return
+    installation = request.getfixturevalue("triton_installation")
+    server = TritonServer(MODELS_DIR, installation=installation, extra_args=TRITON_ARGS)
     server.start()
     try:
         yield server

@@ -10,11 +10,12 @@ from typing import Any, Dict, List, Tuple
 
 
 class LoopbackServer:
-    """Accepts connections on 127.0.0.1 (a kernel-chosen port); ``serve(connection)`` runs for each in a thread.
-    The base class holds connections open and never answers (a paused or wedged server)."""
+    """Accepts connections on 127.0.0.1 (a kernel-chosen port, or ``port``: one the test had refused before);
+    ``serve(connection)`` runs for each in a thread. The base class holds connections open and never answers
+    (a paused or wedged server)."""
 
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, port: int = 0) -> None:
+        self.listener = socket.create_server(("127.0.0.1", port))
         self.held: List[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 

@@ -195,11 +195,10 @@ PUBLIC = {
         "bf16_to_float32",
         "encode",
         "is_ndarray",
-        "js_buffer",
         "numpy_or_none",
         "read",
-        "with_js_buffers",
     ],
+    "pyotritonclient.values.browser": ["js_buffer", "with_js_buffers"],
     "pyotritonclient.values.codec": ["NDARRAY", "decode", "encode", "from_imjoy", "to_imjoy"],
     "pyotritonclient.cli": ["main"],
     "pyotritonclient.utils.shared_memory": [
@@ -243,7 +242,8 @@ MOVED = {
     "pyotritonclient.pool": PUBLIC["pyotritonclient.engine.pool"],
     "pyotritonclient.options": PUBLIC["pyotritonclient.engine.options"],
     "pyotritonclient.serialization": PUBLIC["pyotritonclient.values.codec"],
-    "pyotritonclient.ndarray": [n for n in PUBLIC["pyotritonclient.values.ndarray"] if n != "numpy_or_none"],
+    "pyotritonclient.ndarray": [n for n in PUBLIC["pyotritonclient.values.ndarray"] if n != "numpy_or_none"]
+    + PUBLIC["pyotritonclient.values.browser"],
     "pyotritonclient.session": [
         "CONFIG_RECHECK_SECONDS",
         "INFO_KEY",

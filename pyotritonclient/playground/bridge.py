@@ -12,6 +12,7 @@ from ..errors import InferenceServerException
 from ..protocol.metadata import tensor_summary
 from ..sequence import SequenceExecutor
 from ..values import ndarray as rpc_ndarray
+from ..values.browser import js_buffer
 
 _SEQUENCES: Dict[Tuple[str, str], SequenceExecutor] = {}  # (server, model) -> the page's running sequence
 
@@ -32,7 +33,7 @@ def _for_page(value: Any) -> Any:
             np_to_wire(value.dtype), list(value.shape), value.astype(value.dtype.newbyteorder("<")).tobytes()
         )
     if isinstance(value, dict) and value.get("_rtype") == "ndarray":
-        return {**value, "_rvalue": rpc_ndarray.js_buffer(value["_rvalue"])}
+        return {**value, "_rvalue": js_buffer(value["_rvalue"])}
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value

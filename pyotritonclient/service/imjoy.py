@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence
 
 from .. import __version__
-from ..values.ndarray import with_js_buffers
+from ..values.browser import with_js_buffers
 from .calls import bind
 from .core import TritonService
 from .policy import ServiceConfig, ServiceError

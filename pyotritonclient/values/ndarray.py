@@ -15,7 +15,6 @@ from typing import Any, Dict, List, Mapping, Sequence
 from ..errors import InvalidInputError
 from ..protocol.dtypes import NUMPY_TO_WIRE, WIRE_TO_NUMPY
 from ..protocol.tensors import expected_nbytes, widen_bf16
-from ..transport.browser.platform import IN_BROWSER, js_module
 
 
 @dataclass(frozen=True)
@@ -97,26 +96,6 @@ def numpy_or_none() -> Any:
     return numpy
 
 
-def js_buffer(data: Any) -> Any:
-    """Bytes for JavaScript: in Pyodide one copy into a ``Uint8Array`` (elsewhere the bytes as they are)."""
-    if not IN_BROWSER:
-        return bytes(data)
-    js = js_module()
-    view = memoryview(data).cast("B")
-    array = js.Uint8Array.new(view.nbytes)
-    if view.nbytes:
-        array.assign(view)
-    return array
-
-
-def with_js_buffers(results: Mapping[str, Any]) -> Dict[str, Any]:
-    """Outputs whose ndarrays hold JavaScript buffers (in Pyodide): an RPC layer then hands them to JavaScript
-    as they are, where converting Python ``bytes`` cost seconds for 16 MB (ImJoy's Pyodide 0.22)."""
-    if not IN_BROWSER:
-        return dict(results)
-    return {k: {**v, "_rvalue": js_buffer(v["_rvalue"])} if is_ndarray(v) else v for k, v in results.items()}
-
-
 __all__ = [
     "NUMPY_TO_WIRE",
     "RawArray",
@@ -124,8 +103,6 @@ __all__ = [
     "bf16_to_float32",
     "encode",
     "is_ndarray",
-    "js_buffer",
     "numpy_or_none",
     "read",
-    "with_js_buffers",
 ]

@@ -1,0 +1,295 @@
+"""The pool's rules one by one, fast, against one real Triton reached under two spellings of its address
+(``127.0.0.1`` and ``localhost``: two members of a pool, one server), a port that refuses connections, and, for
+what a real server cannot be made to do at a chosen moment, a hand-written member. test_pool.py shows the same
+rules with two Tritons (killed and restarted); these pin each rule's edges so that `./dev mutate` finds a change."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from conftest import refused_port
+from loopback import LoopbackServer, read_head
+
+from pyotritonclient.engine.options import ExecuteOptions
+from pyotritonclient.engine.pool import INDEX_TIMEOUT, READY_TIMEOUT, RECHECK_SECONDS, Member, ServerPool
+from pyotritonclient.engine.server import Session
+from pyotritonclient.errors import InvalidInputError, NoServerError, SequenceLostError, UnavailableError
+
+
+def inputs():
+    return [np.arange(16, dtype=np.int32), np.ones(16, dtype=np.int32)]
+
+
+def right(result) -> bool:
+    return result["OUTPUT0"].tolist() == list(range(1, 17)) and result["OUTPUT1"].tolist() == list(range(-1, 15))
+
+
+def spellings(triton):
+    """The real Triton as two members: ``http://127.0.0.1:P/`` and ``http://localhost:P/``."""
+    return [f"http://127.0.0.1:{triton.http_port}/", f"http://localhost:{triton.http_port}/"]
+
+
+@pytest.fixture
+async def two(triton):
+    pool = ServerPool([Session(url) for url in spellings(triton)], recheck_seconds=0.2)
+    yield pool
+    await pool.close()
+
+
+class HalfServer(LoopbackServer):
+    """Relays every request to the real Triton but inferences, which it reads and then closes the connection on
+    (a server that dies with the request sent: the call may have run); with ``state``, its repository index
+    says so of every model."""
+
+    def __init__(self, triton, state: str = "", port: int = 0) -> None:
+        self.triton = triton
+        self.infers = 0
+        self.state = state
+        super().__init__(port)
+
+    def serve(self, connection: socket.socket) -> None:
+        reader = connection.makefile("rb")
+        while True:
+            line, headers = read_head(reader)
+            if not line:
+                return
+            body = reader.read(int(headers.get("content-length", "0")))
+            method, path = line.split(" ")[:2]
+            if path.endswith("/infer"):
+                self.infers += 1
+                connection.close()
+                return
+            request = urllib.request.Request(self.triton.http_url + path, data=body or None, method=method)
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    status, data = answer.status, answer.read()
+            except urllib.error.HTTPError as refused:
+                status, data = refused.code, refused.read()
+            if self.state and "/v2/repository/index" in path:
+                data = json.dumps([{**m, "state": self.state} for m in json.loads(data)]).encode()
+            head = b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (
+                status,
+                len(data),
+            )
+            connection.sendall(head + data)
+
+
+def test_the_documented_limits():
+    assert (RECHECK_SECONDS, READY_TIMEOUT, INDEX_TIMEOUT) == (2.0, 2.0, 2.0)
+
+
+def test_a_pool_needs_a_server_and_shows_its_urls_redacted():
+    with pytest.raises(InvalidInputError, match="^a server pool needs at least one server URL$"):
+        ServerPool([])
+    pool = ServerPool([Session("http://u:pw@a:1"), Session("b:2")])
+    assert pool.url == "http://***@a:1/,http://b:2/"
+    assert pool.urls == ["http://u:pw@a:1/", "http://b:2/"]
+    assert pool.member("http://u:pw@a:1").url == "http://u:pw@a:1/"
+    assert pool.member(" b:2/ ") is pool.members[1]
+    with pytest.raises(InvalidInputError) as caught:
+        pool.member("http://u:pw@c:3")
+    assert caught.value.message() == "http://***@c:3 is not one of this pool's servers"
+
+
+def test_a_new_members_status():
+    member = Member(Session("http://u:pw@a:1"))
+    assert member.status() == {
+        "url": "http://***@a:1/",
+        "ready": True,
+        "in_flight": 0,
+        "served": 0,
+        "reason": "",
+        "index": "unknown",
+    }
+    member.index_failed = "boom"
+    assert member.status()["index"] == "failed" and member.status()["reason"] == "boom"
+    member.down = "gone"
+    assert member.status()["reason"] == "gone" and member.status()["ready"] is False
+
+
+async def test_calls_one_at_a_time_alternate_between_the_members_all_right(two, triton):
+    for _ in range(10):
+        assert right(await two.execute("add_sub", inputs()))
+    assert [s["served"] for s in two.status()] == [5, 5]
+    assert two.status()[0] == {
+        "url": spellings(triton)[0],
+        "ready": True,
+        "in_flight": 0,
+        "served": 5,
+        "reason": "",
+        "index": "ok",
+    }
+
+
+async def test_the_member_with_fewer_calls_in_flight_is_chosen(two, triton):
+    first, second = two.members
+    first.in_flight = 1  # as if a call were running there
+    try:
+        for _ in range(3):
+            assert await two.choose("add_sub") == second.url
+            assert right(await two.execute("add_sub", inputs()))
+        assert [first.served, second.served] == [0, 3]
+        first.in_flight, second.in_flight = 0, 2
+        assert await two.choose("add_sub") == first.url
+    finally:
+        first.in_flight = second.in_flight = 0
+
+
+async def test_the_client_is_the_least_busy_members_or_the_first_if_all_are_out(two):
+    first, second = two.members
+    first.in_flight = 3
+    assert two.client is second.session.client
+    first.in_flight = 0
+    first.down = second.down = "out"
+    assert two.client is first.session.client
+    first.down = second.down = None
+
+
+async def test_a_server_refusing_connections_is_taken_out_and_calls_go_to_the_other(triton):
+    dead = f"http://127.0.0.1:{refused_port()}/"
+    pool = ServerPool([Session(dead), Session(triton.http_url)], recheck_seconds=0.2)
+    try:
+        for _ in range(4):
+            assert right(await pool.execute("add_sub", inputs()))
+        status = pool.status()
+        assert status[0]["ready"] is False and status[0]["served"] == 0 and status[0]["reason"]
+        assert status[1]["served"] == 4
+        assert (await pool.config("add_sub"))["name"] == "add_sub"
+        models = await pool.list_models()
+        assert [m["servers"] for m in models if m["name"] == "add_sub"] == [[triton.http_url + "/"]]
+        assert list(pool.unanswered) == [dead] and pool.unanswered[dead].startswith("out: ")
+    finally:
+        await pool.close()
+
+
+async def test_a_member_out_is_checked_again_until_it_answers_ready(triton):
+    port = refused_port()
+    pool = ServerPool([Session(f"http://127.0.0.1:{port}"), Session(triton.http_url)], recheck_seconds=0.2)
+    back = None
+    try:
+        assert right(await pool.execute("add_sub", inputs()))
+        assert pool.members[0].down and pool.members[0].checker is not None
+        back = HalfServer(triton, port=port)  # the same port, now answering
+        for _ in range(400):  # an overall bound only: the state change is what is waited for
+            if pool.members[0].down is None:
+                break
+            await asyncio.sleep(0.05)
+        assert pool.members[0].down is None and pool.members[0].checker is None
+    finally:
+        await pool.close()
+        if back is not None:
+            back.close()
+
+
+async def test_no_server_left_names_each_and_why_redacted():
+    urls = [f"http://u:pw@127.0.0.1:{refused_port()}/", f"http://127.0.0.1:{refused_port()}/"]
+    pool = ServerPool([Session(url) for url in urls])
+    try:
+        with pytest.raises(NoServerError) as caught:
+            await pool.execute("add_sub", inputs())
+        shown = ["http://***@" + urls[0].split("@")[1], urls[1]]
+        assert list(caught.value.reasons) == shown
+        assert all(why.startswith("out: ") for why in caught.value.reasons.values())
+        message = caught.value.message()
+        assert message.startswith(f"no server can take model 'add_sub': {shown[0]}: out: ") and "pw" not in message
+        assert f"; {shown[1]}: out: " in message
+        with pytest.raises(NoServerError, match=r"^\[UNAVAILABLE\] no server can take the model list: "):
+            await pool.list_models()
+        with pytest.raises(NoServerError, match=r"^\[UNAVAILABLE\] no server can take the config of model 'add_sub': "):
+            await pool.config("add_sub")
+        with pytest.raises(NoServerError, match=r"^\[UNAVAILABLE\] no server can take model 'add_sub': "):
+            await pool.choose("add_sub")
+    finally:
+        await pool.close()
+
+
+async def test_a_model_no_member_has_is_named_for_each_member(two, triton):
+    with pytest.raises(NoServerError) as caught:
+        await two.execute("no_such_model", inputs())
+    assert caught.value.reasons == {url: "has no ready model 'no_such_model'" for url in spellings(triton)}
+
+
+async def test_a_model_listed_but_not_ready_is_not_a_candidate(triton):
+    half = HalfServer(triton, state="UNAVAILABLE")
+    pool = ServerPool([Session(half.url), Session(triton.http_url)])
+    try:
+        for _ in range(3):
+            assert right(await pool.execute("add_sub", inputs()))
+        assert half.infers == 0
+    finally:
+        await pool.close()
+        half.close()
+
+
+async def test_a_call_that_failed_after_it_was_sent_is_retried_only_when_idempotent(triton):
+    half = HalfServer(triton)
+    pool = ServerPool([Session(half.url), Session(triton.http_url)], recheck_seconds=0.2)
+    try:
+        pool.members[1].in_flight = 1  # the half server is chosen first
+        with pytest.raises(UnavailableError) as caught:
+            await pool.execute("add_sub", inputs())
+        # (the transport may send it twice: a reused connection closed without an answer is retried once)
+        assert caught.value.unsent is False and half.infers > 0 and pool.members[1].served == 0
+        assert pool.members[0].down  # taken out
+        if pool.members[0].checker is not None:
+            pool.members[0].checker.cancel()
+        pool.members[0].down = None  # back in (as after a recheck), and chosen first again
+        before = half.infers
+        assert right(await pool.execute("add_sub", inputs(), ExecuteOptions(idempotent=True)))
+        assert pool.members[1].served == 1 and half.infers > before
+    finally:
+        pool.members[1].in_flight = 0
+        await pool.close()
+        half.close()
+
+
+async def test_a_pinned_call_runs_on_its_server_only_and_is_lost_with_it(two, triton):
+    first, second = two.members
+    for _ in range(3):
+        assert right(await two.execute("add_sub", inputs(), server=spellings(triton)[1]))
+    assert [first.served, second.served] == [0, 3]
+    second.down = "stopped"
+    step = ExecuteOptions(sequence_id=9, sequence_start=True)
+    with pytest.raises(SequenceLostError) as caught:
+        await two.execute("add_sub", inputs(), step, server=second.url)
+    assert caught.value.message() == f"sequence 9 of model 'add_sub' was lost: its server {second.url} is out (stopped)"
+    assert caught.value.server == second.url
+    with pytest.raises(SequenceLostError) as caught:
+        await two.execute("add_sub", inputs(), server=second.url)
+    assert caught.value.message().startswith("the call was lost: its server ")
+    second.down = None
+
+
+async def test_a_pinned_call_whose_server_fails_is_lost_and_the_server_taken_out(triton):
+    half = HalfServer(triton)
+    pool = ServerPool([Session(half.url), Session(triton.http_url)], recheck_seconds=0.2)
+    try:
+        with pytest.raises(SequenceLostError) as caught:
+            await pool.execute("add_sub", inputs(), ExecuteOptions(sequence_id=4), server=half.url)
+        assert caught.value.message().startswith(
+            f"sequence 4 of model 'add_sub' was lost: its server {half.url}/ failed ("
+        )
+        assert isinstance(caught.value.__cause__, UnavailableError)
+        assert pool.members[0].down and pool.members[0].in_flight == 0 and pool.members[0].served == 0
+    finally:
+        await pool.close()
+        half.close()
+
+
+async def test_list_models_merges_the_members(two, triton):
+    models = {m["name"]: m for m in await two.list_models()}
+    assert models["add_sub"]["servers"] == spellings(triton)
+    assert models["add_sub"]["state"] == "READY"
+    assert list(models) == sorted(models)
+    assert two.unanswered == {}
+
+
+async def test_the_config_comes_from_a_member_that_has_the_model(two):
+    config = await two.config("add_sub")
+    assert config["name"] == "add_sub" and [i["name"] for i in config["input"]] == ["INPUT0", "INPUT1"]

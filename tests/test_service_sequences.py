@@ -1,0 +1,224 @@
+"""The service's sequence registry rule by rule, against the real Triton (``sequence_accumulate``: a running sum
+per Triton sequence id): the ids callers may choose and the one Triton gets, what a caller is told about a
+sequence that is gone and why, idle expiry, liveness checks, release and close. test_service*.py show the same
+through the RPC functions; these pin the edges so that `./dev mutate` finds a change."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import numpy as np
+import pytest
+
+from pyotritonclient.service import ServiceConfig, ServiceError, TritonService
+from pyotritonclient.service.sequences import string_ids
+
+ALICE = {"from": "ws-1/alice"}
+BOB = {"from": "ws-2/bob"}
+MODEL = "sequence_accumulate"
+
+
+def one(value):
+    return [np.array([value], np.int32)]
+
+
+def total(result) -> int:
+    return int(np.asarray(result["OUTPUT"]).reshape(-1)[0])
+
+
+@pytest.fixture
+async def svc(triton):
+    service = TritonService(ServiceConfig(triton.http_url, sequence_idle_timeout=600, liveness_interval=600))
+    yield service
+    await service.close()
+
+
+def test_string_ids_are_read_from_the_corrid_control():
+    def config(*controls):
+        return {"sequence_batching": {"control_input": [{"name": "C", "control": list(controls)}]}}
+
+    assert string_ids(config({"kind": "CONTROL_SEQUENCE_CORRID", "data_type": "TYPE_STRING"})) is True
+    assert string_ids(config({"kind": "CONTROL_SEQUENCE_CORRID", "data_type": "TYPE_UINT64"})) is False
+    assert (
+        string_ids(
+            config({"kind": "CONTROL_SEQUENCE_START"}, {"kind": "CONTROL_SEQUENCE_CORRID", "data_type": "TYPE_STRING"})
+        )
+        is True
+    )
+    assert string_ids(config({"kind": "CONTROL_SEQUENCE_START", "data_type": "TYPE_STRING"})) is False
+    assert string_ids({"sequence_batching": {"control_input": [None, {"control": [None, "x"]}]}}) is False
+    assert string_ids({}) is False and string_ids({"sequence_batching": None}) is False
+    assert string_ids(None) is False  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [0, "", True, False, 1.5, [1], b"x"])
+async def test_a_sequence_id_must_be_a_non_zero_int_or_a_non_empty_str(svc, bad):
+    with pytest.raises(ServiceError) as caught:
+        await svc.sequence_start(MODEL, sequence_id=bad, context=ALICE)
+    assert caught.value.message() == f"sequence_id must be a non-zero int or a non-empty str, got {bad!r}"
+    assert svc.sequences.open == {} and svc.sequences._starting == {}
+
+
+async def test_triton_gets_an_id_of_the_services_choosing_never_the_callers(svc):
+    assert await svc.sequence_start(MODEL, sequence_id=-5, context=ALICE) == -5
+    assert await svc.sequence_start(MODEL, sequence_id="mine", context=ALICE) == "mine"
+    entries = svc.sequences.open
+    assert set(entries) == {("ws-1/alice", "-5"), ("ws-1/alice", "mine")}
+    triton_ids = [entry.executor.sequence_id for entry in entries.values()]
+    assert all(isinstance(i, int) and i > 0 for i in triton_ids) and triton_ids[0] != triton_ids[1]
+    assert total(await svc.sequence_step(-5, one(3), context=ALICE)) == 3
+    assert total(await svc.sequence_step("mine", one(10), context=ALICE)) == 10
+    assert total(await svc.sequence_step(-5, one(4), context=ALICE)) == 7
+
+
+async def test_ids_given_by_the_service_are_new_each_time(svc):
+    ids = {await svc.sequence_start(MODEL, context=ALICE) for _ in range(5)}
+    assert len(ids) == 5 and all(isinstance(i, int) and i > 0 for i in ids)
+    assert sorted(s["sequence_id"] for s in await svc.list_sequences(context=ALICE)) == sorted(ids)
+
+
+async def test_the_same_id_is_two_sequences_for_two_callers(svc):
+    await svc.sequence_start(MODEL, sequence_id=1, context=ALICE)
+    await svc.sequence_start(MODEL, sequence_id=1, context=BOB)
+    assert total(await svc.sequence_step(1, one(5), context=ALICE)) == 5
+    assert total(await svc.sequence_step(1, one(7), context=BOB)) == 7
+    assert total(await svc.sequence_end(1, one(1), context=ALICE)) == 6
+    assert total(await svc.sequence_step(1, one(1), context=BOB)) == 8
+    with pytest.raises(ServiceError, match=r"^sequence '1' is already open$"):
+        await svc.sequence_start(MODEL, sequence_id="1", context=BOB)  # the same id as the caller wrote it
+
+
+async def test_a_sequence_never_started_is_answered_as_such(svc):
+    with pytest.raises(ServiceError) as caught:
+        await svc.sequence_step(42, one(1), context=ALICE)
+    assert caught.value.message() == (
+        "you have no open sequence 42 here (never started by you on this service replica, ended, or expired after "
+        "being idle); a sequence stays on the replica that started it: keep using that service object"
+    )
+
+
+async def test_a_released_callers_sequences_say_why_they_ended(svc, caplog):
+    await svc.sequence_start(MODEL, sequence_id=8, context=BOB)
+    await svc.sequence_start(MODEL, sequence_id=9, context=BOB)
+    await svc.sequence_start(MODEL, sequence_id=8, context=ALICE)
+    with caplog.at_level(logging.INFO, logger="pyotritonclient.service"):
+        assert await svc.sequences.release("ws-2/bob", because="a test said so") == 2
+    assert "ended 2 sequence(s) of ws-2/bob: a test said so (2 confirmed by Triton)" in caplog.text
+    with pytest.raises(ServiceError) as caught:
+        await svc.sequence_step(8, one(1), context=BOB)
+    assert caught.value.message() == "sequence 8 was ended: a test said so; start a new sequence"
+    assert await svc.sequences.release("ws-2/bob") == 0
+    assert total(await svc.sequence_step(8, one(2), context=ALICE)) == 2  # another caller's is untouched
+    assert await svc.release_caller(ALICE) == 1
+    with pytest.raises(ServiceError, match=r"^sequence 8 was ended: its caller disconnected; start a new"):
+        await svc.sequence_step(8, one(1), context=ALICE)
+
+
+async def test_the_list_says_id_model_steps_and_idle_time(svc):
+    seq = await svc.sequence_start(MODEL, context=ALICE)
+    await svc.sequence_step(seq, one(1), context=ALICE)
+    await svc.sequence_step(seq, one(1), context=ALICE)
+    (listed,) = await svc.list_sequences(context=ALICE)
+    assert set(listed) == {"sequence_id", "model_name", "steps", "idle_seconds"}
+    assert (listed["sequence_id"], listed["model_name"], listed["steps"]) == (seq, MODEL, 2)
+    assert 0 <= listed["idle_seconds"] and listed["idle_seconds"] == round(listed["idle_seconds"], 3)
+    assert await svc.list_sequences(context=BOB) == []
+
+
+async def test_only_sequences_idle_longer_than_the_timeout_expire_and_the_server_ends_them(svc, triton):
+    old = await svc.sequence_start(MODEL, sequence_id=1, context=ALICE)
+    await svc.sequence_step(old, one(5), context=ALICE)
+    fresh = await svc.sequence_start(MODEL, sequence_id=2, context=ALICE)
+    entries = svc.sequences.open
+    triton_id = entries[("ws-1/alice", "1")].executor.sequence_id
+    entries[("ws-1/alice", "1")].last_used -= 601  # idle for longer than the timeout
+    entries[("ws-1/alice", "2")].last_used -= 599
+    assert await svc.expire_idle() == [old]
+    assert [s["sequence_id"] for s in await svc.list_sequences(context=ALICE)] == [fresh]
+    from pyotritonclient import InferenceServerException, SequenceExecutor
+
+    with pytest.raises(InferenceServerException, match="START"):  # ended on Triton: a step needs a new start
+        await SequenceExecutor(triton.http_url, MODEL, triton_id, start=False).step(one(1))
+
+
+async def test_a_sequence_in_a_step_does_not_expire(svc):
+    seq = await svc.sequence_start(MODEL, context=ALICE)
+    entry = next(iter(svc.sequences.open.values()))
+    entry.last_used -= 10_000
+    async with entry.lock:  # a step under way
+        assert await svc.expire_idle() == []
+    assert await svc.expire_idle() == [seq]
+
+
+async def test_liveness_checks_ask_every_owner_but_local_ones(triton):
+    asked = []
+
+    async def alive(owner):
+        asked.append(owner)
+        if owner == "ws-3/carol":
+            raise RuntimeError("cannot tell")  # unknown: kept
+        return owner != "ws-2/bob"
+
+    service = TritonService(ServiceConfig(triton.http_url), caller_alive=alive)
+    try:
+        assert await service.check_callers() == [] and service.sequences.liveness_checks == 1  # no owners yet
+        for context in (ALICE, BOB, {"from": "ws-3/carol"}, None):
+            await service.sequence_start(MODEL, context=context)
+        assert await service.check_callers() == []
+        assert asked == ["ws-1/alice", "ws-2/bob", "ws-3/carol"]  # sorted, once each, never "local"
+        assert await service.check_callers() == ["ws-2/bob"]
+        assert service.sequences.liveness_checks == 3
+        owners = sorted(s.owner for s in service.sequences.open.values())
+        assert owners == ["local", "ws-1/alice", "ws-3/carol"]
+    finally:
+        await service.close()
+
+
+async def test_without_a_liveness_check_nobody_is_released(svc):
+    await svc.sequence_start(MODEL, context=BOB)
+    assert await svc.check_callers() == [] and svc.sequences.liveness_checks == 0
+
+
+async def test_close_ends_every_sequence_and_remembers_why(svc):
+    for sequence_id in (1, 2, 3):
+        await svc.sequence_start(MODEL, sequence_id=sequence_id, context=ALICE)
+    assert await svc.sequences.close(ended_because="the test stops the service") == (3, 0)
+    assert svc.sequences.open == {}
+    with pytest.raises(ServiceError, match=r"^sequence 2 was ended: the test stops the service; start a new"):
+        await svc.sequence_step(2, one(1), context=ALICE)
+    assert await svc.sequences.close() == (0, 0)
+
+
+async def test_a_sequence_ended_while_a_step_waited_is_refused_to_that_step(svc):
+    seq = await svc.sequence_start(MODEL, context=ALICE)
+    entry = next(iter(svc.sequences.open.values()))
+    async with entry.lock:  # a step under way; the next one waits
+        waiting = asyncio.ensure_future(svc.sequence_step(seq, one(1), context=ALICE))
+        for _ in range(1000):  # until it waits for the lock (an overall bound only)
+            if entry.lock._waiters:
+                break
+            await asyncio.sleep(0.01)
+        del svc.sequences.open[("ws-1/alice", str(seq))]  # ended meanwhile
+    with pytest.raises(ServiceError) as caught:
+        await waiting
+    assert caught.value.message() == f"no open sequence {seq!r} (ended or freed while this call waited)"
+
+
+async def test_finish_reports_whether_the_server_confirmed(svc):
+    assert await svc.sequences.finish(("nobody", "1")) is True
+    await svc.sequence_start(MODEL, sequence_id=4, context=ALICE)
+    await svc.sequence_step(4, one(1), context=ALICE)
+    entry = svc.sequences.open[("ws-1/alice", "4")]
+    async with entry.lock:  # a step that never ends: the end cannot come within the bound
+        assert await svc.sequences.finish(("ws-1/alice", "4"), within=0.2) is False
+    assert svc.sequences.open == {}
+
+
+async def test_the_limits_count_starts_under_way(svc):
+    svc.config.max_sequences_per_caller = 1
+    first, second = await asyncio.gather(
+        svc.sequence_start(MODEL, context=ALICE), svc.sequence_start(MODEL, context=ALICE), return_exceptions=True
+    )
+    assert sum(isinstance(r, ServiceError) for r in (first, second)) == 1
+    assert len(svc.sequences.open) == 1 and svc.sequences._starting == {}
