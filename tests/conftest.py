@@ -29,6 +29,24 @@ def refused_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_ready(url: str, within: float) -> None:
+    """Until ``url`` answers ``GET /v2/health/ready`` with 200 (polled; ``within`` only stops a hung start)."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/v2/health/ready", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the shared Triton at {url} is not ready after {within} s")
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def refused_url() -> str:
     """``http://127.0.0.1:<a port nobody listens on>`` (see refused_port)."""
@@ -48,8 +66,10 @@ def triton_installation():
 @pytest.fixture(scope="session")
 def triton(request):
     shared = os.environ.get(SHARED_TRITON)
-    if shared:
-        yield TritonServer(MODELS_DIR, http_port=int(shared), extra_args=TRITON_ARGS)  # started and stopped there
+    if shared:  # started, watched and stopped there; ready again within seconds after a crash
+        server = TritonServer(MODELS_DIR, http_port=int(shared), extra_args=TRITON_ARGS)
+        wait_until_ready(server.http_url, within=180)
+        yield server
         return
     installation = request.getfixturevalue("triton_installation")
     server = TritonServer(MODELS_DIR, installation=installation, extra_args=TRITON_ARGS)

@@ -190,3 +190,38 @@ def test_sixteen_bit_images_in_either_byte_order(tmp_path):
         image.save(path)
         array = files.load_image(path)
         assert array.dtype == np.uint16 and array.tolist() == values.tolist(), mode
+
+
+class Watcher:
+    """An output that, while it is being written (its ``tolist``), records what the folders hold then."""
+
+    dtype = np.dtype(object)
+
+    def __init__(self, *folders):
+        self.folders = folders
+        self.seen = []
+
+    def tolist(self):
+        self.seen = [sorted(p.name for p in folder.iterdir()) for folder in self.folders]
+        return [1, 2]
+
+
+def test_a_file_being_written_is_a_partial_one(tmp_path):
+    """Named ``.partial-*`` (what remove_partial cleans after a hard kill), in the folder it is written to."""
+    watcher = Watcher(tmp_path)
+    written = files.write_outputs({"a": np.zeros(2), "w": watcher}, tmp_path)
+    (during,) = watcher.seen
+    assert len(during) == 2 and during[0].startswith(".partial-") and during[1] == "a.npy"
+    assert [p.name for p in written] == ["a.npy", "w.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy", "w.json"]  # nothing partial is left
+
+
+def test_an_item_being_written_is_a_partial_folder_beside_its_target(tmp_path):
+    out = tmp_path / "out"
+    watcher = Watcher(out / "plates", tmp_path)
+    files.write_item({"w": watcher}, out, "plates/p1")
+    (plates, outside) = watcher.seen
+    assert len(plates) == 1 and plates[0].startswith(".partial-p1-")  # in the item's parent, named for it
+    assert outside == ["out"]  # nothing written outside --out
+    assert sorted(p.name for p in (out / "plates").iterdir()) == ["p1"]
+    assert sorted(p.name for p in (out / "plates" / "p1").iterdir()) == ["w.json"]

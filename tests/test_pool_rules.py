@@ -47,10 +47,12 @@ class HalfServer(LoopbackServer):
     (a server that dies with the request sent: the call may have run); with ``state``, its repository index
     says so of every model."""
 
-    def __init__(self, triton, state: str = "", port: int = 0) -> None:
+    def __init__(self, triton, state: str = "", port: int = 0, close_on: str = "/infer") -> None:
         self.triton = triton
-        self.infers = 0
+        self.infers = 0  # requests it closed the connection on
         self.state = state
+        self.close_on = close_on
+        self.seen: list = []  # (method, path, headers, body) of every request
         super().__init__(port)
 
     def serve(self, connection: socket.socket) -> None:
@@ -61,7 +63,8 @@ class HalfServer(LoopbackServer):
                 return
             body = reader.read(int(headers.get("content-length", "0")))
             method, path = line.split(" ")[:2]
-            if path.endswith("/infer"):
+            self.seen.append((method, path, headers, body))
+            if self.close_on in path:
                 self.infers += 1
                 connection.close()
                 return
@@ -129,12 +132,13 @@ async def test_calls_one_at_a_time_alternate_between_the_members_all_right(two, 
 
 async def test_the_member_with_fewer_calls_in_flight_is_chosen(two, triton):
     first, second = two.members
-    first.in_flight = 1  # as if a call were running there
+    first.in_flight, second.in_flight = 3, 2  # as if calls were running there
     try:
         for _ in range(3):
             assert await two.choose("add_sub") == second.url
             assert right(await two.execute("add_sub", inputs()))
         assert [first.served, second.served] == [0, 3]
+        assert [first.in_flight, second.in_flight] == [3, 2]  # counted up and down, never reset
         first.in_flight, second.in_flight = 0, 2
         assert await two.choose("add_sub") == first.url
     finally:
@@ -175,11 +179,9 @@ async def test_a_member_out_is_checked_again_until_it_answers_ready(triton):
     try:
         assert right(await pool.execute("add_sub", inputs()))
         assert pool.members[0].down and pool.members[0].checker is not None
+        checker = pool.members[0].checker
         back = HalfServer(triton, port=port)  # the same port, now answering
-        for _ in range(400):  # an overall bound only: the state change is what is waited for
-            if pool.members[0].down is None:
-                break
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(checker, 120)  # the background check ends when the member is ready again
         assert pool.members[0].down is None and pool.members[0].checker is None
     finally:
         await pool.close()
@@ -254,6 +256,10 @@ async def test_a_pinned_call_runs_on_its_server_only_and_is_lost_with_it(two, tr
     for _ in range(3):
         assert right(await two.execute("add_sub", inputs(), server=spellings(triton)[1]))
     assert [first.served, second.served] == [0, 3]
+    second.in_flight = 2  # two more pinned calls under way: counted up and down, never reset
+    assert right(await two.execute("add_sub", inputs(), server=second.url))
+    assert (second.in_flight, second.served, first.served) == (2, 4, 0)
+    second.in_flight = 0
     second.down = "stopped"
     step = ExecuteOptions(sequence_id=9, sequence_start=True)
     with pytest.raises(SequenceLostError) as caught:
@@ -293,3 +299,69 @@ async def test_list_models_merges_the_members(two, triton):
 async def test_the_config_comes_from_a_member_that_has_the_model(two):
     config = await two.config("add_sub")
     assert config["name"] == "add_sub" and [i["name"] for i in config["input"]] == ["INPUT0", "INPUT1"]
+
+
+async def test_list_models_is_the_members_lists_merged_with_where_each_is_ready(two, triton):
+    one = Session(triton.http_url)
+    try:
+        for options in ({}, {"ready": True}, {"details": True}):
+            alone = await one.list_models(**options)
+            merged = await two.list_models(**options)
+            assert merged == [{**m, "servers": spellings(triton) if m["state"] == "READY" else []} for m in alone]
+        assert "inputs" in merged[0] and two.unanswered == {}
+    finally:
+        await one.close()
+
+
+async def test_a_member_where_the_model_is_not_ready_is_not_listed_as_a_server(triton):
+    half = HalfServer(triton, state="UNAVAILABLE")
+    pool = ServerPool([Session(half.url), Session(triton.http_url)])
+    try:
+        models = {m["name"]: m for m in await pool.list_models(headers={"X-Trace": "t1"})}
+        assert models["add_sub"]["servers"] == [triton.http_url + "/"]
+        assert models["add_sub"]["state"] == "READY" and models["add_sub"]["versions"] == ["1"]
+        (index,) = [(h, b) for method, path, h, b in half.seen if path == "/v2/repository/index"]
+        assert index[0].get("x-trace") == "t1"  # the caller's headers reach every member
+        assert json.loads(index[1] or b"{}").get("ready") in (None, False)
+        await pool.list_models(ready=True)
+        assert json.loads(half.seen[-1][3]) == {"ready": True} and half.seen[-1][1] == "/v2/repository/index"
+        only_half = ServerPool([Session(half.url)])
+        try:
+            models = {m["name"]: m for m in await only_half.list_models()}
+            assert models["add_sub"]["servers"] == [] and models["add_sub"]["state"] == "UNAVAILABLE"
+        finally:
+            await only_half.close()
+    finally:
+        await pool.close()
+        half.close()
+
+
+async def test_the_config_is_asked_with_the_callers_version_refresh_and_headers(triton):
+    half = HalfServer(triton)
+    pool = ServerPool([Session(half.url)])
+    try:
+        config = await pool.config("add_sub", "1", headers={"X-Trace": "t2"})
+        assert config["name"] == "add_sub"
+        asked = [(path, h.get("x-trace")) for method, path, h, b in half.seen if "config" in path]
+        assert asked == [("/v2/models/add_sub/versions/1/config", "t2")]
+        await pool.config("add_sub", "1")  # cached
+        assert len([p for m, p, h, b in half.seen if "config" in p]) == 1
+        await pool.config("add_sub", "1", refresh=True)
+        assert len([p for m, p, h, b in half.seen if "config" in p]) == 2
+    finally:
+        await pool.close()
+        half.close()
+
+
+async def test_a_member_failing_to_answer_the_config_is_taken_out_and_the_next_asked(triton):
+    half = HalfServer(triton, close_on="/config")
+    pool = ServerPool([Session(half.url), Session(triton.http_url)], recheck_seconds=0.2)
+    try:
+        pool.members[1].in_flight = 1  # the half server is asked first
+        config = await pool.config("add_sub")
+        assert config["name"] == "add_sub" and half.infers > 0
+        assert pool.members[0].down and pool.members[1].down is None
+    finally:
+        pool.members[1].in_flight = 0
+        await pool.close()
+        half.close()

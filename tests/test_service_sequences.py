@@ -6,6 +6,7 @@ through the RPC functions; these pin the edges so that `./dev mutate` finds a ch
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import numpy as np
@@ -195,10 +196,8 @@ async def test_a_sequence_ended_while_a_step_waited_is_refused_to_that_step(svc)
     entry = next(iter(svc.sequences.open.values()))
     async with entry.lock:  # a step under way; the next one waits
         waiting = asyncio.ensure_future(svc.sequence_step(seq, one(1), context=ALICE))
-        for _ in range(1000):  # until it waits for the lock (an overall bound only)
-            if entry.lock._waiters:
-                break
-            await asyncio.sleep(0.01)
+        while not entry.lock._waiters and not waiting.done():  # until it waits for the lock (loop turns, no clock)
+            await asyncio.sleep(0)
         del svc.sequences.open[("ws-1/alice", str(seq))]  # ended meanwhile
     with pytest.raises(ServiceError) as caught:
         await waiting
@@ -222,3 +221,66 @@ async def test_the_limits_count_starts_under_way(svc):
     )
     assert sum(isinstance(r, ServiceError) for r in (first, second)) == 1
     assert len(svc.sequences.open) == 1 and svc.sequences._starting == {}
+
+
+def train_step(value, **options):
+    return [np.full([1, 2, 2], value, np.float32), np.ones([2, 2], np.uint16), {"steps": 1, **options}]
+
+
+async def test_steps_and_ends_decode_json_only_when_asked(svc):
+    seq = await svc.sequence_start("cellpose-train", context=ALICE)
+    decoded = await svc.sequence_step(seq, train_step(1.0), context=ALICE)
+    assert np.asarray(decoded["info"], dtype=object).reshape(-1)[0]["steps_done"] == 1
+    raw = await svc.sequence_step(seq, train_step(1.0), decode_json=False, context=ALICE)
+    (text,) = np.asarray(raw["info"], dtype=object).reshape(-1)
+    assert isinstance(text, str) and json.loads(text)["steps_done"] == 2  # the JSON text, not decoded
+    ended = await svc.sequence_end(seq, train_step(1.0), decode_json=False, context=ALICE)
+    assert json.loads(np.asarray(ended["info"], dtype=object).reshape(-1)[0])["steps_done"] == 3
+
+
+async def test_the_list_can_be_read_while_a_step_runs(svc):
+    seq = await svc.sequence_start("cellpose-train", context=ALICE)
+    entry = next(iter(svc.sequences.open.values()))
+    step = asyncio.ensure_future(svc.sequence_step(seq, train_step(1.0, sleep=0.5), context=ALICE))
+    while not entry.lock.locked() and not step.done():  # the step holds the sequence (loop turns, no clock)
+        await asyncio.sleep(0)
+    (listed,) = await svc.list_sequences(context=ALICE)
+    assert isinstance(listed["idle_seconds"], float) and listed["idle_seconds"] >= 0
+    await step
+
+
+async def test_idle_seconds_are_seconds_since_the_last_step_to_the_millisecond(svc):
+    await svc.sequence_start(MODEL, context=ALICE)
+    next(iter(svc.sequences.open.values())).last_used -= 100
+    (listed,) = await svc.list_sequences(context=ALICE)
+    idle = listed["idle_seconds"]
+    assert isinstance(idle, float) and 100 <= idle < 200 and idle == round(idle, 3)
+
+
+async def test_a_caller_released_by_the_liveness_checks_is_told_why(triton):
+    async def gone(owner):
+        return False
+
+    service = TritonService(ServiceConfig(triton.http_url), caller_alive=gone)
+    try:
+        await service.sequence_start(MODEL, sequence_id=3, context=BOB)
+        assert await service.check_callers() == [] and await service.check_callers() == ["ws-2/bob"]
+        with pytest.raises(ServiceError) as caught:
+            await service.sequence_step(3, one(1), context=BOB)
+        assert caught.value.message() == (
+            "sequence 3 was ended: its caller disconnected (gone at two liveness checks in a row); start a new sequence"
+        )
+    finally:
+        await service.close()
+
+
+async def test_the_reasons_kept_for_ended_sequences_are_bounded(svc, caplog):
+    svc.sequences.ended.update({("someone", str(i)): "old" for i in range(9_999)})
+    await svc.sequence_start(MODEL, sequence_id=1, context=BOB)
+    await svc.sequence_start(MODEL, sequence_id=2, context=BOB)
+    with caplog.at_level(logging.INFO, logger="pyotritonclient.service"):
+        assert await svc.sequences.release("ws-2/bob", because="gone") == 2
+    assert len(svc.sequences.ended) == 10_000  # the first kept, the second not: at most 10,000 reasons
+    assert [r.getMessage() for r in caplog.records if r.name == "pyotritonclient.service"] == [
+        "ended 2 sequence(s) of ws-2/bob: gone (2 confirmed by Triton)"
+    ]
