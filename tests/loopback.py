@@ -55,6 +55,33 @@ class LoopbackServer:
             connection.close()
 
 
+class ReadyButSlow(LoopbackServer):
+    """Answers GET /v2/health/ready with 200 at once; every other request is read and never answered."""
+
+    def __init__(self, userinfo: str = "") -> None:
+        self.index_asked = threading.Event()
+        self.userinfo = userinfo
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.userinfo}127.0.0.1:{self.port}"
+
+    def serve(self, connection: socket.socket) -> None:
+        reader = connection.makefile("rb")
+        while True:
+            line, headers = read_head(reader)
+            if not line:
+                return
+            reader.read(int(headers.get("content-length", "0")))
+            if "/v2/health/ready" in line:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                continue
+            if "/v2/repository/index" in line:
+                self.index_asked.set()
+            return  # hold the connection: no answer, ever
+
+
 def read_head(reader: Any) -> Tuple[str, Dict[str, str]]:
     """The first line and the headers (lower-case names) of one HTTP/1.1 message from a binary file object."""
     line = reader.readline().decode("latin-1").strip()

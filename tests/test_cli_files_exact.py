@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,3 +226,125 @@ def test_an_item_being_written_is_a_partial_folder_beside_its_target(tmp_path):
     assert outside == ["out"]  # nothing written outside --out
     assert sorted(p.name for p in (out / "plates").iterdir()) == ["p1"]
     assert sorted(p.name for p in (out / "plates" / "p1").iterdir()) == ["w.json"]
+
+
+def test_specs_split_at_the_first_equals_sign_and_keep_the_value_as_written(tmp_path):
+    (spec,) = files.parse_input_specs(["x=a=b"], ["x"])
+    assert (spec.name, spec.raw, spec.is_batch) == ("x", "a=b", False)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "one.npy").write_bytes(b"")
+    (spec,) = files.parse_input_specs([f"x={folder}"], ["x"])
+    assert (spec.raw, spec.files, spec.root) == (str(folder), (folder / "one.npy",), folder)
+
+
+def test_a_name_that_is_not_an_input_is_named_as_such(tmp_path):
+    with pytest.raises(InvalidInputError) as caught:
+        files.parse_input_specs(["Xray=1"], ["a", "b"])
+    assert caught.value.message() == "--input 'Xray=1': the model has no input 'Xray'; its inputs are ['a', 'b']"
+
+
+def test_a_folder_or_pattern_with_no_files_names_the_input(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InvalidInputError) as caught:
+        files.parse_input_specs([f"x={empty}"], ["x"])
+    assert caught.value.message() == f"input 'x': the folder {empty} matches no files"
+    with pytest.raises(InvalidInputError) as caught:
+        files.parse_input_specs([f"x={empty}/*.npy"], ["x"])
+    assert caught.value.message() == f"input 'x': the pattern {str(empty) + '/*.npy'!r} matches no files"
+
+
+def test_a_pattern_without_a_folder_is_relative_to_the_current_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "b.npy").write_bytes(b"")
+    (spec,) = files.parse_input_specs(["x=*.npy"], ["x"])
+    assert spec.root == Path(".") and spec.files == (Path("b.npy"),)
+    assert [item.name for item in files.plan_items([spec])] == ["b"]
+
+
+def test_single_values_are_one_item_with_every_source():
+    specs = files.parse_input_specs(["a=1", "b=[2]"], ["a", "b"])
+    (item,) = files.plan_items(specs)
+    assert (item.name, item.sources) == ("", {"a": "1", "b": "[2]"})
+
+
+def test_same_stems_in_a_subfolder_keep_their_suffix_and_their_folder(tmp_path):
+    (tmp_path / "a").mkdir()
+    for name in ("x.png", "x.tif"):
+        (tmp_path / "a" / name).write_bytes(b"")
+    (spec,) = files.parse_input_specs([f"i={tmp_path}/**/*.*"], ["i"])
+    assert [item.name for item in files.plan_items([spec])] == ["a/x.png", "a/x.tif"]
+
+
+def test_item_names_and_safe_parts_exactly():
+    assert files.safe_part("Xray") == "Xray" and files.safe_part("..x") == "x" and files.safe_part("") == "_"
+    assert files.safe_part("...") == "_" and files.safe_part("a b/c") == "a_b_c"
+    assert files.item_name(Path("/data/in/c.png"), None, keep_suffix=False) == "c"
+    assert files.item_name(Path("/data/in/c.png"), None, keep_suffix=True) == "c.png"
+    assert files.item_name(Path("/x/y.png"), Path("/other"), keep_suffix=False) == "y"  # never above the root
+    assert files.item_name(Path("/r/s/t.png"), Path("/r"), keep_suffix=False) == "s/t"
+
+
+def test_inputs_are_loaded_by_name_in_the_layout_asked(tmp_path):
+    image = _saved(tmp_path, Image.fromarray(np.zeros((2, 3, 3), np.uint8)), "i.png")
+    item = files.Item("", {"img": str(image), "n": "[1, 2]"})
+    loaded = files.load_inputs(item, "chw")
+    assert loaded["img"].shape == (3, 2, 3) and loaded["n"] == [1, 2]
+    assert files.load_inputs(item)["img"].shape == (2, 3, 3)  # hwc unless asked
+    assert files.load_value("img", str(image)).shape == (2, 3, 3)
+    assert files.load_value("img", str(image), "chw").shape == (3, 2, 3)
+
+
+def test_an_object_npy_file_is_refused_naming_the_input(tmp_path):
+    path = tmp_path / "o.npy"
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(InvalidInputError) as caught:
+        files.load_value("objects", str(path))
+    assert caught.value.message().startswith(f"input 'objects': cannot read {path} as a numeric .npy file (")
+
+
+def test_output_file_names_and_what_counts_as_an_array():
+    assert files.output_file_name("Xout", np.zeros(1)) == "Xout.npy"
+    assert files.output_file_name(".hidden", "text") == "hidden.json"
+
+    class NoKind:
+        dtype = object()  # a dtype without a kind: not an array
+
+    assert files.output_file_name("v", NoKind()) == "v.json"
+
+
+def test_an_array_and_a_json_output_of_the_same_name_do_not_collide(tmp_path):
+    written = files.write_outputs({"a": np.zeros(1), "A": {"k": 1}}, tmp_path)
+    assert [p.name for p in written] == ["a.npy", "A.json"]
+
+
+def test_an_item_may_be_nested_several_folders_deep(tmp_path):
+    target = files.write_item({"v": [1]}, tmp_path / "out", "a/b/c")
+    assert target == tmp_path / "out" / "a" / "b" / "c" and (target / "v.json").is_file()
+
+
+def test_an_item_behind_a_symlink_out_of_out_is_refused_by_name(tmp_path):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "link").symlink_to(elsewhere)
+    with pytest.raises(InvalidInputError) as caught:
+        files.write_item({"v": [1]}, out, "link/x")
+    assert caught.value.message() == "batch item 'link/x': its outputs must go to a folder inside --out"
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_summary_rows_of_empty_arrays_and_text_exactly():
+    assert files.summary_row("e", np.zeros(0, np.float32)) == {
+        "output": "e",
+        "dtype": "float32",
+        "shape": "0",
+        "min": "-",
+        "max": "-",
+        "preview": "",
+    }
+    assert files.summary_row("t", "héllo")["preview"] == '"héllo"'
+    row = files.summary_row("n", np.array([1234567, 1e15], np.float64))
+    assert (row["min"], row["max"]) == ("1234567", "1e+15")
+    assert files.summary_row("m", np.array([999999999999999.0]))["max"] == "999999999999999"

@@ -8,18 +8,19 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 
 import numpy as np
 import pytest
 from conftest import refused_port
-from loopback import LoopbackServer, read_head
+from loopback import LoopbackServer, ReadyButSlow, read_head
 
 from pyotritonclient.engine.options import ExecuteOptions
 from pyotritonclient.engine.pool import INDEX_TIMEOUT, READY_TIMEOUT, RECHECK_SECONDS, Member, ServerPool
 from pyotritonclient.engine.server import Session
-from pyotritonclient.errors import InvalidInputError, NoServerError, SequenceLostError, UnavailableError
+from pyotritonclient.errors import InvalidInputError, NoServerError, SequenceLostError, ServerError, UnavailableError
 
 
 def inputs():
@@ -43,17 +44,28 @@ async def two(triton):
 
 
 class HalfServer(LoopbackServer):
-    """Relays every request to the real Triton but inferences, which it reads and then closes the connection on
-    (a server that dies with the request sent: the call may have run); with ``state``, its repository index
-    says so of every model."""
+    """Relays every request to the real Triton but those whose path holds ``close_on`` (inferences unless told),
+    which it reads and then closes the connection on (a server that dies with the request sent: the call may have
+    run). ``states``: what its repository index says of every model, one entry per index request (the last one
+    repeats; "" as Triton says, "-" no state at all). ``refuse``: inferences answered 400 "unknown model" (a
+    model unloaded since the index was read)."""
 
-    def __init__(self, triton, state: str = "", port: int = 0, close_on: str = "/infer") -> None:
+    def __init__(self, triton, state: str = "", port: int = 0, close_on: str = "/infer", refuse: bool = False):
         self.triton = triton
-        self.infers = 0  # requests it closed the connection on
-        self.state = state
+        self.infers = 0  # requests it closed the connection on (or refused)
+        self.states = [state]
         self.close_on = close_on
+        self.refuse = refuse
         self.seen: list = []  # (method, path, headers, body) of every request
         super().__init__(port)
+
+    def answer(self, connection: socket.socket, status: int, data: bytes, headers=()) -> None:
+        head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n" % (status, len(data))
+        extra = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding", "connection")]
+        head += b"".join(
+            b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in extra or [("Content-Type", "application/json")]
+        )
+        connection.sendall(head + b"\r\n" + data)
 
     def serve(self, connection: socket.socket) -> None:
         reader = connection.makefile("rb")
@@ -64,23 +76,35 @@ class HalfServer(LoopbackServer):
             body = reader.read(int(headers.get("content-length", "0")))
             method, path = line.split(" ")[:2]
             self.seen.append((method, path, headers, body))
+            if self.refuse and path.endswith("/infer"):
+                self.infers += 1
+                self.answer(connection, 400, b'{"error": "Request for unknown model: \'add_sub\' is not found"}')
+                continue
             if self.close_on in path:
                 self.infers += 1
                 connection.close()
                 return
+            forward = {k: v for k, v in headers.items() if k not in ("host", "content-length", "connection")}
             request = urllib.request.Request(self.triton.http_url + path, data=body or None, method=method)
+            for key, value in forward.items():
+                request.add_header(key, value)
             try:
                 with urllib.request.urlopen(request, timeout=30) as answer:
-                    status, data = answer.status, answer.read()
+                    status, data, returned = answer.status, answer.read(), list(answer.headers.items())
             except urllib.error.HTTPError as refused:
-                status, data = refused.code, refused.read()
-            if self.state and "/v2/repository/index" in path:
-                data = json.dumps([{**m, "state": self.state} for m in json.loads(data)]).encode()
-            head = b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (
-                status,
-                len(data),
-            )
-            connection.sendall(head + data)
+                status, data, returned = refused.code, refused.read(), list(refused.headers.items())
+            if "/v2/repository/index" in path:
+                state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+                if state == "empty":
+                    data = b"[]"
+                elif state:
+                    models = json.loads(data)
+                    for model in models:
+                        model.pop("state", None)
+                        if state != "-":
+                            model["state"] = state
+                    data = json.dumps(models).encode()
+            self.answer(connection, status, data, returned)
 
 
 def test_the_documented_limits():
@@ -238,7 +262,7 @@ async def test_a_call_that_failed_after_it_was_sent_is_retried_only_when_idempot
             await pool.execute("add_sub", inputs())
         # (the transport may send it twice: a reused connection closed without an answer is retried once)
         assert caught.value.unsent is False and half.infers > 0 and pool.members[1].served == 0
-        assert pool.members[0].down  # taken out
+        assert "closed the connection" in pool.members[0].down  # taken out, and why
         if pool.members[0].checker is not None:
             pool.members[0].checker.cancel()
         pool.members[0].down = None  # back in (as after a recheck), and chosen first again
@@ -360,8 +384,187 @@ async def test_a_member_failing_to_answer_the_config_is_taken_out_and_the_next_a
         pool.members[1].in_flight = 1  # the half server is asked first
         config = await pool.config("add_sub")
         assert config["name"] == "add_sub" and half.infers > 0
-        assert pool.members[0].down and pool.members[1].down is None
+        assert "closed the connection" in pool.members[0].down and pool.members[1].down is None
+        alone = ServerPool([Session(half.url)])
+        try:
+            with pytest.raises(NoServerError) as caught:
+                await alone.config("add_sub")
+            (why,) = caught.value.reasons.values()
+            assert why.startswith("failed: ") and "closed the connection" in why
+        finally:
+            await alone.close()
     finally:
         pool.members[1].in_flight = 0
         await pool.close()
         half.close()
+
+
+async def test_the_callers_options_reach_the_server(two):
+    result = await two.execute("add_sub", inputs(), ExecuteOptions(select_outputs=["OUTPUT1"]))
+    assert list(result) == ["OUTPUT1"] or sorted(k for k in result if not k.startswith("__")) == ["OUTPUT1"]
+
+
+async def test_a_call_that_cannot_choose_within_its_timeout_says_so_naming_each_server():
+    slow = ReadyButSlow()
+    pool = ServerPool([Session(slow.url)])
+    try:
+        with pytest.raises(NoServerError) as caught:
+            await pool.execute("add_sub", inputs(), ExecuteOptions(timeout=0.5))
+        assert caught.value.reasons == {slow.url + "/": "no answer in time"}
+        assert caught.value.message() == (
+            f"no server can take model 'add_sub' within 0.5 s: {slow.url}/: no answer in time"
+        )
+    finally:
+        await pool.close()
+        slow.close()
+
+
+async def test_the_index_is_asked_for_ready_models_and_models_without_a_state_count_as_ready(triton):
+    half = HalfServer(triton, state="-", close_on="/never")
+    pool = ServerPool([Session(half.url)])
+    try:
+        assert right(await pool.execute("add_sub", inputs()))
+        (body,) = [b for method, path, h, b in half.seen if path == "/v2/repository/index"]
+        assert json.loads(body) == {"ready": True}
+        assert "add_sub" in pool.members[0].models
+    finally:
+        await pool.close()
+        half.close()
+
+
+async def test_a_member_whose_index_fails_is_used_when_no_member_is_known_to_have_the_model(triton):
+    half = HalfServer(triton, close_on="/repository/index")
+    pool = ServerPool([Session(half.url)])
+    member = pool.members[0]
+    try:
+        assert right(await pool.execute("add_sub", inputs()))  # its models are unknown: it is tried
+        assert member.models is None and "repository/index" in member.index_failed
+        assert member.status()["index"] == "failed" and member.index_backoff == 2.0
+        assert member.index_retry_at > time.monotonic()
+        member.index_retry_at = 0.0  # as if the backoff had passed
+        assert right(await pool.execute("add_sub", inputs()))
+        assert member.index_backoff == 4.0
+        half.close_on = "/never"  # the index answers again
+        member.index_retry_at = 0.0
+        assert right(await pool.execute("add_sub", inputs()))
+        assert (member.index_failed, member.index_backoff, member.status()["index"]) == (None, 1.0, "ok")
+    finally:
+        await pool.close()
+        half.close()
+
+
+async def test_a_model_unloaded_since_the_index_was_read_sends_the_call_to_another_member(triton):
+    gone = HalfServer(triton, refuse=True)
+    gone.states = ["", "UNAVAILABLE"]  # ready at the first index read, gone at the next
+    pool = ServerPool([Session(gone.url), Session(triton.http_url)])
+    try:
+        pool.members[1].in_flight = 1  # the other member is asked first
+        assert right(await pool.execute("add_sub", inputs()))
+        assert gone.infers == 1 and pool.members[1].served == 1 and pool.members[0].down is None
+    finally:
+        pool.members[1].in_flight = 0
+        await pool.close()
+        gone.close()
+
+
+async def test_a_refusal_by_a_member_that_still_has_the_model_is_the_callers_error(triton):
+    refusing = HalfServer(triton, refuse=True)
+    pool = ServerPool([Session(refusing.url), Session(triton.http_url)])
+    try:
+        pool.members[1].in_flight = 1
+        with pytest.raises(ServerError) as caught:
+            await pool.execute("add_sub", inputs())
+        assert caught.value.http_status == 400 and refusing.infers == 1 and pool.members[1].served == 0
+    finally:
+        pool.members[1].in_flight = 0
+        await pool.close()
+        refusing.close()
+
+
+async def test_an_idempotent_call_that_failed_everywhere_names_each_failure(triton):
+    half = HalfServer(triton)
+    pool = ServerPool([Session(half.url)])
+    try:
+        with pytest.raises(NoServerError) as caught:
+            await pool.execute("add_sub", inputs(), ExecuteOptions(idempotent=True))
+        (why,) = caught.value.reasons.values()
+        assert why.startswith("failed: ") and "closed the connection" in why
+    finally:
+        await pool.close()
+        half.close()
+
+
+class NotReady(LoopbackServer):
+    """Answers every readiness check 503 (a server starting or stopping) and counts them."""
+
+    def __init__(self) -> None:
+        self.checks = 0
+        super().__init__()
+
+    def serve(self, connection: socket.socket) -> None:
+        reader = connection.makefile("rb")
+        while True:
+            line, headers = read_head(reader)
+            if not line:
+                return
+            reader.read(int(headers.get("content-length", "0")))
+            self.checks += 1
+            connection.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+
+
+async def test_a_member_that_stays_not_ready_stays_out_and_the_reason_is_kept_current(triton):
+    starting = NotReady()
+    pool = ServerPool([Session(starting.url), Session(triton.http_url)], recheck_seconds=0.05)
+    member = pool.members[0]
+    try:
+        assert right(await pool.execute("add_sub", inputs()))
+        while starting.checks < 4 and member.checker is not None:  # the first check and three rechecks
+            await asyncio.sleep(0.01)
+        assert member.down == "not ready (GET v2/health/ready)" and member.checker is not None
+        pool.take_out(member, "stopped by the test")  # already out: the reason is updated, one checker only
+        assert member.down == "stopped by the test"
+    finally:
+        await pool.close()
+        starting.close()
+
+
+async def test_calls_go_round_the_tied_members_in_order(triton):
+    port = triton.http_port
+    urls = [f"http://127.0.0.1:{port}/", f"http://localhost:{port}/", f"http://x@127.0.0.1:{port}/"]
+    pool = ServerPool([Session(url) for url in urls])
+    try:
+        served = []
+        for _ in range(3):
+            assert right(await pool.execute("add_sub", inputs()))
+            served.append([m.served for m in pool.members])
+        assert served == [[0, 1, 0], [0, 1, 1], [1, 1, 1]]
+    finally:
+        await pool.close()
+
+
+async def test_a_pinned_call_takes_the_callers_options(two, triton):
+    result = await two.execute("add_sub", inputs(), ExecuteOptions(select_outputs=["OUTPUT1"]), server=two.urls[1])
+    assert sorted(k for k in result if not k.startswith("__")) == ["OUTPUT1"]
+
+
+async def test_a_member_that_fails_to_list_is_taken_out_and_the_others_listed(triton):
+    half = HalfServer(triton, close_on="/repository/index")
+    pool = ServerPool([Session(half.url), Session(triton.http_url)], recheck_seconds=0.2)
+    try:
+        models = {m["name"]: m for m in await pool.list_models()}
+        assert models["add_sub"]["servers"] == [triton.http_url + "/"]
+        assert list(pool.unanswered) == [half.url + "/"] and pool.unanswered[half.url + "/"].startswith("failed: ")
+        assert "closed the connection" in pool.members[0].down
+    finally:
+        await pool.close()
+        half.close()
+
+
+async def test_an_empty_repository_is_an_empty_list_not_an_error(triton):
+    empty = HalfServer(triton, state="empty")
+    pool = ServerPool([Session(empty.url)])
+    try:
+        assert await pool.list_models() == [] and pool.unanswered == {}
+    finally:
+        await pool.close()
+        empty.close()

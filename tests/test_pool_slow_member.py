@@ -7,43 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 
 import numpy as np
 import pytest
-from loopback import LoopbackServer, read_head
+from loopback import ReadyButSlow
 
 from pyotritonclient import execute, list_models
 from pyotritonclient.engine.options import ExecuteOptions
 from pyotritonclient.engine.registry import session_for
 from pyotritonclient.errors import NoServerError, SequenceLostError
-
-
-class ReadyButSlow(LoopbackServer):
-    """Answers GET /v2/health/ready with 200 at once; every other request is read and never answered."""
-
-    def __init__(self, userinfo: str = "") -> None:
-        self.index_asked = threading.Event()
-        self.userinfo = userinfo
-        super().__init__()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.userinfo}127.0.0.1:{self.port}"
-
-    def serve(self, connection: socket.socket) -> None:
-        reader = connection.makefile("rb")
-        while True:
-            line, headers = read_head(reader)
-            if not line:
-                return
-            reader.read(int(headers.get("content-length", "0")))
-            if "/v2/health/ready" in line:
-                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                continue
-            if "/v2/repository/index" in line:
-                self.index_asked.set()
-            return  # hold the connection: no answer, ever
 
 
 @pytest.fixture

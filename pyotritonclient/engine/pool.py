@@ -185,8 +185,6 @@ class ServerPool:
         for member, models in zip(up, indexes):
             if models is not None and model_name not in models:
                 reasons[member.url] = f"has no ready model {model_name!r}"
-            elif models is None and known:
-                reasons[member.url] = f"its models are unknown ({member.index_failed or 'no index'})"
         return {"ready": known or unknown, "reasons": reasons}
 
     def _least_busy(self, ready: List[Member]) -> Member:
