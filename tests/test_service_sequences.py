@@ -11,8 +11,10 @@ import logging
 
 import numpy as np
 import pytest
+from loopback import LoopbackServer
 
 from pyotritonclient.service import ServiceConfig, ServiceError, TritonService
+from pyotritonclient.service.policy import ServiceTimeout
 from pyotritonclient.service.sequences import string_ids
 
 ALICE = {"from": "ws-1/alice"}
@@ -284,3 +286,57 @@ async def test_the_reasons_kept_for_ended_sequences_are_bounded(svc, caplog):
     assert [r.getMessage() for r in caplog.records if r.name == "pyotritonclient.service"] == [
         "ended 2 sequence(s) of ws-2/bob: gone (2 confirmed by Triton)"
     ]
+
+
+async def test_two_starts_choosing_the_same_id_at_once_open_one_sequence(svc):
+    first, second = await asyncio.gather(
+        svc.sequence_start(MODEL, sequence_id=7, context=ALICE),
+        svc.sequence_start(MODEL, sequence_id=7, context=ALICE),
+        return_exceptions=True,
+    )
+    assert first == 7 and isinstance(second, ServiceError)
+    assert second.message() == "sequence 7 is already open"
+    assert list(svc.sequences.open) == [("ws-1/alice", "7")] and svc.sequences._ids_starting == set()
+
+
+async def test_a_start_against_a_silent_server_ends_within_the_services_timeout():
+    silent = LoopbackServer()  # accepts, reads, never answers
+    service = TritonService(ServiceConfig(silent.url, timeout=0.5))
+    try:
+        with pytest.raises(ServiceTimeout):
+            await asyncio.wait_for(service.sequence_start(MODEL, context=ALICE), 60)  # 60: only a hung test
+        assert service.sequences.open == {} and service.sequences._starting == {}
+    finally:
+        await service.close()
+        silent.close()
+
+
+async def test_a_sequence_on_several_servers_is_pinned_to_one(triton):
+    both = f"http://127.0.0.1:{triton.http_port},http://localhost:{triton.http_port}"
+    service = TritonService(ServiceConfig(both))
+    try:
+        seq = await service.sequence_start(MODEL, context=ALICE)
+        assert total(await service.sequence_step(seq, one(2), context=ALICE)) == 2
+        assert total(await service.sequence_step(seq, one(3), context=ALICE)) == 5
+        assert total(await service.sequence_end(seq, one(1), context=ALICE)) == 6
+    finally:
+        await service.close()
+
+
+async def test_the_reaper_runs_the_liveness_checks_and_releases_a_caller_gone_twice(triton):
+    async def gone(owner):
+        return False
+
+    config = ServiceConfig(triton.http_url, sequence_idle_timeout=600, liveness_interval=0.1)
+    service = TritonService(config, caller_alive=gone)
+    try:
+        seq = await service.sequence_start(MODEL, context=BOB)
+        for _ in range(1200):  # polls the state (the reaper checks every 0.1 s); 60 s only stops a hung test
+            if not await service.list_sequences(context=BOB):
+                break
+            await asyncio.sleep(0.05)
+        assert await service.list_sequences(context=BOB) == [] and service.sequences.liveness_checks >= 2
+        with pytest.raises(ServiceError, match=rf"^sequence {seq} was ended: its caller disconnected \(gone at two"):
+            await service.sequence_step(seq, one(1), context=BOB)
+    finally:
+        await service.close()

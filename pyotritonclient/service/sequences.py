@@ -41,7 +41,6 @@ class OpenSequence:
 
     owner: str
     model_name: str
-    server_url: str
     executor: SequenceExecutor  # its sequence_id is the one sent to Triton, chosen by the service
     caller_id: SequenceId  # the id the caller chose (or was given) and uses
     last_used: float = field(default_factory=time.monotonic)
@@ -121,7 +120,7 @@ class SequenceRegistry:
             caller_id = new_sequence_id() if sequence_id is None else sequence_id
             while key is None and (owner, str(caller_id)) in self.open:
                 caller_id = new_sequence_id()
-            self.open[(owner, str(caller_id))] = OpenSequence(owner, model_name, url, executor, caller_id)
+            self.open[(owner, str(caller_id))] = OpenSequence(owner, model_name, executor, caller_id)
         finally:
             self._starting[owner] -= 1
             if not self._starting[owner]:
