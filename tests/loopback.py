@@ -1,12 +1,16 @@
 """Hand-written servers for what a real one cannot produce (silence, a broken answer, a wedge): one base that
 listens on a port from the kernel, hands each connection to ``serve`` in a thread of its own, and closes every
-connection it holds on ``close()``; and the one HTTP/1.1 head reader they share."""
+connection it holds on ``close()``; a relay to the real Triton that fails or rewrites chosen answers; and the one
+HTTP/1.1 head reader they share."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
-from typing import Any, Dict, List, Tuple
+import urllib.error
+import urllib.request
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 
 class LoopbackServer:
@@ -80,6 +84,85 @@ class ReadyButSlow(LoopbackServer):
             if "/v2/repository/index" in line:
                 self.index_asked.set()
             return  # hold the connection: no answer, ever
+
+
+class RelayServer(LoopbackServer):
+    """Relays every request to the real Triton but those whose path holds ``close_on`` (inferences unless told),
+    which it reads and then closes the connection on (a server that dies with the request sent: the call may have
+    run). ``states``: what its repository index says of every model, one entry per index request (the last one
+    repeats; "" as Triton says, "-" no state at all). ``refuse``: inferences answered 400 "unknown model" (a
+    model unloaded since the index was read); ``rewrite`` changes answers; ``hold_on`` silences one path."""
+
+    def __init__(
+        self,
+        triton: Any,
+        state: str = "",
+        port: int = 0,
+        close_on: str = "/infer",
+        refuse: bool = False,
+        rewrite: Optional[Callable[[str, bytes], bytes]] = None,
+        hold_on: str = "",
+    ) -> None:
+        self.hold_on = hold_on  # a request whose path is exactly this is read and never answered
+        self.triton = triton
+        self.rewrite = rewrite  # (path, answer body) -> the body sent instead
+        self.infers = 0  # requests it closed the connection on (or refused)
+        self.states = [state]
+        self.close_on = close_on
+        self.refuse = refuse
+        self.seen: list = []  # (method, path, headers, body) of every request
+        super().__init__(port)
+
+    def answer(self, connection: socket.socket, status: int, data: bytes, headers: Any = ()) -> None:
+        head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n" % (status, len(data))
+        extra = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding", "connection")]
+        head += b"".join(
+            b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in extra or [("Content-Type", "application/json")]
+        )
+        connection.sendall(head + b"\r\n" + data)
+
+    def serve(self, connection: socket.socket) -> None:
+        reader = connection.makefile("rb")
+        while True:
+            line, headers = read_head(reader)
+            if not line:
+                return
+            body = reader.read(int(headers.get("content-length", "0")))
+            method, path = line.split(" ")[:2]
+            self.seen.append((method, path, headers, body))
+            if self.hold_on and path == self.hold_on:
+                return  # the connection stays open (held) and silent
+            if self.refuse and path.endswith("/infer"):
+                self.infers += 1
+                self.answer(connection, 400, b'{"error": "Request for unknown model: \'add_sub\' is not found"}')
+                continue
+            if self.close_on in path:
+                self.infers += 1
+                connection.close()
+                return
+            forward = {k: v for k, v in headers.items() if k not in ("host", "content-length", "connection")}
+            request = urllib.request.Request(self.triton.http_url + path, data=body or None, method=method)
+            for key, value in forward.items():
+                request.add_header(key, value)
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    status, data, returned = answer.status, answer.read(), list(answer.headers.items())
+            except urllib.error.HTTPError as refused:
+                status, data, returned = refused.code, refused.read(), list(refused.headers.items())
+            if "/v2/repository/index" in path:
+                state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+                if state == "empty":
+                    data = b"[]"
+                elif state:
+                    models = json.loads(data)
+                    for model in models:
+                        model.pop("state", None)
+                        if state != "-":
+                            model["state"] = state
+                    data = json.dumps(models).encode()
+            if self.rewrite is not None:
+                data = self.rewrite(path, data)
+            self.answer(connection, status, data, returned)
 
 
 def read_head(reader: Any) -> Tuple[str, Dict[str, str]]:

@@ -9,13 +9,12 @@ import asyncio
 import json
 import socket
 import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 import pytest
 from conftest import refused_port
 from loopback import LoopbackServer, ReadyButSlow, read_head
+from loopback import RelayServer as HalfServer
 
 from pyotritonclient.engine.options import ExecuteOptions
 from pyotritonclient.engine.pool import INDEX_TIMEOUT, READY_TIMEOUT, RECHECK_SECONDS, Member, ServerPool
@@ -41,70 +40,6 @@ async def two(triton):
     pool = ServerPool([Session(url) for url in spellings(triton)], recheck_seconds=0.2)
     yield pool
     await pool.close()
-
-
-class HalfServer(LoopbackServer):
-    """Relays every request to the real Triton but those whose path holds ``close_on`` (inferences unless told),
-    which it reads and then closes the connection on (a server that dies with the request sent: the call may have
-    run). ``states``: what its repository index says of every model, one entry per index request (the last one
-    repeats; "" as Triton says, "-" no state at all). ``refuse``: inferences answered 400 "unknown model" (a
-    model unloaded since the index was read)."""
-
-    def __init__(self, triton, state: str = "", port: int = 0, close_on: str = "/infer", refuse: bool = False):
-        self.triton = triton
-        self.infers = 0  # requests it closed the connection on (or refused)
-        self.states = [state]
-        self.close_on = close_on
-        self.refuse = refuse
-        self.seen: list = []  # (method, path, headers, body) of every request
-        super().__init__(port)
-
-    def answer(self, connection: socket.socket, status: int, data: bytes, headers=()) -> None:
-        head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n" % (status, len(data))
-        extra = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding", "connection")]
-        head += b"".join(
-            b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in extra or [("Content-Type", "application/json")]
-        )
-        connection.sendall(head + b"\r\n" + data)
-
-    def serve(self, connection: socket.socket) -> None:
-        reader = connection.makefile("rb")
-        while True:
-            line, headers = read_head(reader)
-            if not line:
-                return
-            body = reader.read(int(headers.get("content-length", "0")))
-            method, path = line.split(" ")[:2]
-            self.seen.append((method, path, headers, body))
-            if self.refuse and path.endswith("/infer"):
-                self.infers += 1
-                self.answer(connection, 400, b'{"error": "Request for unknown model: \'add_sub\' is not found"}')
-                continue
-            if self.close_on in path:
-                self.infers += 1
-                connection.close()
-                return
-            forward = {k: v for k, v in headers.items() if k not in ("host", "content-length", "connection")}
-            request = urllib.request.Request(self.triton.http_url + path, data=body or None, method=method)
-            for key, value in forward.items():
-                request.add_header(key, value)
-            try:
-                with urllib.request.urlopen(request, timeout=30) as answer:
-                    status, data, returned = answer.status, answer.read(), list(answer.headers.items())
-            except urllib.error.HTTPError as refused:
-                status, data, returned = refused.code, refused.read(), list(refused.headers.items())
-            if "/v2/repository/index" in path:
-                state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
-                if state == "empty":
-                    data = b"[]"
-                elif state:
-                    models = json.loads(data)
-                    for model in models:
-                        model.pop("state", None)
-                        if state != "-":
-                            model["state"] = state
-                    data = json.dumps(models).encode()
-            self.answer(connection, status, data, returned)
 
 
 def test_the_documented_limits():

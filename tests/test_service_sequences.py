@@ -11,8 +11,9 @@ import logging
 
 import numpy as np
 import pytest
-from loopback import LoopbackServer
+from loopback import LoopbackServer, RelayServer
 
+from pyotritonclient.protocol.metadata import SEQUENCES
 from pyotritonclient.service import ServiceConfig, ServiceError, TritonService
 from pyotritonclient.service.policy import ServiceTimeout
 from pyotritonclient.service.sequences import string_ids
@@ -340,3 +341,47 @@ async def test_the_reaper_runs_the_liveness_checks_and_releases_a_caller_gone_tw
             await service.sequence_step(seq, one(1), context=BOB)
     finally:
         await service.close()
+
+
+async def test_close_without_a_reason_remembers_none_and_with_one_at_most_10000(svc):
+    await svc.sequence_start(MODEL, sequence_id=1, context=ALICE)
+    assert await svc.sequences.close() == (1, 0) and svc.sequences.ended == {}
+    svc.sequences.ended.update({("someone", str(i)): "old" for i in range(9_999)})
+    await svc.sequence_start(MODEL, sequence_id=2, context=ALICE)
+    await svc.sequence_start(MODEL, sequence_id=3, context=ALICE)
+    assert await svc.sequences.close("stopping") == (2, 0)
+    assert len(svc.sequences.ended) == 10_000
+
+
+async def test_a_server_without_sequence_support_is_refused_at_start(triton):
+    def no_sequences(path, body):
+        if path != "/v2":
+            return body
+        metadata = json.loads(body)
+        metadata["extensions"] = [e for e in metadata["extensions"] if e != SEQUENCES]
+        return json.dumps(metadata).encode()
+
+    relay = RelayServer(triton, close_on="/never", rewrite=no_sequences)
+    service = TritonService(ServiceConfig(relay.url))
+    try:
+        with pytest.raises(ServiceError) as caught:
+            await service.sequence_start(MODEL, context=ALICE)
+        assert caught.value.message().endswith(
+            f"at {relay.url}/ has no sequence support: '{MODEL}' cannot run as a sequence"
+        )
+        assert service.sequences.open == {}
+    finally:
+        await service.close()
+        relay.close()
+
+
+async def test_a_start_whose_capabilities_read_gets_no_answer_ends_within_the_services_timeout(triton):
+    relay = RelayServer(triton, close_on="/never", hold_on="/v2")  # GET v2 (the server's metadata) never answers
+    service = TritonService(ServiceConfig(relay.url, timeout=0.5))
+    try:
+        with pytest.raises(ServiceTimeout):
+            await asyncio.wait_for(service.sequence_start(MODEL, context=ALICE), 30)  # 30: only a hung test
+        assert any(path == "/v2" for method, path, headers, body in relay.seen)
+    finally:
+        await service.close()
+        relay.close()
