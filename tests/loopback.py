@@ -10,7 +10,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 
 class LoopbackServer:
@@ -72,12 +72,7 @@ class ReadyButSlow(LoopbackServer):
         return f"http://{self.userinfo}127.0.0.1:{self.port}"
 
     def serve(self, connection: socket.socket) -> None:
-        reader = connection.makefile("rb")
-        while True:
-            line, headers = read_head(reader)
-            if not line:
-                return
-            reader.read(int(headers.get("content-length", "0")))
+        for line, _headers, _body in requests(connection):
             if "/v2/health/ready" in line:
                 connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                 continue
@@ -122,12 +117,7 @@ class RelayServer(LoopbackServer):
         connection.sendall(head + b"\r\n" + data)
 
     def serve(self, connection: socket.socket) -> None:
-        reader = connection.makefile("rb")
-        while True:
-            line, headers = read_head(reader)
-            if not line:
-                return
-            body = reader.read(int(headers.get("content-length", "0")))
+        for line, headers, body in requests(connection):
             method, path = line.split(" ")[:2]
             self.seen.append((method, path, headers, body))
             if self.hold_on and path == self.hold_on:
@@ -163,6 +153,16 @@ class RelayServer(LoopbackServer):
             if self.rewrite is not None:
                 data = self.rewrite(path, data)
             self.answer(connection, status, data, returned)
+
+
+def requests(connection: socket.socket) -> Iterator[Tuple[str, Dict[str, str], bytes]]:
+    """Each HTTP/1.1 request on ``connection``: its first line, headers and body, until the client closes it."""
+    reader = connection.makefile("rb")
+    while True:
+        line, headers = read_head(reader)
+        if not line:
+            return
+        yield line, headers, reader.read(int(headers.get("content-length", "0")))
 
 
 def read_head(reader: Any) -> Tuple[str, Dict[str, str]]:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 from conftest import refused_port
-from loopback import LoopbackServer, ReadyButSlow, read_head
+from loopback import LoopbackServer, ReadyButSlow, requests
 from loopback import RelayServer as HalfServer
 
 from pyotritonclient.engine.options import ExecuteOptions
@@ -437,12 +437,7 @@ class NotReady(LoopbackServer):
         super().__init__()
 
     def serve(self, connection: socket.socket) -> None:
-        reader = connection.makefile("rb")
-        while True:
-            line, headers = read_head(reader)
-            if not line:
-                return
-            reader.read(int(headers.get("content-length", "0")))
+        for _request in requests(connection):
             self.checks += 1
             connection.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
 
