@@ -164,3 +164,19 @@ async def client(triton, request, monkeypatch):
     async with InferenceServerClient(triton.url) as client:
         assert type(client.transport).__name__ == TRANSPORTS[request.param]
         yield client
+
+
+def spellings(triton) -> list:
+    """The real Triton as two members: ``http://127.0.0.1:P/`` and ``http://localhost:P/``."""
+    return [f"http://127.0.0.1:{triton.http_port}/", f"http://localhost:{triton.http_port}/"]
+
+
+@pytest.fixture
+async def two(triton):
+    """A pool of the real Triton under two spellings: two members, one server (test_pool_rules, test_pool_index)."""
+    from pyotritonclient.engine.pool import ServerPool
+    from pyotritonclient.engine.server import Session
+
+    pool = ServerPool([Session(url) for url in spellings(triton)], recheck_seconds=0.2)
+    yield pool
+    await pool.close()
