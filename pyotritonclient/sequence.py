@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .api import Inputs, ServerUrl, execute
@@ -31,6 +32,22 @@ _RESERVED = ("sequence_id", "sequence_start", "sequence_end")
 def new_sequence_id() -> int:
     """A random id in 1..2**53 - 1 (exact in JavaScript too, for ids that travel through RPC)."""
     return random.SystemRandom().randrange(1, 2**53)
+
+
+STRING_ID_LENGTH = 128  # Triton's longest string correlation id
+
+
+def new_string_sequence_id(prefix: str = "seq-") -> str:
+    """A random string id of exactly 128 characters (``prefix`` and hex digits), for a model with a string CORRID.
+
+    Triton 2.51 pads a string correlation id to 128 bytes before the model's TYPE_STRING CORRID gets it, and then
+    refuses (400 "unexpected number of string elements") or crashes the Python backend's stub on any shorter id;
+    an id of exactly 128 characters is not padded, and works on servers without that fault as well.
+    """
+    if not isinstance(prefix, str) or len(prefix) > STRING_ID_LENGTH - 32:
+        raise InvalidInputError(f"prefix must be a str of at most {STRING_ID_LENGTH - 32} characters, got {prefix!r}")
+    digits = STRING_ID_LENGTH - len(prefix)
+    return prefix + secrets.token_hex((digits + 1) // 2)[:digits]
 
 
 class SequenceExecutor:
@@ -207,4 +224,4 @@ class SequenceExecutor:
 
 SequenceExcutor = SequenceExecutor  # the spelling of 0.2.x, which users' code imports
 
-__all__ = ["SequenceExcutor", "SequenceExecutor", "new_sequence_id"]
+__all__ = ["SequenceExcutor", "SequenceExecutor", "new_sequence_id", "new_string_sequence_id"]

@@ -176,7 +176,7 @@ PUBLIC = {
     "pyotritonclient.values.specs": ["specs_from_values"],
     "pyotritonclient.values.compiled": ["CompiledInput", "CompiledInputs"],
     "pyotritonclient.engine.options": ["ExecuteOptions", "option_names", "rpc_options"],
-    "pyotritonclient.sequence": ["SequenceExcutor", "SequenceExecutor", "new_sequence_id"],
+    "pyotritonclient.sequence": ["SequenceExcutor", "SequenceExecutor", "new_sequence_id", "new_string_sequence_id"],
     "pyotritonclient.service": ["ServiceConfig", "ServiceError", "TritonService"],
     "pyotritonclient.service.startup": ["PREFIX", "StartupRefused", "config_from_env", "hypha_startup"],
     "pyotritonclient.testing": [

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from pyotritonclient import InferenceServerException, InferenceServerTimeout, SequenceExcutor, SequenceExecutor
+from pyotritonclient.errors import InvalidInputError
+from pyotritonclient.sequence import new_string_sequence_id
 
 
 @pytest.fixture
@@ -71,6 +73,28 @@ async def test_string_ids(url):
     seq = SequenceExecutor(url, "cellpose-train", sequence_id="experiment-7")
     await seq.step([*sample(1.0), {}])
     assert info(await seq.end())["steps_done"] == 2
+
+
+async def test_a_string_corrid_model_runs_with_ids_of_128_characters(url):
+    # Triton 2.51 pads a string CORRID to 128 bytes: shorter ids are refused, new_string_sequence_id() is not
+    short = SequenceExecutor(url, "sequence_accumulate_str", sequence_id="run-1")
+    with pytest.raises(InferenceServerException, match="unexpected number of string elements"):
+        await short.step([np.array([5], np.int32)])
+    ids = [new_string_sequence_id(), new_string_sequence_id("mine-")]
+    assert [len(i) for i in ids] == [128, 128] and ids[0].startswith("seq-") and ids[1].startswith("mine-")
+    a, b = (SequenceExecutor(url, "sequence_accumulate_str", sequence_id=i) for i in ids)
+    assert int((await a.step([np.array([5], np.int32)]))["OUTPUT"][0, 0]) == 5
+    answer = await b.step([np.array([2], np.int32)])
+    assert int(answer["OUTPUT"][0, 0]) == 2 and answer["CORRID_SEEN"][0, 0] == ids[1].encode()
+    assert int((await a.end([np.array([1], np.int32)]))["OUTPUT"][0, 0]) == 6
+    assert int((await b.end([np.array([1], np.int32)]))["OUTPUT"][0, 0]) == 3
+
+
+@pytest.mark.parametrize("prefix", ["x" * 97, 7, None])
+def test_a_string_id_prefix_leaves_room_for_32_random_digits(prefix):
+    with pytest.raises(InvalidInputError, match=r"^prefix must be a str of at most 96 characters, got "):
+        new_string_sequence_id(prefix)
+    assert len(new_string_sequence_id("x" * 96)) == 128 and new_string_sequence_id("") != new_string_sequence_id("")
 
 
 async def test_bad_inputs_do_not_break_the_sequence(url):

@@ -21,6 +21,7 @@ from pyotritonclient.service.sequences import string_ids
 ALICE = {"from": "ws-1/alice"}
 BOB = {"from": "ws-2/bob"}
 MODEL = "sequence_accumulate"
+STRING_MODEL = "sequence_accumulate_str"  # the same with a TYPE_STRING CORRID; it answers the id it saw
 
 
 def one(value):
@@ -29,6 +30,11 @@ def one(value):
 
 def total(result) -> int:
     return int(np.asarray(result["OUTPUT"]).reshape(-1)[0])
+
+
+def seen(result) -> str:
+    value = np.asarray(result["CORRID_SEEN"]).reshape(-1)[0]
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @pytest.fixture
@@ -74,6 +80,21 @@ async def test_triton_gets_an_id_of_the_services_choosing_never_the_callers(svc)
     assert total(await svc.sequence_step(-5, one(3), context=ALICE)) == 3
     assert total(await svc.sequence_step("mine", one(10), context=ALICE)) == 10
     assert total(await svc.sequence_step(-5, one(4), context=ALICE)) == 7
+
+
+async def test_a_model_with_a_string_corrid_gets_string_ids_that_triton_runs(svc):
+    # Triton 2.51 pads a string CORRID to 128 bytes and then refuses (400) or crashes on anything shorter
+    first = await svc.sequence_start(STRING_MODEL, context=ALICE)
+    await svc.sequence_start(STRING_MODEL, sequence_id="mine", context=ALICE)
+    triton_ids = [entry.executor.sequence_id for entry in svc.sequences.open.values()]
+    assert all(isinstance(i, str) and len(i) == 128 and i.startswith("svc-") for i in triton_ids)
+    assert triton_ids[0] != triton_ids[1]
+    assert total(step := await svc.sequence_step(first, one(3), context=ALICE)) == 3
+    assert seen(step) == triton_ids[0]
+    assert total(step := await svc.sequence_step("mine", one(10), context=ALICE)) == 10
+    assert seen(step) == triton_ids[1]
+    assert total(await svc.sequence_step(first, one(4), context=ALICE)) == 7
+    assert total(await svc.sequence_end("mine", one(1), context=ALICE)) == 11
 
 
 async def test_ids_given_by_the_service_are_new_each_time(svc):

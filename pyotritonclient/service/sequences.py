@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple, Union
@@ -24,7 +23,7 @@ from ..engine.registry import session_for
 from ..engine.server import Session
 from ..errors import InferenceServerException
 from ..protocol.urls import redact_url
-from ..sequence import SequenceExecutor, new_sequence_id
+from ..sequence import SequenceExecutor, new_sequence_id, new_string_sequence_id
 from .calls import guarded
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of
 
@@ -112,7 +111,7 @@ class SequenceRegistry:
                     f"{model_name!r} cannot run as a sequence"
                 )
             # Triton's id: random, of the kind the model's CORRID takes (whatever kind the caller's id is)
-            triton_id: SequenceId = "svc-" + secrets.token_hex(16) if string_ids(config) else new_sequence_id()
+            triton_id: SequenceId = new_string_sequence_id("svc-") if string_ids(config) else new_sequence_id()
             try:
                 executor = SequenceExecutor(url, model_name, triton_id, decode_json=True, timeout=self.config.timeout)
             except InferenceServerException as exc:
