@@ -180,3 +180,14 @@ async def two(triton):
     pool = ServerPool([Session(url) for url in spellings(triton)], recheck_seconds=0.2)
     yield pool
     await pool.close()
+
+
+@pytest.fixture
+async def svc(triton):
+    """A service on the real Triton whose sequences neither expire nor meet a liveness check within a test's time
+    (test_service_sequences, test_service_sequence_ids)."""
+    from pyotritonclient.service import ServiceConfig, TritonService
+
+    service = TritonService(ServiceConfig(triton.http_url, sequence_idle_timeout=600, liveness_interval=600))
+    yield service
+    await service.close()
