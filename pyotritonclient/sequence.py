@@ -38,15 +38,17 @@ STRING_ID_LENGTH = 128  # Triton's longest string correlation id
 
 
 def new_string_sequence_id(prefix: str = "seq-") -> str:
-    """A random string id of exactly 128 characters (``prefix`` and hex digits), for a model with a string CORRID.
+    """A random string id of exactly 128 bytes in UTF-8 (``prefix`` and hex digits), for a model with a string CORRID.
 
     Triton 2.51 pads a string correlation id to 128 bytes before the model's TYPE_STRING CORRID gets it, and then
     refuses (400 "unexpected number of string elements") or crashes the Python backend's stub on any shorter id;
-    an id of exactly 128 characters is not padded, and works on servers without that fault as well.
+    an id of exactly 128 bytes is not padded, and works on servers without that fault as well.
     """
-    if not isinstance(prefix, str) or len(prefix) > STRING_ID_LENGTH - 32:
-        raise InvalidInputError(f"prefix must be a str of at most {STRING_ID_LENGTH - 32} characters, got {prefix!r}")
-    digits = STRING_ID_LENGTH - len(prefix)
+    room = STRING_ID_LENGTH - 32  # at least 32 random hex digits
+    size = len(prefix.encode("utf-8")) if isinstance(prefix, str) else STRING_ID_LENGTH
+    if size > room:
+        raise InvalidInputError(f"prefix must be a str of at most {room} bytes in UTF-8, got {prefix!r}")
+    digits = STRING_ID_LENGTH - size
     return prefix + secrets.token_hex((digits + 1) // 2)[:digits]
 
 

@@ -90,11 +90,13 @@ async def test_a_string_corrid_model_runs_with_ids_of_128_characters(url):
     assert int((await b.end([np.array([1], np.int32)]))["OUTPUT"][0, 0]) == 3
 
 
-@pytest.mark.parametrize("prefix", ["x" * 97, 7, None])
+@pytest.mark.parametrize("prefix", ["x" * 97, "é" * 49, 7, None])
 def test_a_string_id_prefix_leaves_room_for_32_random_digits(prefix):
-    with pytest.raises(InvalidInputError, match=r"^prefix must be a str of at most 96 characters, got "):
+    with pytest.raises(InvalidInputError, match=r"^prefix must be a str of at most 96 bytes in UTF-8, got "):
         new_string_sequence_id(prefix)
     assert len(new_string_sequence_id("x" * 96)) == 128 and new_string_sequence_id("") != new_string_sequence_id("")
+    made = new_string_sequence_id("é" * 48)  # 96 bytes: Triton's limit and padding count bytes
+    assert len(made.encode()) == 128 and made.startswith("é" * 48) and len(made) == 80
 
 
 async def test_bad_inputs_do_not_break_the_sequence(url):
