@@ -10,7 +10,7 @@ import time
 import pytest
 from conftest import spellings
 from loopback import RelayServer as HalfServer
-from test_pool_rules import inputs, right
+from test_pool_rules import inputs, pool_over, right
 
 from pyotritonclient.engine.pool import ServerPool
 from pyotritonclient.engine.server import Session
@@ -44,8 +44,7 @@ async def test_list_models_is_the_members_lists_merged_with_where_each_is_ready(
 
 async def test_a_member_where_the_model_is_not_ready_is_not_listed_as_a_server(triton):
     half = HalfServer(triton, state="UNAVAILABLE")
-    pool = ServerPool([Session(half.url), Session(triton.http_url)])
-    try:
+    async with pool_over(half, triton.http_url) as pool:
         models = {m["name"]: m for m in await pool.list_models(headers={"X-Trace": "t1"})}
         assert models["add_sub"]["servers"] == [triton.http_url + "/"]
         assert models["add_sub"]["state"] == "READY" and models["add_sub"]["versions"] == ["1"]
@@ -60,15 +59,11 @@ async def test_a_member_where_the_model_is_not_ready_is_not_listed_as_a_server(t
             assert models["add_sub"]["servers"] == [] and models["add_sub"]["state"] == "UNAVAILABLE"
         finally:
             await only_half.close()
-    finally:
-        await pool.close()
-        half.close()
 
 
 async def test_the_config_is_asked_with_the_callers_version_refresh_and_headers(triton):
     half = HalfServer(triton)
-    pool = ServerPool([Session(half.url)])
-    try:
+    async with pool_over(half) as pool:
         config = await pool.config("add_sub", "1", headers={"X-Trace": "t2"})
         assert config["name"] == "add_sub"
         asked = [(path, h.get("x-trace")) for method, path, h, b in half.seen if "config" in path]
@@ -77,9 +72,6 @@ async def test_the_config_is_asked_with_the_callers_version_refresh_and_headers(
         assert len([p for m, p, h, b in half.seen if "config" in p]) == 1
         await pool.config("add_sub", "1", refresh=True)
         assert len([p for m, p, h, b in half.seen if "config" in p]) == 2
-    finally:
-        await pool.close()
-        half.close()
 
 
 async def test_a_member_failing_to_answer_the_config_is_taken_out_and_the_next_asked(triton):
@@ -106,15 +98,11 @@ async def test_a_member_failing_to_answer_the_config_is_taken_out_and_the_next_a
 
 async def test_the_index_is_asked_for_ready_models_and_models_without_a_state_count_as_ready(triton):
     half = HalfServer(triton, state="-", close_on="/never")
-    pool = ServerPool([Session(half.url)])
-    try:
+    async with pool_over(half) as pool:
         assert right(await pool.execute("add_sub", inputs()))
         (body,) = [b for method, path, h, b in half.seen if path == "/v2/repository/index"]
         assert json.loads(body) == {"ready": True}
         assert "add_sub" in pool.members[0].models
-    finally:
-        await pool.close()
-        half.close()
 
 
 async def test_a_member_whose_index_fails_is_used_when_no_member_is_known_to_have_the_model(triton):
@@ -140,22 +128,14 @@ async def test_a_member_whose_index_fails_is_used_when_no_member_is_known_to_hav
 
 async def test_a_member_that_fails_to_list_is_taken_out_and_the_others_listed(triton):
     half = HalfServer(triton, close_on="/repository/index")
-    pool = ServerPool([Session(half.url), Session(triton.http_url)], recheck_seconds=0.2)
-    try:
+    async with pool_over(half, triton.http_url, recheck_seconds=0.2) as pool:
         models = {m["name"]: m for m in await pool.list_models()}
         assert models["add_sub"]["servers"] == [triton.http_url + "/"]
         assert list(pool.unanswered) == [half.url + "/"] and pool.unanswered[half.url + "/"].startswith("failed: ")
         assert "closed the connection" in pool.members[0].down
-    finally:
-        await pool.close()
-        half.close()
 
 
 async def test_an_empty_repository_is_an_empty_list_not_an_error(triton):
     empty = HalfServer(triton, state="empty")
-    pool = ServerPool([Session(empty.url)])
-    try:
+    async with pool_over(empty) as pool:
         assert await pool.list_models() == [] and pool.unanswered == {}
-    finally:
-        await pool.close()
-        empty.close()

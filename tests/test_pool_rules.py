@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from contextlib import asynccontextmanager
 
 import numpy as np
 import pytest
@@ -26,6 +27,17 @@ def inputs():
 
 def right(result) -> bool:
     return result["OUTPUT0"].tolist() == list(range(1, 17)) and result["OUTPUT1"].tolist() == list(range(-1, 15))
+
+
+@asynccontextmanager
+async def pool_over(server, *urls, **options):
+    """A pool whose first member is the hand-written ``server``, then ``urls``; closes the pool, then the server."""
+    pool = ServerPool([Session(server.url), *(Session(url) for url in urls)], **options)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        server.close()
 
 
 def test_the_documented_limits():
@@ -164,14 +176,10 @@ async def test_a_model_no_member_has_is_named_for_each_member(two, triton):
 
 async def test_a_model_listed_but_not_ready_is_not_a_candidate(triton):
     half = HalfServer(triton, state="UNAVAILABLE")
-    pool = ServerPool([Session(half.url), Session(triton.http_url)])
-    try:
+    async with pool_over(half, triton.http_url) as pool:
         for _ in range(3):
             assert right(await pool.execute("add_sub", inputs()))
         assert half.infers == 0
-    finally:
-        await pool.close()
-        half.close()
 
 
 async def test_a_call_that_failed_after_it_was_sent_is_retried_only_when_idempotent(triton):
@@ -219,8 +227,7 @@ async def test_a_pinned_call_runs_on_its_server_only_and_is_lost_with_it(two, tr
 
 async def test_a_pinned_call_whose_server_fails_is_lost_and_the_server_taken_out(triton):
     half = HalfServer(triton)
-    pool = ServerPool([Session(half.url), Session(triton.http_url)], recheck_seconds=0.2)
-    try:
+    async with pool_over(half, triton.http_url, recheck_seconds=0.2) as pool:
         with pytest.raises(SequenceLostError) as caught:
             await pool.execute("add_sub", inputs(), ExecuteOptions(sequence_id=4), server=half.url)
         assert caught.value.message().startswith(
@@ -228,9 +235,6 @@ async def test_a_pinned_call_whose_server_fails_is_lost_and_the_server_taken_out
         )
         assert isinstance(caught.value.__cause__, UnavailableError)
         assert pool.members[0].down and pool.members[0].in_flight == 0 and pool.members[0].served == 0
-    finally:
-        await pool.close()
-        half.close()
 
 
 async def test_the_callers_options_reach_the_server(two):
@@ -283,15 +287,11 @@ async def test_a_refusal_by_a_member_that_still_has_the_model_is_the_callers_err
 
 async def test_an_idempotent_call_that_failed_everywhere_names_each_failure(triton):
     half = HalfServer(triton)
-    pool = ServerPool([Session(half.url)])
-    try:
+    async with pool_over(half) as pool:
         with pytest.raises(NoServerError) as caught:
             await pool.execute("add_sub", inputs(), ExecuteOptions(idempotent=True))
         (why,) = caught.value.reasons.values()
         assert why.startswith("failed: ") and "closed the connection" in why
-    finally:
-        await pool.close()
-        half.close()
 
 
 class NotReady(LoopbackServer):
