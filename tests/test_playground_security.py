@@ -5,11 +5,14 @@ Triton; a hand-written upstream only where the real one cannot show what arrived
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import json
 import socket
 import threading
+import time
+import urllib.error
 import urllib.request
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -175,6 +178,67 @@ def test_model_control_is_off_unless_asked_for(triton):
             assert model_state(triton, "pwned") == ""
     finally:
         ensure_loaded(triton, "slow")
+
+
+def served(triton, path: str) -> bool:
+    """Whether the real Triton answers 200 at ``path`` (GET)."""
+    try:
+        with urllib.request.urlopen(f"{triton.http_url}{path}", timeout=60) as answer:
+            return answer.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
+def hostile_model_files(marker) -> bytes:
+    """A load body carrying a model whose code, when Triton runs it, writes ``marker``: proof of code execution."""
+    code = (
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "class TritonPythonModel:\n    def execute(self, requests):\n        return []\n"
+    )
+    config = {
+        "backend": "python",
+        "input": [{"name": "X", "data_type": "TYPE_FP32", "dims": [1]}],
+        "output": [{"name": "Y", "data_type": "TYPE_FP32", "dims": [1]}],
+    }
+    encoded = base64.b64encode(code.encode()).decode()
+    return json.dumps({"parameters": {"config": json.dumps(config), "file:1/model.py": encoded}}).encode()
+
+
+@pytest.mark.parametrize(
+    "suffix", ["load?x=1", "load?", "load/", "load/?x=1", "lo%61d", "LOAD", "Load?x=1", "load%3Fx=1", "load;x=1"]
+)
+def test_no_spelling_of_the_load_target_passes_model_files_to_the_real_triton(triton, tmp_path, suffix):
+    """Issue 37: the model-file refusal ran on the raw target, so ``/load?x=1`` passed ``file:`` parameters on
+    to Triton. Whatever the spelling, no model file reaches the real Triton and no code of the caller runs."""
+    marker = tmp_path / "ran"
+    with running(triton.http_url, allow_model_control=True) as server:
+        status, _, body = ask(
+            server, "POST", f"/triton/v2/repository/models/pwned/{suffix}", hostile_model_files(marker)
+        )
+        assert status in (400, 403), (suffix, status, body)
+        assert b"Traceback" not in body
+    assert not served(triton, "/v2/models/pwned/ready")  # (a model loaded with files is not in the index)
+    assert not marker.exists()
+
+
+def test_the_hostile_load_body_is_code_that_the_real_triton_runs(triton, tmp_path):
+    """The control for the test above: sent to Triton directly, the same body loads a model and runs its code
+    (so a refusal above is the playground's doing, not a body Triton would not take)."""
+    marker = tmp_path / "ran"
+    request = urllib.request.Request(
+        f"{triton.http_url}/v2/repository/models/pwned_control/load", data=hostile_model_files(marker), method="POST"
+    )
+    try:
+        urllib.request.urlopen(request, timeout=120).read()
+        assert marker.read_text() == "ran" and served(triton, "/v2/models/pwned_control/ready")
+    finally:
+        unload = f"{triton.http_url}/v2/repository/models/pwned_control/unload"
+        urllib.request.urlopen(urllib.request.Request(unload, data=b"{}", method="POST"), timeout=60).read()
+        # unloading is asynchronous and Triton answers "not ready" until it is done (a model loaded with files
+        # is not in the repository index): wait for Triton's readiness before the next test
+        deadline = time.monotonic() + 60
+        while not served(triton, "/v2/health/ready") and time.monotonic() < deadline:
+            time.sleep(0.1)
 
 
 def test_only_the_inference_and_read_endpoints_pass(triton):

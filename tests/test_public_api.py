@@ -142,6 +142,7 @@ PUBLIC = {
         "render_page",
     ],
     "pyotritonclient.playground.guard": [
+        "MODEL_CONTROL",
         "REQUEST_HEADERS",
         "RESPONSE_HEADERS",
         "TOKEN_HEADER",

@@ -23,7 +23,7 @@ REQUEST_HEADERS = frozenset(
 )
 RESPONSE_HEADERS = frozenset({"content-type", "content-encoding", "inference-header-content-length"})
 
-# (methods, path pattern, kind): the Triton API the page uses. "control" needs --allow-model-control.
+# (methods, path pattern, kind): the Triton API the page uses. "load" and "unload" need --allow-model-control.
 _SEGMENT = r"[^/]+"
 _MODEL = rf"/v2/models/{_SEGMENT}(?:/versions/{_SEGMENT})?"
 _ENDPOINTS: Tuple[Tuple[frozenset[str], re.Pattern[str], str], ...] = tuple(
@@ -35,9 +35,11 @@ _ENDPOINTS: Tuple[Tuple[frozenset[str], re.Pattern[str], str], ...] = tuple(
         ({"GET", "HEAD"}, r"/v2/models/stats", "read"),
         ({"POST"}, rf"{_MODEL}/(?:infer|generate|generate_stream)", "infer"),
         ({"POST"}, r"/v2/repository/index", "read"),
-        ({"POST"}, rf"/v2/repository/models/{_SEGMENT}/(?:load|unload)", "control"),
+        ({"POST"}, rf"/v2/repository/models/{_SEGMENT}/load", "load"),
+        ({"POST"}, rf"/v2/repository/models/{_SEGMENT}/unload", "unload"),
     ]
 )
+MODEL_CONTROL = frozenset({"load", "unload"})  # the kinds that change what Triton serves
 
 
 class Refused(Exception):
@@ -108,8 +110,10 @@ def normalise_target(target: str) -> Tuple[str, str]:
 
 
 def endpoint_kind(method: str, path: str) -> str:
-    """``read``, ``infer`` or ``control`` for the Triton API the page uses; Refused for every other endpoint
-    (logging and trace settings, shared memory, ...): they can write files or map memory on the server."""
+    """``read``, ``infer``, ``load`` or ``unload`` for the Triton API the page uses, from the request's path
+    (``normalise_target``'s, without the query): the one place that decides what a request is. Refused for
+    every other endpoint (logging and trace settings, shared memory, ...): they can write files or map memory
+    on the server."""
     for methods, pattern, kind in _ENDPOINTS:
         if method in methods and pattern.fullmatch(path):
             return kind
@@ -156,6 +160,7 @@ def exposure_warning(host: str) -> Optional[str]:
 
 
 __all__ = [
+    "MODEL_CONTROL",
     "REQUEST_HEADERS",
     "RESPONSE_HEADERS",
     "TOKEN_HEADER",

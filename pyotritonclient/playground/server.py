@@ -19,6 +19,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from ..protocol.urls import base_url, redact_url
 from . import STATIC
 from .guard import (
+    MODEL_CONTROL,
     REQUEST_HEADERS,
     RESPONSE_HEADERS,
     TOKEN_HEADER,
@@ -236,17 +237,18 @@ class _Handler(BaseHTTPRequestHandler):
             if not hmac.compare_digest(self.headers.get(TOKEN_HEADER, "").encode(), self.server.token.encode()):
                 raise Refused(403, f"the playground's /triton/ needs the {TOKEN_HEADER} of its own page")
             target = self.path[len("/triton") :] or "/"
-            kind = endpoint_kind(self.command, target.partition("?")[0])
-            if kind == "control" and not self.server.allow_model_control:
+            kind = endpoint_kind(self.command, normalise_target(target)[0])  # decided once, on the parsed path
+            if kind in MODEL_CONTROL and not self.server.allow_model_control:
                 raise Refused(403, "model load/unload is off: start the playground with --allow-model-control")
             chunked, length = self._framing()
         except Refused as refusal:
             return self._refuse(refusal, close=self._has_body())
         body: Optional[bytes] = None
-        if kind == "control":
+        if kind in MODEL_CONTROL:
             try:
                 body = b"".join(self._body(chunked, length, _CONTROL_BODY_LIMIT))
-                check_load_body(body) if target.rstrip("/").endswith("/load") else None
+                if kind == "load":
+                    check_load_body(body)
             except Refused as refusal:
                 return self._refuse(refusal, close=True)
             chunked, length = False, len(body)
