@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import MODELS_DIR, SHARED_TRITON, TRITON_ARGS  # noqa: E402
+from conftest import MODELS_DIR, SHARED_TRITON, SUITE_CONTROL, TRITON_ARGS  # noqa: E402
 
 from pyotritonclient.testing.server import TritonServer  # noqa: E402
 
@@ -49,7 +49,7 @@ class Watchdog(threading.Thread):
 
 
 def main(argv: list[str]) -> int:
-    server = TritonServer(MODELS_DIR, extra_args=TRITON_ARGS).start()
+    server = TritonServer(MODELS_DIR, extra_args=TRITON_ARGS, **SUITE_CONTROL).start()
     watchdog = Watchdog(server)
     watchdog.start()
     try:

@@ -15,6 +15,9 @@ from pyotritonclient.testing.server import TritonServer, install
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 # Headers named X-Seen-By-Triton-* reach models as request parameters: a plugin's header can be seen server-side.
 TRITON_ARGS = ["--http-header-forward-pattern=x-seen-by-triton-.*"]
+# The suite's own Triton drives every endpoint (load/unload, shared memory, logging, trace) from its tests, so it
+# opts out of the admin key that every Triton the package starts has by default (test_local_triton_safety.py).
+SUITE_CONTROL = {"model_control": True, "restricted_apis": ()}
 # `./dev mutate` (scripts/mutate.py) starts one real Triton with these models and arguments for the runs of
 # every mutant, and names its HTTP port here: the `triton` fixture then uses that server instead of starting one.
 SHARED_TRITON = "PYOTRITON_SHARED_TRITON"
@@ -67,12 +70,12 @@ def triton_installation():
 def triton(request):
     shared = os.environ.get(SHARED_TRITON)
     if shared:  # started, watched and stopped there; ready again within seconds after a crash
-        server = TritonServer(MODELS_DIR, http_port=int(shared), extra_args=TRITON_ARGS)
+        server = TritonServer(MODELS_DIR, http_port=int(shared), extra_args=TRITON_ARGS, **SUITE_CONTROL)
         wait_until_ready(server.http_url, within=180)
         yield server
         return
     installation = request.getfixturevalue("triton_installation")
-    server = TritonServer(MODELS_DIR, installation=installation, extra_args=TRITON_ARGS)
+    server = TritonServer(MODELS_DIR, installation=installation, extra_args=TRITON_ARGS, **SUITE_CONTROL)
     server.start()
     try:
         yield server

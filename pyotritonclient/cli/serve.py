@@ -19,6 +19,11 @@ from .context import EXIT_SERVER, CliError, global_options, output_of
 @click.option("--http-port", type=int, help="Port of the HTTP endpoint (gRPC and metrics take the next two).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), help="Write Triton's log here.")
 @click.option("--startup-timeout", default=120.0, show_default=True, help="Seconds to wait until ready.")
+@click.option(
+    "--allow-model-control",
+    is_flag=True,
+    help="Allow model load/unload, for callers that send the admin header printed at start (docs/security.md).",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -26,8 +31,13 @@ def serve(
     http_port: Optional[int],
     log_path: Optional[Path],
     startup_timeout: float,
+    allow_model_control: bool,
 ) -> None:
-    """Start a real local Triton on MODEL_REPOSITORY (no Docker) and print its URL; Ctrl-C stops it."""
+    """Start a real local Triton on MODEL_REPOSITORY (no Docker) and print its URL; Ctrl-C stops it.
+
+    Every model of the repository is loaded at start; none can be loaded afterwards unless
+    ``--allow-model-control``, and then only by callers that send the admin header printed at start. The
+    shared-memory, logging and trace APIs always want that header: no web page can program this Triton."""
     from ..testing.server import Installation, TritonServer, install
 
     output = output_of(ctx)
@@ -40,6 +50,7 @@ def serve(
         startup_timeout=startup_timeout,
         log_path=log_path,
         installation=installation,
+        model_control=allow_model_control,
     )
     output.note(f"starting Triton on {model_repository} ...")
 
@@ -59,6 +70,8 @@ def serve(
             f"Triton is serving {model_repository} at {server.http_url} (log {server.log_path}); Ctrl-C stops it"
         )
         output.note(f"  export TRITON_URL={server.http_url}")
+        (name, key), restricted = next(iter(server.admin_headers.items())), ", ".join(server.restricted_apis)
+        output.note(f"  the {restricted} APIs want the header: --header '{name}: {key}'")
         while True:
             process = server.process
             if process is None or process.poll() is not None:

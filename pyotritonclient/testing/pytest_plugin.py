@@ -8,7 +8,9 @@
 
 Fixtures: ``triton_server`` (the running ``TritonServer``, session-wide), ``triton_url``, ``triton_client``
 (``pyotritonclient.sync.InferenceServerClient``) and ``triton_server_factory`` (start servers on other
-repositories: ``triton_server_factory("path/to/repo")``, each started once and stopped at the end).
+repositories: ``triton_server_factory("path/to/repo")``, each started once and stopped at the end;
+``model_control=True`` for a server that loads and unloads models). Each server is safe from web pages as
+``TritonServer`` is by default: a test that calls its admin APIs passes ``headers=triton_server.admin_headers``.
 ``@pytest.mark.triton_models("path")`` points one test's ``triton_server`` at another repository. A server
 that cannot start fails the test with the tail of its log; nothing is skipped.
 """
@@ -16,7 +18,7 @@ that cannot start fails the test with the tail of its log; nothing is skipped.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Union
+from typing import Any, Callable, Dict, Iterator, Tuple, Union
 
 import pytest
 
@@ -55,18 +57,19 @@ def _repository(config: pytest.Config, path: Union[str, Path, None] = None) -> P
 @pytest.fixture(scope="session")
 def triton_server_factory(pytestconfig: pytest.Config) -> Iterator[Callable[..., TritonServer]]:
     """Start (once per repository) a real local Triton; every server stops at the end of the session."""
-    servers: Dict[Path, TritonServer] = {}
+    servers: Dict[Tuple[Path, bool], TritonServer] = {}
 
-    def start(path: Union[str, Path, None] = None) -> TritonServer:
+    def start(path: Union[str, Path, None] = None, model_control: bool = False) -> TritonServer:
         repository = _repository(pytestconfig, path).resolve()
-        if repository not in servers:
+        key = (repository, model_control)
+        if key not in servers:
             if not repository.is_dir():
                 pytest.fail(f"model repository {repository} is not a directory", pytrace=False)
             try:
-                servers[repository] = TritonServer(repository, installation=install()).start()
+                servers[key] = TritonServer(repository, installation=install(), model_control=model_control).start()
             except Exception as exc:
                 pytest.fail(f"Triton could not start on {repository}: {exc}", pytrace=False)
-        return servers[repository]
+        return servers[key]
 
     yield start
     for server in servers.values():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -25,7 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from ..protocol.urls import redact_url
 
@@ -33,6 +34,14 @@ PYTRITON_VERSION = "0.7.0"
 SERVER_PYTHON = "3.11"  # the python backend stub must match the server venv's Python
 # What python-backend models may import besides numpy (msgpack: models written for serialization="imjoy").
 SERVER_PACKAGES = ("numpy<2", "msgpack>=1.0")
+
+
+# The header that Triton's restricted APIs want (``--http-restricted-api``/``--grpc-restricted-protocol``), with
+# a random key per start: a web page cannot send a custom header cross-site without a CORS preflight (which
+# Triton does not answer), and one that rebinds a DNS name to 127.0.0.1 cannot know the key.
+ADMIN_HEADER = "triton-admin-key"
+# What may write files, map memory or run code on the user's machine: always behind the key.
+ADMIN_APIS = ("shared-memory", "logging", "trace")
 
 
 def cache_dir() -> Path:
@@ -174,9 +183,12 @@ def free_port_block(count: int = 3, start: int = 20000, end: int = 60000) -> int
 class TritonServer:
     """A ``tritonserver`` process serving ``model_repository`` on free loopback ports.
 
-    Models are loaded at start (``--model-control-mode=explicit --load-model=*``) so that the repository
-    endpoints can load and unload them afterwards.
-    """
+    Safe from web pages by default (docs/security.md): every model of the repository is loaded at start and
+    none can be loaded afterwards (``--model-control-mode=none``), and the shared-memory, logging and trace APIs
+    want ``admin_headers`` (a random key per start). ``model_control=True`` allows load and unload
+    (``explicit`` mode, every model loaded at start) and puts the model-repository API behind the key as well:
+    a load with files is code that Triton runs. ``restricted_apis`` replaces the list of APIs behind the key
+    (``()``: none, for a test suite that drives every endpoint itself)."""
 
     def __init__(
         self,
@@ -188,6 +200,8 @@ class TritonServer:
         installation: Optional[Installation] = None,
         grpc_port: Optional[int] = None,
         metrics_port: Optional[int] = None,
+        model_control: bool = False,
+        restricted_apis: Optional[Sequence[str]] = None,
     ) -> None:
         self.model_repository = Path(model_repository).resolve()
         if not self.model_repository.is_dir():
@@ -201,6 +215,24 @@ class TritonServer:
         self.installation = installation
         self.log_path = Path(log_path) if log_path else None
         self.process: Optional[subprocess.Popen[bytes]] = None
+        self.model_control = model_control
+        if restricted_apis is None:
+            restricted_apis = (*ADMIN_APIS, "model-repository") if model_control else ADMIN_APIS
+        self.restricted_apis = tuple(restricted_apis)
+        self.admin_key = secrets.token_hex(16)
+
+    @property
+    def admin_headers(self) -> Dict[str, str]:
+        """The header that the restricted APIs want (``headers=`` of a client, ``--header`` of the CLI)."""
+        return {ADMIN_HEADER: self.admin_key}
+
+    def _control_args(self) -> List[str]:
+        mode = ["--model-control-mode=explicit", "--load-model=*"] if self.model_control else []
+        if not self.restricted_apis:
+            return mode or ["--model-control-mode=none"]
+        restricted = f"{','.join(self.restricted_apis)}:{ADMIN_HEADER}={self.admin_key}"
+        rules = [f"--http-restricted-api={restricted}", f"--grpc-restricted-protocol={restricted}"]
+        return (mode or ["--model-control-mode=none"]) + rules
 
     @property
     def url(self) -> str:
@@ -263,8 +295,7 @@ class TritonServer:
             "--grpc-address=127.0.0.1",
             "--allow-gpu-metrics=false",
             "--exit-timeout-secs=2",
-            "--model-control-mode=explicit",
-            "--load-model=*",
+            *self._control_args(),
             *self.extra_args,
         ]
         log = open(self.log_path, "wb")
@@ -330,13 +361,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     run = sub.add_parser("run", help="serve a model repository until interrupted")
     run.add_argument("model_repository")
     run.add_argument("--http-port", type=int, default=8000)
+    run.add_argument("--allow-model-control", action="store_true", help="load/unload, with the admin header")
     args = parser.parse_args(argv)
     if args.command == "install":
         inst = install(quiet=True)
         print(f"Triton server ready to start: {inst.binary}")
         return 0
-    with TritonServer(args.model_repository, http_port=args.http_port) as server:
+    with TritonServer(
+        args.model_repository, http_port=args.http_port, model_control=args.allow_model_control
+    ) as server:
         print(f"Triton serving {server.model_repository} at {server.http_url} (log {server.log_path}); Ctrl-C stops")
+        print(f"  {', '.join(server.restricted_apis)} want the header {ADMIN_HEADER}: {server.admin_key}")
         try:
             while server.process and server.process.poll() is None:
                 time.sleep(1)
