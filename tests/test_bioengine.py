@@ -288,3 +288,19 @@ async def test_hyphas_own_triton_module_works_with_this_release_installed(cache_
     assert ours.pop("imported").startswith(str(release)) and "/pyotritonclient/" in theirs.pop("imported")
     assert ours == theirs, (ours, theirs)
     assert ours["proxy_config"] == ["image", "param"]
+
+
+async def test_a_forged_context_cannot_reach_another_callers_sequence_on_the_startup_service(bioengine):
+    """Issue 34, finding 1, on the startup-function service (inside hypha's own process): Mallory's forged
+    messages over the real hypha leave Alice's sequence alone (the scenario of test_service_trust.py)."""
+    from hypha_rpc import connect_to_server
+    from test_service_trust import forged_calls_leave_alice_alone
+
+    alice = await connect_to_server({"server_url": bioengine["url"]})
+    mallory = await connect_to_server({"server_url": bioengine["url"]})
+    try:
+        info = await alice.get_service_info("public/triton-client")
+        await forged_calls_leave_alice_alone(info["id"], alice, mallory)
+    finally:
+        await alice.disconnect()
+        await mallory.disconnect()

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from ..values.ndarray import read
 from .core import TritonService
+from .envelope import from_a_client, guard
 
 SERVICE_TYPE = "triton-client"
 
@@ -67,6 +68,12 @@ async def register(
             server = await connect_to_server(options)
         finally:
             _NO_COMPRESSION.reset(marker)
+    if not guard(server):
+        await server.disconnect()
+        raise RuntimeError(
+            "this hypha-rpc cannot be guarded against forged callers (no message hook found): the service refuses "
+            "to start; install the hypha-rpc version pinned in pyotritonclient[hypha]"
+        )
     if service.caller_alive is None or isinstance(service.caller_alive, CallerCheck):
         service.caller_alive = CallerCheck(server)  # through the connection of now (a fresh one after a loss)
     register_ndarray_codec(server)
@@ -161,7 +168,9 @@ def _on_disconnect(server: Any, service: TritonService) -> None:
     """Free a caller's sequences as soon as hypha announces its disconnection (callers of our workspace)."""
 
     async def disconnected(event: Dict[str, Any]) -> None:
-        data = event.get("data", event) if isinstance(event, dict) else {}
+        if not isinstance(event, dict) or from_a_client(event):  # only hypha's own announcements (envelope.py)
+            return
+        data: Dict[str, Any] = event["data"] if isinstance(event.get("data"), dict) else {}
         client, workspace = data.get("id"), data.get("workspace")
         if client:
             await service.release_caller(f"{workspace}/{client}" if workspace and "/" not in client else client)

@@ -26,6 +26,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from ..protocol.urls import server_list
 from .core import TritonService
+from .envelope import guard
 from .hypha import SERVICE_TYPE, register_ndarray_codec, service_definition
 from .policy import ServiceConfig
 
@@ -117,6 +118,11 @@ async def hypha_startup(server: Any, env: Optional[Mapping[str, str]] = None) ->
         service = TritonService(config)
         service_id = env.get(PREFIX + "SERVICE_ID", "").strip() or "triton-client"
         visibility = env.get(PREFIX + "VISIBILITY", "").strip() or "public"
+        if not guard(server):
+            raise StartupRefused(
+                "this hypha's hypha-rpc cannot be guarded against forged callers (no message hook found): "
+                "install the hypha-rpc version pinned in pyotritonclient[hypha] into hypha's environment"
+            )
         register_ndarray_codec(server)
         info = await server.register_service(service_definition(service, service_id, visibility))
         done["service"] = info["id"] if isinstance(info, Mapping) else str(info)
