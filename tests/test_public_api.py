@@ -368,6 +368,11 @@ CHANGED_SIGNATURES = {
     "pyotritonclient.session.Session.execute": "the same",
     "pyotritonclient.session_for": "returns an Executor (the protocol Session and ServerPool both satisfy)",
     "pyotritonclient.session.session_for": "the same",
+    "pyotritonclient.testing.TritonServer": "(..., model_control=False, restricted_apis=None): safe from web pages by "
+    "default, load/unload only when asked for (issue 34; docs/security.md)",
+    "pyotritonclient.testing.TritonServer.__init__": "the same",
+    "pyotritonclient.testing.server.TritonServer": "the same",
+    "pyotritonclient.testing.server.TritonServer.__init__": "the same",
 }
 
 
