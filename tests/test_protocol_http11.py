@@ -186,7 +186,12 @@ def test_chunked_refusals(data, error, message):
 
 
 def test_chunked_bounds_are_exact():
-    assert ChunkedReader(0, LIMIT).feed(b"1" * 15 + b"\r\n") == []  # 15 hex digits: a size (none of it came)
+    assert ChunkedReader(0, 1 << 62).feed(b"1" * 15 + b"\r\n") == []  # 15 hex digits: a size (none of it came)
+    with pytest.raises(TooLarge, match=r"more than max_response_bytes \(10\)"):  # refused on the size line
+        ChunkedReader(0, 10).feed(b"B\r\n")
+    with pytest.raises(TooLarge):  # the declared sizes add up
+        ChunkedReader(0, 10).feed(b"5\r\n12345\r\n6\r\n")
+    assert ChunkedReader(0, 10).feed(b"5\r\n12345\r\n5\r\n") == [b"12345"]
     assert ChunkedReader(0, LIMIT).feed(b"x" * 1024) == []  # a size line of 1,024 bytes may still end
     assert ChunkedReader(0, LIMIT).feed(b"0\r\n" + b"x" * MAX_HEAD) == []
     exact = ChunkedReader(0, 10)

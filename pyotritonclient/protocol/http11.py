@@ -179,6 +179,8 @@ class ChunkedReader(Reader):
                 if not _CHUNK_SIZE.fullmatch(size) or b"\n" in line:  # (extensions are ignored)
                     raise BadResponse(f"bad chunk size {size[:20]!r}")
                 self._left = int(size, 16) or -2
+                if self.size + self._left > self.limit:  # refused on its declared size, before it is buffered
+                    raise TooLarge(f"the answer is more than max_response_bytes ({self.limit})")
             elif self._left == -2:
                 line = _take_line(pending, MAX_HEAD, "trailers too long")
                 if line is None:

@@ -16,6 +16,7 @@ from .base import BodyParts, Headers
 
 SMALL_BODY = 64 * 1024  # joined with the head into one write
 WRITE_SLICE = 1024 * 1024  # large parts go out in slices, waiting for the socket between them
+BODY_STEP = 16 * 1024 * 1024  # a body of known length is allocated at most this far ahead of what has come
 Key = Tuple[str, str, int]
 
 
@@ -109,7 +110,9 @@ class Connection(asyncio.BufferedProtocol):
         self._writable = None
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        if self._body is not None:  # a length, received in place
+        if self._body is not None:  # a length, received in place, allocated a bounded step ahead of what came
+            if self._filled == len(self._body):
+                self._body.extend(bytes(min(BODY_STEP, self._expected - len(self._body))))
             return memoryview(self._body)[self._filled :]
         if self._reader is None:  # the head
             if self._head_len >= len(self._head):
@@ -127,7 +130,7 @@ class Connection(asyncio.BufferedProtocol):
         try:
             if self._body is not None:
                 self._filled += nbytes
-                if self._filled >= len(self._body):
+                if self._filled >= self._expected:
                     self._finish()
             elif self._reader is None:
                 self._head_len += nbytes
@@ -148,6 +151,7 @@ class Connection(asyncio.BufferedProtocol):
             self._head = bytearray(4096)
         self._head_len = 0
         self._body: Optional[bytearray] = None  # a body of known length, received in place
+        self._expected = 0  # its length
         self._filled = 0
         self._reader: Optional[Reader] = None  # any other body (or a streamed one)
         self._pieces: List[bytes] = []
@@ -171,7 +175,8 @@ class Connection(asyncio.BufferedProtocol):
         if frame.kind == "length" and not exchange.streaming:
             if len(rest) > frame.length:
                 raise BadResponse("more bytes than Content-Length")
-            self._body = bytearray(frame.length)  # received in place: no copy, no join
+            self._expected = frame.length  # (the limit was checked by framing)
+            self._body = bytearray(min(frame.length, max(len(rest), BODY_STEP)))  # received in place: no join
             self._body[: len(rest)] = rest
             self._filled = len(rest)
             if self._filled >= frame.length:
