@@ -254,19 +254,20 @@ def _output_tensor(raw: Any) -> OutputTensor:
     """One entry of a response's ``outputs``, every field checked (the server may be broken or hostile)."""
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
         raise ProtocolError("a response output has no name")
-    name = raw["name"]
-    dtype = DTYPES.get(raw.get("datatype"))  # type: ignore[arg-type]
+    name, given = raw["name"], raw.get("datatype")
+    if not isinstance(given, str):
+        raise ProtocolError(f"output {name!r}: datatype {str(given)[:40]} is not a string")
+    dtype = DTYPES.get(given)
     if dtype is None:  # another spelling, or an error naming the choices
         try:
-            dtype = get_dtype(str(raw.get("datatype")), "output datatype")
+            dtype = get_dtype(given, "output datatype")
         except ValueError as exc:
             raise ProtocolError(f"output {name!r}: {exc}") from None
     datatype = dtype.name
     shape = raw.get("shape", [])
     if not _is_shape(shape):
         raise ProtocolError(f"output {name!r}: shape {shape!r} is not a list of non-negative ints")
-    params = raw.get("parameters") or {}
-    if not isinstance(params, dict):
+    if not isinstance(params := raw.get("parameters") or {}, dict):
         raise ProtocolError(f"output {name!r}: parameters are not an object")
     size = params.get("binary_data_size")
     if size is not None:

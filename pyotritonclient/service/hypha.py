@@ -12,9 +12,11 @@ import contextvars
 import signal
 from typing import Any, Dict, List, Optional
 
+from ..errors import InferenceServerException
 from ..values.ndarray import read
 from .core import TritonService
 from .envelope import from_a_client, guard
+from .policy import Undecodable
 
 SERVICE_TYPE = "triton-client"
 
@@ -90,8 +92,11 @@ def decode_ndarray(value: Dict[str, Any]) -> Any:
     decoder refuses (``Unsupported data type: <class 'dict'>``) before the service runs."""
     import numpy as np
 
-    raw = read(value, "ndarray")
-    return np.frombuffer(raw.data, dtype=np.dtype(str(value["_rdtype"])).newbyteorder("<")).reshape(raw.shape)
+    try:
+        raw = read(value, "ndarray")
+        return np.frombuffer(raw.data, dtype=np.dtype(str(value["_rdtype"])).newbyteorder("<")).reshape(raw.shape)
+    except Exception as exc:  # refused at the call (policy.payload_size), with its message and no traceback
+        return Undecodable(exc.message() if isinstance(exc, InferenceServerException) else f"bad ndarray: {exc}")
 
 
 def register_ndarray_codec(server: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from ..api import server_base_url
 from ..errors import InferenceServerException
@@ -99,22 +99,45 @@ def caller_of(context: Optional[Mapping[str, Any]]) -> str:
     return sender
 
 
+MAX_NESTING = 100  # levels of containers in a call's arguments (a deeper one is refused, never recursed into)
+
+
+class Undecodable:
+    """An argument the RPC layer could not decode (hypha.decode_ndarray): it travels to the call, where
+    ``payload_size`` refuses it with ``message`` (so the caller gets the message, never the decoder's traceback)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
 def payload_size(value: Any) -> int:
-    """Bytes an input occupies: arrays by nbytes, strings and bytes by length, containers summed.
+    """Bytes an input occupies: arrays by nbytes, strings and bytes by length, containers (sets too) summed;
+    ServiceError for an argument nested more than MAX_NESTING levels deep or one that did not decode.
 
     Containers are measured before anything else: hypha's dicts answer attribute lookups with their keys,
-    so a JSON object with an "nbytes" key must not be taken for an array."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return memoryview(value).nbytes
-    if isinstance(value, str):
-        return len(value.encode("utf-8", "surrogatepass"))
-    if isinstance(value, Mapping):
-        return sum(payload_size(k) + payload_size(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return sum(payload_size(v) for v in value)
-    if getattr(getattr(value, "dtype", None), "kind", "") == "O":  # an object array: its items, not pointers
-        return sum(payload_size(item) for item in value.reshape(-1).tolist())
-    nbytes = getattr(value, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes
-    return 8
+    so a JSON object with an "nbytes" key must not be taken for an array. No recursion: a caller chooses the
+    depth."""
+    total = 0
+    stack: List[Tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ServiceError(f"the arguments are nested more than {MAX_NESTING} levels deep")
+        if isinstance(item, Undecodable):
+            raise ServiceError(item.message)
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            total += memoryview(item).nbytes
+        elif isinstance(item, str):
+            total += len(item.encode("utf-8", "surrogatepass"))
+        elif isinstance(item, Mapping):
+            for key, entry in item.items():
+                stack.append((key, depth + 1))
+                stack.append((entry, depth + 1))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend((entry, depth + 1) for entry in item)
+        elif getattr(getattr(item, "dtype", None), "kind", "") == "O":  # an object array: its items, not pointers
+            stack.extend((entry, depth + 1) for entry in item.reshape(-1).tolist())
+        else:
+            nbytes = getattr(item, "nbytes", None)
+            total += nbytes if isinstance(nbytes, int) else 8
+    return total

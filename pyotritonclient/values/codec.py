@@ -93,14 +93,26 @@ def _ndarray(obj: Dict[str, Any], flat: bool) -> Any:
 
 
 def from_imjoy(obj: Any) -> Any:
-    """The inverse of ``to_imjoy``: ``_rtype`` dicts back into ndarrays, sets, memoryviews, errors."""
+    """The inverse of ``to_imjoy``: ``_rtype`` dicts back into ndarrays, sets, memoryviews, errors.
+    InvalidInputError for data that is not imjoy-encoded as expected (it may come from anyone)."""
+    try:
+        return _from_imjoy(obj)
+    except RecursionError:
+        raise InvalidInputError(f"{_PREFIX}: the data is nested too deeply") from None
+    except InvalidInputError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:  # e.g. a set of lists, an orderedmap of non-pairs
+        raise InvalidInputError(f"{_PREFIX}: the data is not imjoy-encoded as expected ({exc})") from None
+
+
+def _from_imjoy(obj: Any) -> Any:
     if isinstance(obj, list):
-        return [from_imjoy(value) for value in obj]
+        return [_from_imjoy(value) for value in obj]
     if not isinstance(obj, dict):
         return obj
     rtype = obj.get("_rtype")
     if rtype is None:
-        return {key: from_imjoy(value) for key, value in obj.items()}
+        return {key: _from_imjoy(value) for key, value in obj.items()}
     if rtype == NDARRAY:
         return _ndarray(obj, flat=False)
     if rtype == "typedarray":
@@ -108,12 +120,12 @@ def from_imjoy(obj: Any) -> Any:
     if rtype == "memoryview":
         return memoryview(obj.get("_rvalue", b""))
     if rtype == "set":
-        return set(from_imjoy(obj.get("_rvalue", [])))
+        return set(_from_imjoy(obj.get("_rvalue", [])))
     if rtype == "orderedmap":
-        return OrderedDict(from_imjoy(obj.get("_rvalue", [])))
+        return OrderedDict(_from_imjoy(obj.get("_rvalue", [])))
     if rtype == "error":
         return Exception(obj.get("_rvalue", ""))
-    decoded = {key: from_imjoy(value) for key, value in obj.items() if key != "_rtype"}
+    decoded = {key: _from_imjoy(value) for key, value in obj.items() if key != "_rtype"}
     decoded["_rtype"] = rtype  # an interface or other imjoy object: kept as a dict
     return decoded
 
@@ -135,14 +147,7 @@ def decode(data: Any) -> Any:
         unpacked = msgpack.unpackb(bytes(data), raw=False, strict_map_key=False)
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"{_PREFIX}: the output is not msgpack data ({exc})") from None
-    try:
-        return from_imjoy(unpacked)
-    except RecursionError:
-        raise InvalidInputError(f"{_PREFIX}: the data is nested too deeply") from None
-    except InvalidInputError:
-        raise
-    except (TypeError, ValueError, KeyError) as exc:  # e.g. {"_rtype": "set", "_rvalue": None}
-        raise InvalidInputError(f"{_PREFIX}: the data is not imjoy-encoded as expected ({exc})") from None
+    return from_imjoy(unpacked)
 
 
 __all__ = ["NDARRAY", "decode", "encode", "from_imjoy", "to_imjoy"]

@@ -16,6 +16,9 @@ from ..errors import InvalidInputError
 from ..protocol.dtypes import NUMPY_TO_WIRE, WIRE_TO_NUMPY
 from ..protocol.tensors import expected_nbytes, widen_bf16
 
+MAX_DIMS = 32  # numpy 1.x's limit (2.x's is 64): an array of more cannot be made everywhere
+MAX_ELEMENTS = 2**40  # the product of the dimensions (zeros counted as 1): what numpy can index on 64 bits, /8
+
 
 @dataclass(frozen=True)
 class RawArray:
@@ -58,7 +61,16 @@ def read(value: Mapping[str, Any], name: str) -> RawArray:
     if not isinstance(shape, (list, tuple)) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
     ):
-        raise InvalidInputError(f"input {name!r}: ndarray _rshape must be a list of non-negative ints, got {shape!r}")
+        raise InvalidInputError(
+            f"input {name!r}: ndarray _rshape must be a list of non-negative ints, got {str(shape)[:80]}"
+        )
+    if len(shape) > MAX_DIMS:
+        raise InvalidInputError(f"input {name!r}: ndarray _rshape has {len(shape)} dimensions, at most {MAX_DIMS}")
+    elements = 1
+    for dim in shape:
+        elements *= max(dim, 1)  # (a zero dimension still makes an array that must fit)
+        if elements > MAX_ELEMENTS:
+            raise InvalidInputError(f"input {name!r}: ndarray _rshape {str(list(shape))[:80]} is too large")
     expected = expected_nbytes(datatype, shape) or 0
     data = _as_bytes(value.get("_rvalue"), name, expected)
     if data.nbytes != expected:
