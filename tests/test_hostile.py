@@ -90,6 +90,29 @@ async def test_a_call_that_does_not_say_who_sent_it_is_refused(triton):
         await svc.close()
 
 
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("execute", {"model_name": "add_sub", "inputs": {}}),
+        ("list_models", {}),
+        ("get_config", {"model_name": "add_sub"}),
+        ("list_sequences", {}),
+        ("sequence_start", {"model_name": "sequence_accumulate"}),
+    ],
+)
+async def test_every_function_refuses_a_context_without_a_sender(triton, name, kwargs):
+    """Issue 34, finding 12: only the sequence functions refused one; execute, list_models and get_config
+    answered. (get_load answers everyone: hypha's load balancing asks it.)"""
+    svc = TritonService(ServiceConfig(triton.http_url))
+    try:
+        for context in ({"user": {"id": "alice"}}, {"from": ""}, {"from": 7}):
+            with pytest.raises(ServiceError, match="does not say who sent it"):
+                await svc.call(name, (), {**kwargs, "context": context})
+        assert await svc.call("get_load", (), {"context": {"user": {"id": "alice"}}}) == 0
+    finally:
+        await svc.close()
+
+
 async def test_an_unexpected_failure_reaches_the_caller_as_a_short_error_with_an_id(triton, caplog):
     svc = TritonService(ServiceConfig(triton.http_url))
 

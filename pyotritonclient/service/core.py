@@ -19,7 +19,7 @@ from ..engine.registry import session_for
 from ..errors import InferenceServerException
 from ..values.outputs import plain_for_rpc
 from .calls import bind, guarded
-from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of, payload_size
+from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of, payload_size, sender_of
 from .schemas import SCHEMAS
 from .sequences import CallerCheck, SequenceId, SequenceRegistry
 
@@ -213,7 +213,9 @@ class TritonService:
             return await method()
         if self.stopping:
             self._refuse_while_stopping(name, args, kwargs or {})
-        # The same guards for every function: the size limit on all its arguments, one deadline for all of it.
+        # The same guards for every function: a sender, the size limit on all its arguments, one deadline.
+        if kwargs and kwargs.get("context") is not None:
+            sender_of(kwargs["context"])  # (one forwarded by another hypha process still runs models)
         self.config.check_size((args, kwargs), f"the arguments of {name}()")
         self.in_flight += 1
         self._idle.clear()

@@ -150,7 +150,7 @@ class CallerCheck:
 
     async def __call__(self, caller: str) -> Optional[bool]:
         try:  # hypha's registry first: a departed client's services are gone from it at once, on every process
-            await asyncio.wait_for(self.server.get_service_info(f"{caller}:built-in"), 10)
+            await asyncio.wait_for(registered(self.server, f"{caller}:built-in"), 8)
         except Exception as exc:
             if "not found" in str(exc).lower() and caller in str(exc):
                 self.silent.pop(caller, None)
@@ -196,15 +196,24 @@ class GaveUp(Exception):
     """The service could not get back onto hypha within ``give_up_after`` seconds."""
 
 
-async def ping(server: Any) -> Any:
-    """Ask the hypha server the connection is on now whether it answers. The workspace manager is looked up
-    afresh: after hypha-rpc reconnected to another process of a cluster (through a balancer), the connection's
-    own manager proxy still names the lost process (hypha-rpc 0.21) and would never answer."""
+async def manager_of(server: Any) -> Any:
+    """The workspace manager of the hypha process the connection is on now, looked up afresh: after hypha-rpc
+    reconnected to another process of a cluster (through a balancer), the connection's own manager proxy still
+    names the lost process (hypha-rpc 0.21) and would never answer."""
     rpc = getattr(server, "rpc", None)
     if rpc is None or not hasattr(rpc, "get_manager_service"):
-        return await server.echo("ping")
-    manager = await rpc.get_manager_service({"timeout": 10}, max_retries=1)
-    return await manager.echo("ping")
+        return server
+    return await rpc.get_manager_service({"timeout": 10}, max_retries=1)
+
+
+async def ping(server: Any) -> Any:
+    """Ask the hypha server the connection is on now whether it answers."""
+    return await (await manager_of(server)).echo("ping")
+
+
+async def registered(server: Any, service_id: str) -> Any:
+    """hypha's registry entry of ``service_id`` (it raises "not found" for a service that is not listed)."""
+    return await (await manager_of(server)).get_service_info(service_id)
 
 
 def _announce_reconnections(server: Any, service_id: str, hypha_url: str) -> None:

@@ -79,15 +79,21 @@ class ServiceConfig:
             )
 
 
+def sender_of(context: Mapping[str, Any]) -> str:
+    """The sender hypha stamped on a call (``context["from"]``); ServiceError when the context names none."""
+    sender = context.get("from") if isinstance(context, Mapping) else None
+    if not sender or not isinstance(sender, str):
+        raise ServiceError("the call does not say who sent it (no 'from' in its context): refused")
+    return sender
+
+
 def caller_of(context: Optional[Mapping[str, Any]]) -> str:
     """Who is calling: hypha's client id (``context["from"]``); "local" for an in-process call (no context).
 
     A context that does not say who sent the call is refused: ownership must not rest on a guess."""
     if context is None:
         return LOCAL_CALLER
-    sender = context.get("from") if isinstance(context, Mapping) else None
-    if not sender or not isinstance(sender, str):
-        raise ServiceError("the call does not say who sent it (no 'from' in its context): refused")
+    sender = sender_of(context)
     if sender.startswith("*/"):
         # hypha's cluster mode (0.21): a call that crossed from another hypha process arrives from that
         # process's manager ("*/manager-<server id>", as root), whoever sent it: every caller there would share
