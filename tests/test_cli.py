@@ -308,5 +308,8 @@ def test_a_password_in_the_url_is_never_printed(triton):
     port = closed.getsockname()[1]
     closed.close()
     failed = run("-v", "models", url=f"{secret},http://bob:hunter2@127.0.0.1:{port}")
-    for out in (shown, failed):
+    # the CLI's own form, without a scheme (issue 34, finding 8: the models title showed the password)
+    bare = run("--url", f"alice:s3cr3t-pw@{triton.url}", "-v", "models")
+    assert bare.returncode == 0 and "models at " in bare.stdout, bare.stderr
+    for out in (shown, failed, bare):
         assert "s3cr3t-pw" not in out.stdout + out.stderr and "hunter2" not in out.stdout + out.stderr

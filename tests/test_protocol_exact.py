@@ -112,3 +112,22 @@ def test_answers_the_parser_takes_mutation_testing_found():
     assert inference.error_message(b"\xff broken", 500) == "\ufffd broken"
     with pytest.raises(ProtocolError):  # a zlib stream is not gzip
         inference.decompress(zlib.compress(b"data"), "gzip")
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("alice:s3cret@host:8000", "***@host:8000"),
+        ("alice:s3cret@host:8000/v2/models", "***@host:8000/v2/models"),
+        ("alice@host", "***@host"),
+        ("a:b@c@host:1", "***@host:1"),
+        ("host:8000/path@x", "host:8000/path@x"),
+        ("http://alice:s3cret@host:8000/", "http://***@host:8000/"),
+        ("host:8000", "host:8000"),
+    ],
+)
+def test_a_url_without_a_scheme_is_redacted_too(url, shown):
+    """Issue 34, finding 8: ``user:password@host:port`` (the CLI's own form) was shown whole."""
+    from pyotritonclient.protocol.urls import redact_url
+
+    assert redact_url(url) == shown

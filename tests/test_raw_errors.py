@@ -9,7 +9,7 @@ import json
 import msgpack
 import pytest
 
-from pyotritonclient.errors import InvalidInputError, ProtocolError
+from pyotritonclient.errors import InferenceServerException, InvalidInputError, ProtocolError
 from pyotritonclient.protocol import parse_infer_response
 from pyotritonclient.service import ServiceConfig, ServiceError, TritonService
 from pyotritonclient.service.hypha import register
@@ -87,3 +87,25 @@ async def test_a_hostile_ndarray_over_hypha_gets_a_message_without_the_services_
         await caller.disconnect()
         await service.close()
         await server.disconnect()
+
+
+async def test_a_single_server_clients_errors_keep_no_password(triton):
+    """Issue 34, finding 11: the pool's errors redacted ``.url``; a single server's kept the password."""
+    import socket
+
+    from pyotritonclient.http import InferenceServerClient
+
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    seen = []
+    for url in (f"http://alice:s3cr3t@{triton.url}", f"http://alice:s3cr3t@127.0.0.1:{port}"):
+        async with InferenceServerClient(url) as client:
+            for call in (client.get_model_config("no_such_model"), client.is_server_live()):
+                try:
+                    await call
+                except InferenceServerException as exc:
+                    seen.append(exc)
+    assert len(seen) >= 2 and {type(e).__name__ for e in seen} >= {"ServerError", "UnavailableError"}, seen
+    for exc in seen:
+        assert exc.url and "s3cr3t" not in exc.url and "s3cr3t" not in str(exc), (exc.url, str(exc))

@@ -23,7 +23,9 @@ from ._plugin import InferenceServerClientPlugin, apply_plugin
 
 
 def transport_error(exc: TransportError, url: str) -> InferenceServerException:
-    """The error a caller gets for a request that had no HTTP answer (by type: closed, timeout, unavailable)."""
+    """The error a caller gets for a request that had no HTTP answer (by type: closed, timeout, unavailable);
+    its ``url`` without credentials, as in every error the client raises."""
+    url = redact_url(url)
     if exc.closed:
         return ClientClosedError(str(exc), url=url)
     if exc.timeout:
@@ -195,7 +197,9 @@ class ClientBase:
     def _raise_if_error(response: Response) -> None:
         if not 200 <= response.status < 300:  # Triton never redirects its API: a 3xx is not an answer
             raise ServerError(
-                wire.error_message(response.body, response.status), status=str(response.status), url=response.url
+                wire.error_message(response.body, response.status),
+                status=str(response.status),
+                url=redact_url(response.url),
             )
 
     async def _object(

@@ -296,7 +296,9 @@ class InferenceServerClient(AdminEndpoints):
             async with self._transport.stream("POST", url, all_headers, body, timeout) as response:
                 if response.status >= 400:
                     text = await response.read()
-                    raise ServerError(wire.error_message(text, response.status), status=str(response.status), url=url)
+                    raise ServerError(
+                        wire.error_message(text, response.status), status=str(response.status), url=redact_url(url)
+                    )
                 parser = SSEParser()
                 async for chunk in response.chunks():
                     for event in parser.feed(chunk):
@@ -317,5 +319,5 @@ class InferenceServerClient(AdminEndpoints):
         if not isinstance(value, dict):
             raise InferenceServerException(f"generate_stream from {redact_url(url)}: event is not a JSON object")
         if "error" in value and len(value) == 1:
-            raise ServerError(str(value["error"]), url=url)
+            raise ServerError(str(value["error"]), url=redact_url(url))
         return value

@@ -11,7 +11,11 @@ _SECRET_WORDS = ("auth", "cookie", "token", "secret", "password", "api-key", "ap
 
 
 def redact_url(url: str) -> str:
-    """``url`` fit for a message: a user name or password in it is replaced by ``***``."""
+    """``url`` fit for a message: a user name or password in it is replaced by ``***`` (also in the CLI's
+    ``user:password@host:port`` form, without a scheme)."""
+    if "://" not in url:
+        authority, slash, rest = url.partition("/")
+        return "***@" + authority.rsplit("@", 1)[1] + slash + rest if "@" in authority else url
     try:
         parts = urlsplit(url)
     except ValueError:
