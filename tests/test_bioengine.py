@@ -196,8 +196,8 @@ async def test_separate_replicas_register_with_the_minted_public_token(bioengine
     token_file = bioengine["token_file"]
     assert token_file.stat().st_mode & 0o777 == 0o600
     log = tmp_path / "replica.log"
-    process = start_service_cli(
-        log, bioengine["url"], triton.http_url, "--workspace", "public", "--token", token_file.read_text(),
+    process = start_service_cli(  # --token-file: the token never appears in the process list (finding 7)
+        log, bioengine["url"], triton.http_url, "--workspace", "public", "--token-file", str(token_file),
         "--client-id", "replica-two",
     )  # fmt: skip
     try:
@@ -205,6 +205,7 @@ async def test_separate_replicas_register_with_the_minted_public_token(bioengine
 
         service_id = await wait_for_line(process, log, "registered ")
         assert service_id == "public/replica-two:triton-client", service_id
+        assert token_file.read_text() not in Path(f"/proc/{process.pid}/cmdline").read_text()
         from hypha_rpc import connect_to_server
 
         server = await connect_to_server({"server_url": bioengine["url"]})

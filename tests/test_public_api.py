@@ -179,7 +179,7 @@ PUBLIC = {
     "pyotritonclient.engine.options": ["ExecuteOptions", "option_names", "rpc_options"],
     "pyotritonclient.sequence": ["SequenceExcutor", "SequenceExecutor", "new_sequence_id", "new_string_sequence_id"],
     "pyotritonclient.service": ["ServiceConfig", "ServiceError", "TritonService"],
-    "pyotritonclient.service.startup": ["PREFIX", "StartupRefused", "config_from_env", "hypha_startup"],
+    "pyotritonclient.service.startup": ["PREFIX", "StartupRefused", "config_from_env", "hypha_startup", "write_secret"],
     "pyotritonclient.testing": [
         "Installation",
         "ServerInstallError",

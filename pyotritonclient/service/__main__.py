@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 from .core import ServiceConfig, TritonService
@@ -27,7 +28,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     parser.add_argument("--allow-url", action="append", default=[], help="another Triton URL callers may choose")
     parser.add_argument("--workspace")
-    parser.add_argument("--token")
+    secret = parser.add_mutually_exclusive_group()
+    secret.add_argument("--token", help="a hypha token (shown in the process list: prefer --token-file)")
+    secret.add_argument("--token-file", type=Path, help="a file holding the hypha token (e.g. the startup function's)")
     parser.add_argument("--service-id", default="triton-client")
     parser.add_argument("--client-id")
     parser.add_argument("--visibility", default="public", choices=["public", "protected"])
@@ -69,6 +72,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="seconds a stopping replica (SIGTERM) gives the calls in flight before it ends its sequences",
     )
     args = parser.parse_args(argv)
+    token = args.token
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text().strip()
+        except OSError as exc:
+            parser.error(f"--token-file {args.token_file}: {exc.strerror}")
     config = ServiceConfig(
         triton_url=",".join(args.triton_url),
         allowed_urls=args.allow_url,
@@ -88,7 +97,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 service,
                 args.hypha_url,
                 workspace=args.workspace,
-                token=args.token,
+                token=token,
                 service_id=args.service_id,
                 client_id=args.client_id,
                 visibility=args.visibility,

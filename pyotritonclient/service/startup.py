@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
@@ -68,6 +69,32 @@ def config_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[Service
     )
 
 
+def write_secret(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by this user only, safely on a shared machine: a new file, mode 0600
+    from its creation, that then replaces whatever was at ``path`` (a symlink there is replaced, not followed; a
+    file someone holds open keeps its old content and never sees the secret)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # O_EXCL, mode 0600
+    try:
+        os.fchmod(descriptor, 0o600)
+        data = text.encode()
+        while data:
+            data = data[os.write(descriptor, data) :]
+        os.fsync(descriptor)
+        os.close(descriptor)
+        descriptor = -1
+        os.replace(temporary, path)
+    except BaseException:
+        if descriptor >= 0:
+            os.close(descriptor)
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
 async def _hypha_serves_triton_itself(server: Any) -> bool:
     """Whether this hypha was started with ``--triton-servers``: its own ``triton-client`` is registered in
     ``public`` before startup functions run (and the option is on its command line). A ``triton-client`` of this
@@ -107,13 +134,8 @@ async def hypha_startup(server: Any, env: Optional[Mapping[str, str]] = None) ->
         token = await server.generate_token(
             {"workspace": "public", "permission": "read_write", "expires_in": TOKEN_SECONDS}
         )
-        path = Path(token_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(str(token))
-        os.chmod(path, 0o600)
-        done["token_file"] = str(path)
+        write_secret(Path(token_file), str(token))
+        done["token_file"] = token_file
     if config is not None:
         service = TritonService(config)
         service_id = env.get(PREFIX + "SERVICE_ID", "").strip() or "triton-client"
@@ -132,4 +154,4 @@ async def hypha_startup(server: Any, env: Optional[Mapping[str, str]] = None) ->
     return done
 
 
-__all__ = ["PREFIX", "StartupRefused", "config_from_env", "hypha_startup"]
+__all__ = ["PREFIX", "StartupRefused", "config_from_env", "hypha_startup", "write_secret"]
