@@ -335,6 +335,21 @@ def test_an_item_behind_a_symlink_out_of_out_is_refused_by_name(tmp_path):
     assert list(elsewhere.iterdir()) == []
 
 
+@pytest.mark.parametrize("item", ["link/x/y", "link/x/y/z", "a/link2/x"])
+def test_no_folder_is_created_outside_out_through_a_symlinked_folder(tmp_path, item):
+    """Issue 34, finding 10: the item's parent folders were created before the check that they lie inside
+    --out, so ``link/x/y`` made ``elsewhere/x``."""
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    (out / "a").mkdir(parents=True)
+    elsewhere.mkdir()
+    (out / "link").symlink_to(elsewhere)
+    (out / "a" / "link2").symlink_to(elsewhere)
+    with pytest.raises(InvalidInputError) as caught:
+        files.write_item({"v": [1]}, out, item)
+    assert caught.value.message() == f"batch item {item!r}: its outputs must go to a folder inside --out"
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_summary_rows_of_empty_arrays_and_text_exactly():
     assert files.summary_row("e", np.zeros(0, np.float32)) == {
         "output": "e",

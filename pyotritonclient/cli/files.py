@@ -290,9 +290,13 @@ def write_item(results: Mapping[str, Any], out_dir: Path, item_name: str) -> Pat
         raise InvalidInputError(f"batch item {item_name!r}: its outputs must go to a folder inside --out")
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / item_name
-    root = out_dir.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if root not in (target.parent.resolve() / target.name).parents:  # a symlinked folder pointing elsewhere
+    folder = out_dir
+    for part in parts[:-1]:  # each folder checked before anything is made in it: a symlink may point elsewhere
+        folder = folder / part
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise InvalidInputError(f"batch item {item_name!r}: its outputs must go to a folder inside --out")
+        folder.mkdir(exist_ok=True)
+    if target.is_symlink():
         raise InvalidInputError(f"batch item {item_name!r}: its outputs must go to a folder inside --out")
     staging = Path(tempfile.mkdtemp(prefix=f".partial-{parts[-1]}-", dir=target.parent))
     try:
