@@ -302,3 +302,22 @@ async def test_the_service_with_several_tritons_shares_calls_and_pins_sequences(
     assert [int(s["OUTPUT"].reshape(-1)[0]) for s in sums] == [5, 12, 13]
     await service.call("sequence_end", [seq])
     await service.close()
+
+
+async def test_calls_right_after_a_kill_go_to_the_live_server(both, servers):
+    """Issue 34, finding 14: right after one of two Tritons was SIGKILLed, a call failed with "cannot connect"
+    naming the dead one. The window: a kept-alive connection to it, idle at the kill, was written to before
+    the event loop had seen it close; the retry on a new connection was refused, and because the first write
+    might have been received, the call could not move to the other server. A connection the server has
+    closed is now found closed before it is used: nothing is written, and the call moves on."""
+    for round_ in range(3):
+        servers.restart(servers.b)
+        pool = session_for(both)
+        await all_ready(pool)
+        for _ in range(8):  # kept-alive connections to both, idle now
+            await asyncio.gather(*(execute([A, B], both, "add_sub") for _ in range(4)))
+        servers.kill(servers.b)
+        results = await asyncio.gather(*(execute([A, B], both, "add_sub") for _ in range(16)), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        assert not failed, (round_, failed[:2])
+        assert all(correct(r) for r in results)

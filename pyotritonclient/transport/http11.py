@@ -197,12 +197,12 @@ class Http11Transport:
         slots = self._bind()
         await slots.acquire()
         try:
+            maybe_received = False  # a written attempt that the server may have read
             for attempt in (1, 2):
-                try:
-                    conn = await self._connection(key, url)
+                try:  # the second attempt on a new connection: the other idle ones are likely closed too
+                    conn = await (self._connection(key, url) if attempt == 1 else self._connect(key, url))
                 except TransportError as exc:
-                    if attempt == 2:  # the first attempt was written: the server may have received it
-                        exc.unsent = False
+                    exc.unsent = exc.unsent and not maybe_received
                     raise
                 exchange = conn.start(streaming, self.max_response_bytes)
                 if attempt == 1:
@@ -211,9 +211,13 @@ class Http11Transport:
                     await conn.write(head, body, total)
                     await exchange.head
                 except Disconnected as exc:
+                    # A reset before any answer: the server closed with the request unread, so it never ran.
+                    maybe_received = maybe_received or not exc.unread
                     # A kept-alive connection the server closed meanwhile: once more on a new one.
-                    if attempt == 1 and conn.reused and exc.before_answer:
+                    if attempt == 1 and exc.before_answer and (conn.reused or exc.unread):
                         continue
+                    if not maybe_received:
+                        raise TransportError(f"{method} {redact_url(url)} failed: {exc}", url, unsent=True) from None
                     raise
                 except BaseException:
                     conn.abort()

@@ -98,7 +98,8 @@ class Connection(asyncio.BufferedProtocol):
                 reason = f"the server closed the connection ({exc})" if exc else "the server closed the connection"
                 if exchange.received_any:
                     reason += " in the middle of its answer"
-                exchange.fail(Disconnected(reason, not exchange.received_any))
+                reset = isinstance(exc, (ConnectionResetError, BrokenPipeError))
+                exchange.fail(Disconnected(reason, not exchange.received_any, reset))
         self.owner._forget(self)
 
     def pause_writing(self) -> None:
@@ -279,11 +280,14 @@ class Connection(asyncio.BufferedProtocol):
 
 
 class Disconnected(Exception):
-    """The server closed the connection; ``before_answer``: before any byte of the answer came."""
+    """The server closed the connection; ``before_answer``: before any byte of the answer came; ``unread``:
+    reset before any answer, so the server never read the whole request (a kernel resets a connection that is
+    closed with data unread; after reading it all, the close is a plain FIN)."""
 
-    def __init__(self, message: str, before_answer: bool) -> None:
+    def __init__(self, message: str, before_answer: bool, reset: bool = False) -> None:
         super().__init__(message)
         self.before_answer = before_answer
+        self.unread = before_answer and reset
 
 
 class Silence(Exception):
