@@ -130,15 +130,7 @@ class RelayServer(LoopbackServer):
                 self.infers += 1
                 connection.close()
                 return
-            forward = {k: v for k, v in headers.items() if k not in ("host", "content-length", "connection")}
-            request = urllib.request.Request(self.triton.http_url + path, data=body or None, method=method)
-            for key, value in forward.items():
-                request.add_header(key, value)
-            try:
-                with urllib.request.urlopen(request, timeout=30) as answer:
-                    status, data, returned = answer.status, answer.read(), list(answer.headers.items())
-            except urllib.error.HTTPError as refused:
-                status, data, returned = refused.code, refused.read(), list(refused.headers.items())
+            status, data, returned = relayed(self.triton.http_url, method, path, headers, body)
             if "/v2/repository/index" in path:
                 state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
                 if state == "empty":
@@ -153,6 +145,21 @@ class RelayServer(LoopbackServer):
             if self.rewrite is not None:
                 data = self.rewrite(path, data)
             self.answer(connection, status, data, returned)
+
+
+def relayed(
+    base_url: str, method: str, path: str, headers: Dict[str, str], body: bytes
+) -> Tuple[int, bytes, List[Tuple[str, str]]]:
+    """One request sent on to the real server at ``base_url``: its status, body and headers."""
+    request = urllib.request.Request(base_url + path, data=body or None, method=method)
+    for key, value in headers.items():
+        if key not in ("host", "content-length", "connection"):
+            request.add_header(key, value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read(), list(answer.headers.items())
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read(), list(refused.headers.items())
 
 
 def requests(connection: socket.socket) -> Iterator[Tuple[str, Dict[str, str], bytes]]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import select
 import socket
 import threading
-import urllib.error
-import urllib.request
 
 import numpy as np
-from loopback import LoopbackServer, read_head
+from loopback import LoopbackServer, read_head, relayed
 
 from pyotritonclient.engine.options import ExecuteOptions
 from pyotritonclient.engine.pool import ServerPool
@@ -55,15 +53,7 @@ class DiesAfterOneInference(LoopbackServer):
             connection.close()
 
     def relay(self, method: str, path: str, headers, body: bytes) -> bytes:
-        request = urllib.request.Request(self.triton.http_url + path, data=body or None, method=method)
-        for key, value in headers.items():
-            if key not in ("host", "content-length", "connection"):
-                request.add_header(key, value)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                status, data, kept = answer.status, answer.read(), list(answer.headers.items())
-        except urllib.error.HTTPError as refused:
-            status, data, kept = refused.code, refused.read(), list(refused.headers.items())
+        status, data, kept = relayed(self.triton.http_url, method, path, headers, body)
         head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n" % (status, len(data))
         for key, value in kept:
             if key.lower() not in ("content-length", "transfer-encoding", "connection"):
