@@ -267,11 +267,3 @@ ERRORS: List[ErrorRule] = [
 
 def _transport_error(exc: BaseException, method: str, url: str, timeout: Optional[float]) -> BaseException:
     return map_error(exc, ERRORS, method, url, timeout)
-    if isinstance(exc, asyncio.TimeoutError):
-        limit = f" after {timeout} s" if timeout is not None else ""
-        return TransportError(f"{method} {redact_url(url)} timed out{limit}", url, timeout=True)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return TransportError(f"cannot connect to {redact_url(url)}: {exc.os_error or exc}", url, unsent=True)
-    if isinstance(exc, aiohttp.ClientError):
-        return TransportError(f"{method} {redact_url(url)} failed: {type(exc).__name__}: {exc}", url)
-    return exc

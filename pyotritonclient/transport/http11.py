@@ -336,15 +336,3 @@ ERRORS: List[ErrorRule] = [  # (order matters: asyncio.TimeoutError is an OSErro
 def _error(exc: Exception, method: str, url: str, timeout: Optional[float]) -> BaseException:
     """What a caller gets for an exchange that failed: a TransportError that says how (or ``exc`` itself)."""
     return map_error(exc, ERRORS, method, url, timeout)
-    if isinstance(exc, asyncio.TimeoutError):
-        limit = f" after {timeout} s" if timeout is not None else ""
-        return TransportError(f"{method} {redact_url(url)} timed out{limit}", url, timeout=True)
-    if isinstance(exc, Silence):
-        return TransportError(f"{method} {redact_url(url)} timed out: {exc}", url, timeout=True)
-    if isinstance(exc, BadResponse):
-        return TransportError(f"{method} {redact_url(url)}: bad HTTP response: {exc}", url)
-    if isinstance(exc, Disconnected):
-        return TransportError(f"{method} {redact_url(url)} failed: {exc}", url)
-    if isinstance(exc, OSError):
-        return TransportError(f"{method} {redact_url(url)} failed: {exc}", url)
-    return exc

@@ -179,7 +179,8 @@ def _headers(response: Any) -> Headers:
 
 
 def _error(exc: BaseException, method: str, url: str) -> TransportError:
-    text = str(exc)
-    if "AbortError" in text:
+    """The seam for the browser's errors: by the JavaScript error's type (Pyodide's ``JsException.name``), an
+    abort (our timeout's ``AbortController``) is a timeout; anything else failed, most often CORS."""
+    if getattr(exc, "name", None) == "AbortError":
         return TransportError(f"{method} {redact_url(url)} was aborted", url, timeout=True)
-    return TransportError(f"{method} {redact_url(url)} failed ({text}): {CORS_HINT}", url)
+    return TransportError(f"{method} {redact_url(url)} failed ({exc}): {CORS_HINT}", url)
