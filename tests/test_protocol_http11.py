@@ -220,3 +220,11 @@ def test_sizes_and_server_lists_exactly():
         with pytest.raises(InvalidInputError) as refused:
             server_list(bad)  # type: ignore[arg-type]
         assert str(refused.value) == f"server_url must be a URL or a list of URLs, got {type(bad).__name__}"
+
+
+def test_the_one_header_rule():
+    from pyotritonclient.protocol.http11 import safe_header
+
+    assert safe_header("X-A", "b c\t") and safe_header("", "")
+    for name, value in [("X\r", "v"), ("X", "v\n"), ("X", "a\0b"), (1, "v"), ("X", None), ("X", b"v")]:
+        assert not safe_header(name, value), (name, value)

@@ -16,6 +16,7 @@ from ..errors import (
     UnavailableError,
 )
 from ..protocol import inference as wire
+from ..protocol.http11 import safe_header
 from ..protocol.urls import base_url, redact_headers, redact_url
 from ..transport import Response, Transport, TransportError, default_transport
 from ..transport.base import DEFAULT_CONCURRENCY, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_NETWORK_TIMEOUT
@@ -34,7 +35,7 @@ def transport_error(exc: TransportError, url: str) -> InferenceServerException:
 
 
 def _check_header(key: object, value: object, who: str = "") -> None:
-    if not isinstance(key, str) or not isinstance(value, str) or any(c in key + value for c in "\r\n\0"):
+    if not safe_header(key, value):
         raise InvalidInputError(
             f"{who}header {key!r}: names and values must be strings without CR, LF or NUL (header injection)"
         )

@@ -22,6 +22,12 @@ _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a token (RFC 9110 §5.1)
 _VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")  # visible characters, spaces and tabs: no CR, LF or NUL
 
 
+def safe_header(name: object, value: object) -> bool:
+    """THE rule for a header we send: a name and a value that are strings without CR, LF or NUL (one of them
+    would let a caller's value end the header and start another: header injection, request smuggling)."""
+    return isinstance(name, str) and isinstance(value, str) and not any(c in name or c in value for c in "\r\n\0")
+
+
 class BadResponse(Exception):
     """The server's bytes are not a well-formed HTTP/1.1 response."""
 
@@ -234,4 +240,5 @@ __all__ = [
     "TooLarge",
     "framing",
     "parse_head",
+    "safe_header",
 ]

@@ -13,13 +13,12 @@ never reused.
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl as _ssl
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
-from ..protocol.http11 import BadResponse
+from ..protocol.http11 import BadResponse, safe_header
 from ..protocol.urls import redact_url
 from .base import (
     DEFAULT_CONCURRENCY,
@@ -37,8 +36,6 @@ from .base import (
 )
 from .http11_connection import Connection, Disconnected, Exchange, Key, Silence
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
-
-_FORBIDDEN = re.compile("[\r\n\0]")  # never inside a header name or value (request smuggling)
 
 
 class Http11Transport:
@@ -174,7 +171,7 @@ class Http11Transport:
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
         names = set()
         for name, value in headers.items():
-            if _FORBIDDEN.search(name) or _FORBIDDEN.search(value):
+            if not safe_header(name, value):
                 raise TransportError(f"header {name!r}: CR, LF or NUL in a header", url)
             names.add(name.lower())
             lines.append(f"{name}: {value}")
