@@ -19,6 +19,7 @@ from .engine.server import CONFIG_RECHECK_SECONDS, INFO_KEY
 from .errors import InferenceServerException, InvalidInputError
 from .http import InferenceServerClient
 from .protocol.urls import base_url
+from .transport.base import check_concurrency
 from .values.inputs import Inputs
 
 __all__ = [
@@ -46,8 +47,7 @@ async def run_bounded(work: Callable[[T], Awaitable[Any]], items: Iterable[T], c
     that pull from one iterator (memory stays bounded however many items there are; a lazy iterator may decide
     when to stop). An exception ``work`` lets out cancels the other workers and is raised. Used by
     ``execute_batch`` and the command line's ``infer`` and ``bench``."""
-    if concurrency < 1:
-        raise InvalidInputError(f"concurrency must be at least 1, got {concurrency}")
+    check_concurrency(concurrency)
     pending = iter(items)
 
     async def worker() -> None:
@@ -206,8 +206,7 @@ async def execute_batch(
     server_url=..., model_name=...)`` runs ``batch_size`` items together, then ``on_batch_end(start, results)``.
     """
     batch_size, on_batch_end = _batch_arguments(args, options, batch_size, on_batch_end)
-    if concurrency < 1:
-        raise InvalidInputError(f"concurrency must be at least 1, got {concurrency}")
+    check_concurrency(concurrency)
     items = list(batches)
     results: List[Any] = [None] * len(items)
     done = 0

@@ -248,3 +248,19 @@ def test_a_response_head_is_parsed_by_a_pure_function_that_checks_every_line():
     ]:
         with pytest.raises(BadResponse, match=message):
             parse_head(head)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5, "4", None])
+def test_one_concurrency_rule_for_the_transports_and_the_scheduler(bad):
+    import asyncio as aio
+
+    from pyotritonclient.api import run_bounded
+    from pyotritonclient.errors import InvalidInputError
+    from pyotritonclient.transport.aiohttp import AiohttpTransport
+    from pyotritonclient.transport.http11 import Http11Transport
+
+    for make in (lambda: Http11Transport(concurrency=bad), lambda: AiohttpTransport(concurrency=bad)):
+        with pytest.raises(InvalidInputError, match=r"^concurrency must be at least 1, got "):
+            make()
+    with pytest.raises(ValueError, match=r"concurrency must be at least 1"):  # (InvalidInputError is one)
+        aio.run(run_bounded(lambda item: aio.sleep(0), [1], bad))

@@ -24,6 +24,7 @@ from .base import (
     TransportError,
     at_loop_shutdown,
     body_length,
+    check_concurrency,
     decoded,
     map_error,
 )
@@ -106,8 +107,7 @@ class AiohttpTransport:
         keepalive_timeout: float = 30.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        check_concurrency(concurrency)
         self.concurrency = concurrency
         self.connection_timeout = connection_timeout
         self.network_timeout = network_timeout

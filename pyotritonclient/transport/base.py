@@ -25,6 +25,7 @@ from typing import (
     Union,
 )
 
+from ..errors import InvalidInputError
 from ..protocol.inference import decompress
 from ..protocol.urls import redact_url
 
@@ -202,6 +203,13 @@ def at_loop_shutdown(close: Callable[[], Awaitable[None]]) -> Optional[AsyncGene
     except Exception:
         pass
     return None
+
+
+def check_concurrency(concurrency: object) -> None:
+    """THE rule for a number of calls at once (a transport's limit, ``execute_batch``, the scheduler): an int of
+    at least 1; InvalidInputError (a ValueError) otherwise."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidInputError(f"concurrency must be at least 1, got {concurrency!r}")
 
 
 def body_length(body: BodyParts) -> int:

@@ -31,6 +31,7 @@ from .base import (
     TransportError,
     at_loop_shutdown,
     body_length,
+    check_concurrency,
     decoded,
     map_error,
 )
@@ -54,8 +55,7 @@ class Http11Transport:
         keepalive_timeout: float = 30.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        check_concurrency(concurrency)
         self.concurrency = concurrency
         self.connection_timeout = connection_timeout
         self.network_timeout = network_timeout
