@@ -77,3 +77,12 @@ async def test_the_same_without_numpy_buffers(client):
             assert got == pytest.approx(want, rel=1e-7), datatype
         else:
             assert got == want, datatype
+
+
+def test_one_table_for_config_and_wire_names_both_ways():
+    from pyotritonclient.protocol.dtypes import DTYPES, config_to_wire, wire_to_config
+
+    assert wire_to_config("BYTES") == "TYPE_STRING" and wire_to_config("TYPE_STRING") == "TYPE_STRING"
+    assert wire_to_config("FP32") == "TYPE_FP32" and config_to_wire("TYPE_BYTES") == "BYTES"
+    for name in DTYPES:
+        assert config_to_wire(wire_to_config(name)) == name

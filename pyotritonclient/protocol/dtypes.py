@@ -49,9 +49,10 @@ DTYPES: Dict[str, DType] = {
     )
 }
 
-# Model configs spell datatypes "TYPE_FP32", "TYPE_STRING"; the wire uses "FP32", "BYTES".
-CONFIG_TO_WIRE: Dict[str, str] = {"TYPE_" + name: name for name in DTYPES}
-CONFIG_TO_WIRE["TYPE_STRING"] = "BYTES"
+# Model configs spell datatypes "TYPE_FP32", "TYPE_STRING"; the wire uses "FP32", "BYTES". THE table both ways.
+WIRE_TO_CONFIG: Dict[str, str] = {name: "TYPE_STRING" if name == "BYTES" else "TYPE_" + name for name in DTYPES}
+CONFIG_TO_WIRE: Dict[str, str] = {"TYPE_" + name: name for name in DTYPES}  # ("TYPE_BYTES" read too)
+CONFIG_TO_WIRE.update({config: wire for wire, config in WIRE_TO_CONFIG.items()})
 
 
 # numpy's dtype names (an RPC ndarray's ``_rdtype``) <-> wire names, for the types numpy has exactly
@@ -66,6 +67,11 @@ def get_dtype(name: str, what: str = "datatype") -> DType:
         return DTYPES[key]
     except (KeyError, TypeError):
         raise ValueError(f"unknown Triton {what} {name!r}; expected one of {', '.join(DTYPES)}") from None
+
+
+def wire_to_config(name: str) -> str:
+    """'BYTES' -> 'TYPE_STRING', 'FP32' -> 'TYPE_FP32' (config spellings accepted); ValueError names the choices."""
+    return WIRE_TO_CONFIG[get_dtype(name).name]
 
 
 def config_to_wire(name: str) -> str:

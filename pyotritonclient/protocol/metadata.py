@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, List, Mapping
 
 from ..errors import InferenceServerException
-from .dtypes import config_to_wire, get_dtype
+from .dtypes import WIRE_TO_CONFIG, config_to_wire, get_dtype
 from .tensors import expected_shape
 
 __all__ = [
@@ -81,8 +81,7 @@ class Capabilities:
 
 
 def _wire_to_config(datatype: str) -> str:
-    name = get_dtype(datatype, "datatype").name
-    return "TYPE_STRING" if name == "BYTES" else f"TYPE_{name}"
+    return WIRE_TO_CONFIG[get_dtype(datatype, "datatype").name]
 
 
 def _tensors(entries: Any, kind: str, model: str) -> List[Dict[str, Any]]:

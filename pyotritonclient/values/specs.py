@@ -7,6 +7,7 @@ from collections import abc
 from typing import Any, Dict, List, Mapping
 
 from ..errors import InvalidInputError
+from ..protocol.dtypes import WIRE_TO_CONFIG
 
 __all__ = ["specs_from_values"]
 
@@ -43,6 +44,5 @@ def specs_from_values(config: Mapping[str, Any], inputs: Any) -> List[Dict[str, 
             datatype, ndim = np_to_triton_dtype(array.dtype) or "", array.ndim
             if not datatype:
                 raise InvalidInputError(f"input {name!r}: no Triton datatype for a {array.dtype} array")
-        config_type = "TYPE_STRING" if datatype == "BYTES" else f"TYPE_{datatype}"
-        specs.append({"name": name, "data_type": config_type, "dims": [-1] * max(ndim, 1)})
+        specs.append({"name": name, "data_type": WIRE_TO_CONFIG[datatype], "dims": [-1] * max(ndim, 1)})
     return specs
