@@ -100,6 +100,25 @@ def test_the_documented_defaults():
     assert config.allowed_urls == ()
 
 
+def test_the_command_line_and_the_startup_function_take_the_same_defaults():
+    """One home for the service's defaults (issue 35): ServiceConfig's; the command line's options and the
+    startup function's variables read theirs there."""
+    import dataclasses
+
+    from pyotritonclient.service.__main__ import parser_for
+    from pyotritonclient.service.startup import config_from_env
+
+    args = parser_for().parse_args(["--hypha-url", "h", "--triton-url", "a:1"])
+    started = config_from_env({"PYOTRITON_SERVICE_TRITON_URL": "a:1"})
+    plain = ServiceConfig("a:1")
+    assert started is not None and list(started.allowed_urls) == []
+    assert dataclasses.replace(started, allowed_urls=()) == plain
+    assert int(args.max_request_mb * 1024 * 1024) == plain.max_request_bytes
+    assert (args.timeout, args.sequence_idle_timeout, args.liveness_interval) == (
+        plain.timeout, plain.sequence_idle_timeout, plain.liveness_interval,
+    )  # fmt: skip
+
+
 def test_service_errors_are_of_the_one_family():
     assert issubclass(ServiceError, InferenceServerException)
     assert issubclass(ServiceTimeout, ServiceError)

@@ -12,9 +12,11 @@ from typing import Optional, Sequence
 from .core import ServiceConfig, TritonService
 from .hypha import GaveUp, serve
 
+MiB = 1024 * 1024
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line: serve a Triton server over hypha until SIGTERM or Ctrl-C."""
+
+def parser_for() -> argparse.ArgumentParser:
+    """The command line's options (their defaults are ServiceConfig's)."""
     parser = argparse.ArgumentParser(
         prog="python -m pyotritonclient.service", description=__doc__.split(":")[1].strip()
     )
@@ -39,18 +41,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         action="store_true",
         help="let the service's websocket to hypha use permessage-deflate (off: ~9x faster for large tensors)",
     )
-    parser.add_argument("--max-request-mb", type=float, default=256.0)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per Triton call")
+    parser.add_argument("--max-request-mb", type=float, default=ServiceConfig.default("max_request_bytes") / MiB)
+    parser.add_argument(
+        "--timeout", type=float, default=ServiceConfig.default("timeout"), help="seconds per Triton call"
+    )
     parser.add_argument(
         "--sequence-idle-timeout",
         type=float,
-        default=600.0,
+        default=ServiceConfig.default("sequence_idle_timeout"),
         help="seconds without a step before a sequence is ended on Triton and freed",
     )
     parser.add_argument(
         "--liveness-interval",
         type=float,
-        default=30.0,
+        default=ServiceConfig.default("liveness_interval"),
         help="seconds between checks that owners of open sequences are still connected",
     )
     parser.add_argument(
@@ -71,6 +75,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         default=30.0,
         help="seconds a stopping replica (SIGTERM) gives the calls in flight before it ends its sequences",
     )
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Command line: serve a Triton server over hypha until SIGTERM or Ctrl-C."""
+    parser = parser_for()
     args = parser.parse_args(argv)
     token = args.token
     if args.token_file is not None:
@@ -81,7 +91,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     config = ServiceConfig(
         triton_url=",".join(args.triton_url),
         allowed_urls=args.allow_url,
-        max_request_bytes=int(args.max_request_mb * 1024 * 1024),
+        max_request_bytes=int(args.max_request_mb * MiB),
         timeout=args.timeout,
         sequence_idle_timeout=args.sequence_idle_timeout,
         liveness_interval=args.liveness_interval,

@@ -36,6 +36,12 @@ class ServiceConfig:
     max_sequences: int = 1024  # open sequences of all callers together
     liveness_interval: float = 30.0  # seconds between checks that owners of sequences are still connected
 
+    @classmethod
+    def default(cls, field_name: str) -> Any:
+        """A setting's default: THE one home of the service's defaults (the command line and the startup
+        function's variables read theirs here)."""
+        return cls.__dataclass_fields__[field_name].default
+
     def defaults(self) -> List[str]:
         """The default server's base URL, or the default servers' (``triton_url`` may list several, by commas)."""
         try:

@@ -32,6 +32,7 @@ from .hypha import SERVICE_TYPE, CallerCheck, register_ndarray_codec, release_on
 from .policy import ServiceConfig
 
 PREFIX = "PYOTRITON_SERVICE_"
+MiB = 1024 * 1024
 TOKEN_SECONDS = 3600 * 24 * 365  # a year: the operator replaces the file when hypha's secret changes
 
 
@@ -62,10 +63,10 @@ def config_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[Service
     return ServiceConfig(
         triton_url=triton,
         allowed_urls=allowed,
-        max_request_bytes=int(_number(env, "MAX_REQUEST_MB", 256.0) * 1024 * 1024),
-        timeout=_number(env, "TIMEOUT", 120.0),
-        sequence_idle_timeout=_number(env, "SEQUENCE_IDLE_TIMEOUT", 600.0),
-        liveness_interval=_number(env, "LIVENESS_INTERVAL", 30.0),
+        max_request_bytes=int(_number(env, "MAX_REQUEST_MB", ServiceConfig.default("max_request_bytes") / MiB) * MiB),
+        timeout=_number(env, "TIMEOUT", ServiceConfig.default("timeout")),
+        sequence_idle_timeout=_number(env, "SEQUENCE_IDLE_TIMEOUT", ServiceConfig.default("sequence_idle_timeout")),
+        liveness_interval=_number(env, "LIVENESS_INTERVAL", ServiceConfig.default("liveness_interval")),
     )
 
 
