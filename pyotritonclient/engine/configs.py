@@ -3,12 +3,12 @@ inputs, kept in one entry; reads started together on a cold cache share one requ
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple
 
 from ..values.compiled import CompiledInputs
 from ..values.ndarray import numpy_or_none
+from .shared import SharedReads
 
 Config = Dict[str, Any]
 Key = Tuple[str, str]  # (model name, model version)
@@ -30,7 +30,7 @@ class ConfigCache:
 
     def __init__(self) -> None:
         self._entries: Dict[Key, Entry] = {}
-        self._pending: Dict[Key, asyncio.Future[Config]] = {}
+        self._reads: SharedReads[Config] = SharedReads()
 
     def get(self, key: Key) -> Optional[Config]:
         """The cached config, or None."""
@@ -70,18 +70,7 @@ class ConfigCache:
         entry = self._entries.get(key)
         if entry is not None:
             return entry.config
-        pending = self._pending.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(start())
-            self._pending[key] = pending
-
-            def finished(task: asyncio.Future[Config]) -> None:
-                self._pending.pop(key, None)
-                if not task.cancelled():
-                    task.exception()  # retrieved, even if every caller was cancelled meanwhile
-
-            pending.add_done_callback(finished)
-        return await asyncio.shield(pending)
+        return await self._reads.run(key, start)
 
 
 __all__ = ["Config", "ConfigCache", "Entry", "Key"]

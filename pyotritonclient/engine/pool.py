@@ -31,6 +31,7 @@ from .configs import Config
 from .deadline import Deadline
 from .options import ExecuteOptions
 from .server import Session
+from .shared import SharedRead
 
 RECHECK_SECONDS = 2.0  # the longest wait between two checks of a server that is out
 READY_TIMEOUT = 2.0  # a readiness check without an answer in this time fails
@@ -51,7 +52,7 @@ class Member:
         self.index_failed: Optional[str] = None  # why its index could not be read, until it is read again
         self.index_retry_at = 0.0  # when to ask a server whose index failed again (monotonic seconds)
         self.index_backoff = 1.0
-        self.reading: Optional[asyncio.Future[Optional[Set[str]]]] = None  # its index being read now
+        self.reading: SharedRead[Optional[Set[str]]] = SharedRead()  # its index, read by one caller at a time
         self.checker: Optional[asyncio.Task[None]] = None
 
     def status(self) -> Dict[str, Any]:
@@ -78,7 +79,7 @@ class ServerPool:
         self.recheck_seconds = recheck_seconds
         self.unanswered: Dict[str, str] = {}  # the servers the last list_models could not read, and why
         self._turn = 0
-        self._checked: Optional[asyncio.Future[Any]] = None
+        self._checked: SharedRead[Any] = SharedRead(once=True)
 
     # -- choosing a server -----------------------------------------------------------------------
 
@@ -101,9 +102,7 @@ class ServerPool:
 
     async def _check_all_once(self) -> None:
         """On first use: every server's readiness, concurrently; those not ready are taken out."""
-        if self._checked is None:
-            self._checked = asyncio.ensure_future(asyncio.gather(*(self._probe(m) for m in self.members)))
-        await asyncio.shield(self._checked)
+        await self._checked.run(lambda: asyncio.gather(*(self._probe(m) for m in self.members)))
 
     async def _probe(self, member: Member) -> None:
         reason = await self._not_ready(member)
@@ -150,9 +149,7 @@ class ServerPool:
             return member.models
         if member.index_failed and time.monotonic() < member.index_retry_at:
             return None
-        if member.reading is None:
-            member.reading = asyncio.ensure_future(self._read_index(member))
-        return await asyncio.shield(member.reading)
+        return await member.reading.run(lambda: self._read_index(member))
 
     async def _read_index(self, member: Member) -> Optional[Set[str]]:
         try:
@@ -163,8 +160,6 @@ class ServerPool:
             member.index_retry_at = time.monotonic() + member.index_backoff
             member.index_backoff = min(member.index_backoff * 2, INDEX_RETRY_SECONDS)
             return None
-        finally:
-            member.reading = None
         member.index_failed, member.index_backoff = None, 1.0
         member.models = {str(entry.get("name")) for entry in index if entry.get("state", "READY") == "READY"}
         return member.models

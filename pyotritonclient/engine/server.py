@@ -12,7 +12,6 @@ requests. Sessions close with their event loop (``asyncio.run`` scripts end with
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -39,6 +38,7 @@ from ..values.outputs import shape_outputs
 from .configs import Config, ConfigCache, Key
 from .deadline import Deadline
 from .options import ExecuteOptions
+from .shared import SharedRead
 
 INFO_KEY = "__info__"  # results[INFO_KEY]: the response header (model_name, model_version, id, parameters, outputs)
 CONFIG_RECHECK_SECONDS = 5.0  # a config younger than this is trusted when inputs are refused here
@@ -52,7 +52,7 @@ class Session:
         self._client: Optional[InferenceServerClient] = client  # None: made on first use
         self.configs = ConfigCache()
         self._capabilities: Optional[Capabilities] = None  # read once: GET v2 (server metadata)
-        self._capabilities_read: Optional[asyncio.Future[Capabilities]] = None
+        self._capabilities_read: SharedRead[Capabilities] = SharedRead()
 
     @property
     def urls(self) -> List[str]:
@@ -83,10 +83,7 @@ class Session:
         """The server's name, version and extensions, read once per session (calls started together share it)."""
         if self._capabilities is not None:
             return self._capabilities
-        if self._capabilities_read is None or self._capabilities_read.done():
-            self._capabilities_read = asyncio.ensure_future(self._read_capabilities(client, headers))
-            self._capabilities_read.add_done_callback(_retrieved)
-        return await asyncio.shield(self._capabilities_read)
+        return await self._capabilities_read.run(lambda: self._read_capabilities(client, headers))
 
     async def _read_capabilities(
         self, client: Optional[InferenceServerClient], headers: Optional[Mapping[str, str]]
@@ -363,11 +360,6 @@ class Session:
 
 def _shape_of(config: Mapping[str, Any]) -> str:
     return json.dumps([config.get("input"), config.get("output"), config.get("max_batch_size")], sort_keys=True)
-
-
-def _retrieved(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # seen, even if every caller was cancelled meanwhile
 
 
 __all__ = ["CONFIG_RECHECK_SECONDS", "INFO_KEY", "Config", "Session"]
