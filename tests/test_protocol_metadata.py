@@ -238,3 +238,17 @@ def test_an_rpc_ndarray_as_json_without_numpy(monkeypatch):
     (tensor,) = inputs.prepare_inputs(config, [encode("INT16", [2], np.array([3, -4], "<i2").tobytes())], binary=False)
     assert (tensor.name(), tensor.datatype(), tensor.shape()) == ("x", "INT16", [2])
     assert tensor.to_wire().json == [3, -4] and tensor.to_wire().binary is None
+
+
+def test_the_one_batching_flag():
+    from pyotritonclient.protocol.metadata import batches
+
+    assert batches({"max_batch_size": 8}) and batches({"max_batch_size": 1})
+    for config in (
+        {},
+        {"max_batch_size": 0},
+        {"max_batch_size": -1},
+        {"max_batch_size": True},
+        {"max_batch_size": "8"},
+    ):
+        assert not batches(config), config

@@ -88,6 +88,7 @@ PUBLIC = {
         "MODEL_CONFIGURATION",
         "MODEL_REPOSITORY",
         "SEQUENCES",
+        "batches",
         "check_config",
         "config_from_metadata",
         "full_shape",

@@ -18,6 +18,7 @@ from ..api import run_bounded
 from ..errors import InferenceServerException, InvalidInputError
 from ..http import InferenceServerClient, InferInput
 from ..protocol.dtypes import config_to_wire, get_dtype
+from ..protocol.metadata import batches
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
@@ -90,7 +91,7 @@ def synthetic_inputs(
             raise InvalidInputError(f"--shape {name}: the model has no input {name!r}; its inputs are {names}")
     rng = np.random.default_rng(0)
     values: Dict[str, Any] = {}
-    batching = int(config.get("max_batch_size", 0) or 0) > 0
+    batching = batches(config)
     for spec in config.get("input", []):
         name = spec["name"]
         if spec.get("optional", False) and name not in shapes:

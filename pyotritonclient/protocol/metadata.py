@@ -26,6 +26,7 @@ __all__ = [
     "MODEL_CONFIGURATION",
     "MODEL_REPOSITORY",
     "SEQUENCES",
+    "batches",
     "check_config",
     "config_from_metadata",
     "full_shape",
@@ -165,6 +166,12 @@ def tensor_summary(spec: Mapping[str, Any], config: Mapping[str, Any]) -> Dict[s
     return out
 
 
+def batches(config: Mapping[str, Any]) -> bool:
+    """THE batching flag: whether the model takes a batch dimension first (``max_batch_size`` above 0)."""
+    size = config.get("max_batch_size", 0)
+    return isinstance(size, int) and not isinstance(size, bool) and size > 0
+
+
 def full_shape(spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
     """The shape a tensor has on the wire: the config's dims, with -1 first for a batching model."""
-    return list(expected_shape(spec.get("dims", []), bool(config.get("max_batch_size", 0))))
+    return list(expected_shape(spec.get("dims", []), batches(config)))

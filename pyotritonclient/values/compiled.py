@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..http import InferInput
 from ..protocol.dtypes import config_to_wire, get_dtype
+from ..protocol.metadata import batches
 from ..protocol.tensors import expected_shape, fit_shape
 
 
@@ -32,7 +33,7 @@ class CompiledInputs:
     """The inputs and outputs of one config; ``fast_inputs`` builds the request's tensors or says it can't."""
 
     def __init__(self, config: Mapping[str, Any], np: Any) -> None:
-        self.batching = bool(config.get("max_batch_size", 0))
+        self.batching = batches(config)
         self.inputs = [CompiledInput(spec, self.batching, np) for spec in config.get("input", [])]
         self.by_name: Dict[str, CompiledInput] = {plan.name: plan for plan in self.inputs}
         self.output_names: List[str] = [spec["name"] for spec in config.get("output", [])]

@@ -13,7 +13,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 from ..errors import InvalidInputError
 from ..http import InferInput
 from ..protocol.dtypes import config_to_wire, get_dtype
-from ..protocol.metadata import CONFIG_SOURCE, full_shape
+from ..protocol.metadata import CONFIG_SOURCE, batches, full_shape
 from ..protocol.tensors import fit_shape, unpack_values
 from . import codec as imjoy_codec
 from . import ndarray as rpc_ndarray
@@ -126,7 +126,7 @@ def _named_inputs(config: Mapping[str, Any], inputs: Inputs) -> List[Tuple[Mappi
 def _checked_shape(shape: List[int], name: str, spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
     """``shape`` against the config (a batching model's single item gets the batch dimension)."""
     expected = full_shape(spec, config)
-    fitted = fit_shape(shape, expected, bool(config.get("max_batch_size", 0)))
+    fitted = fit_shape(shape, expected, batches(config))
     if fitted is None:
         raise InvalidInputError(f"input {name!r}: expected shape {expected} (-1: any size), got {list(shape)}")
     return list(fitted)
