@@ -157,6 +157,9 @@ class LengthReader(Reader):
         return [piece]
 
 
+SIZE_LINE, CHUNK_DATA, TRAILERS = "a size line", "a chunk's data", "the trailers"  # a chunked body's parts
+
+
 class ChunkedReader(Reader):
     """``Transfer-Encoding: chunked``: size lines (extensions ignored), chunks each ending in CRLF, a zero-size
     chunk, trailers (skipped), a blank line. ``partial``: hand out the part of a chunk that has come (streams)."""
@@ -165,7 +168,8 @@ class ChunkedReader(Reader):
         super().__init__(length, limit)
         self.partial = partial
         self._pending = bytearray()
-        self._left = -1  # bytes left of the current chunk; -1: a size line is next; -2: trailers are next
+        self._next = SIZE_LINE  # what the bytes to come are: a size line, a chunk's data, or the trailers
+        self._left = 0  # bytes of the current chunk still to come (its CRLF not counted)
 
     def feed(self, data: bytes) -> List[bytes]:
         """The body bytes in ``data``; BadResponse names what is malformed."""
@@ -177,17 +181,18 @@ class ChunkedReader(Reader):
         pending += data
         out: List[bytes] = []
         while not self.done:
-            if self._left == -1:
+            if self._next == SIZE_LINE:
                 line = _take_line(pending, MAX_CHUNK_LINE, "chunk size line too long")
                 if line is None:
                     break
                 size = line.split(b";", 1)[0].strip(b" \t")
                 if not _CHUNK_SIZE.fullmatch(size) or b"\n" in line:  # (extensions are ignored)
                     raise BadResponse(f"bad chunk size {size[:20]!r}")
-                self._left = int(size, 16) or -2
+                self._left = int(size, 16)
+                self._next = CHUNK_DATA if self._left else TRAILERS
                 if self.size + self._left > self.limit:  # refused on its declared size, before it is buffered
                     raise TooLarge(f"the answer is more than max_response_bytes ({self.limit})")
-            elif self._left == -2:
+            elif self._next == TRAILERS:
                 line = _take_line(pending, MAX_HEAD, "trailers too long")
                 if line is None:
                     break
@@ -203,7 +208,7 @@ class ChunkedReader(Reader):
                 if self._left:
                     out.append(self._counted(bytes(pending[: self._left])))
                 del pending[: self._left + 2]
-                self._left = -1
+                self._next, self._left = SIZE_LINE, 0
             else:
                 if self.partial and pending and self._left:
                     take = min(len(pending), self._left)
