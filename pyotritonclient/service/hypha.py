@@ -3,7 +3,9 @@ connection and registers the service again; ``serve`` keeps the process alive un
 
 Callers that disconnect: hypha announces ``client_disconnected`` only inside the workspace where it
 happened, so the service frees at once the sequences of callers of its own workspace, and finds the others
-gone by pinging their built-in service (``TritonService.check_callers``, every ``liveness_interval``)."""
+gone by asking hypha's registry for their built-in service, then pinging it (``TritonService.check_callers``,
+every ``liveness_interval``). Every message is checked first (envelope.py): only what hypha stamps says who
+sent it."""
 
 from __future__ import annotations
 
