@@ -15,6 +15,7 @@ from pyotritonclient.errors import InferenceServerException
 from pyotritonclient.http import InferenceServerClient
 from pyotritonclient.transport.aiohttp import AiohttpTransport
 from pyotritonclient.transport.http11 import Http11Transport
+from pyotritonclient.transport.http11_connection import BODY_STEP
 
 MiB = 1024 * 1024
 LIMIT = 16 * MiB
@@ -78,7 +79,7 @@ async def test_a_chunk_declared_huge_is_refused_before_it_is_buffered(transport)
 @pytest.mark.parametrize("transport", sorted(TRANSPORTS))
 async def test_a_length_that_never_comes_is_not_allocated_up_front(transport):
     """``Content-Length: 1500000000`` (under the limit) and 4 MiB of it: the client allocated and zeroed
-    1.4 GiB first. Now it holds what came plus a bounded step, and reports the cut answer."""
+    1.4 GiB first. Now it holds at most one step (BODY_STEP) beyond twice what came, and reports the cut answer."""
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1500000000\r\n\r\n"
     server = Flood(head, 4 * MiB)
     try:
@@ -86,4 +87,30 @@ async def test_a_length_that_never_comes_is_not_allocated_up_front(transport):
     finally:
         server.close()
     assert "closed" in message or "Not enough data" in message, message  # (aiohttp's own words)
-    assert peak < 64 * MiB, f"{peak / MiB:.0f} MiB for 4 MiB received"
+    assert peak < BODY_STEP + 32 * MiB, f"{peak / MiB:.0f} MiB for 4 MiB received"  # one step, not 1.4 GiB
+
+
+async def test_a_body_longer_than_one_step_arrives_whole_and_in_order():
+    """The buffer's growth path: a body of BODY_STEP + 3 MiB + 7 bytes (a pattern, so any misplaced byte
+    shows) comes back exactly."""
+    total = BODY_STEP + 3 * MiB + 7
+    pattern = bytes(range(251)) * (total // 251 + 1)
+
+    class Pattern(LoopbackServer):
+        def serve(self, connection: socket.socket) -> None:
+            reader = connection.makefile("rb")
+            read_head(reader)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % total)
+            view = memoryview(pattern)[:total]
+            for start in range(0, total, 3 * MiB + 1):  # parts that do not line up with the steps
+                connection.sendall(view[start : start + 3 * MiB + 1])
+            reader.close()
+
+    server = Pattern()
+    transport = Http11Transport()
+    try:
+        response = await transport.request("GET", server.url + "/x", {})
+        assert len(response.body) == total and bytes(response.body) == pattern[:total]
+    finally:
+        await transport.close()
+        server.close()
