@@ -12,7 +12,7 @@ segment changes a stamped field, its type or its context is dropped, and a clien
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, List, Optional
 
 logger = logging.getLogger("pyotritonclient.service")
 
@@ -47,35 +47,19 @@ def forged(first: Dict[str, Any], message: Dict[str, Any], context: Dict[str, An
     return None
 
 
-def check_chunked(chunks: Iterable[bytes]) -> None:
-    """A message that arrived in chunks (hypha-rpc's message cache), before hypha-rpc handles it: neither its
-    first segment nor the sender's segment may name a context, nor the sender's segment a stamped field or the
-    type (hypha-rpc stamps the first segment from the context of the call that completes it). Raises Forged."""
-    import msgpack
-
-    unpacker = msgpack.Unpacker(max_buffer_size=0)
-    for chunk in chunks:
-        unpacker.feed(chunk)
-    try:
-        if "ctx" in _keys(unpacker):
-            raise Forged("a chunked message with a context of its sender's")
-        claimed = SENDERS_MAY_NOT_WRITE.intersection(_keys(unpacker))
-    except msgpack.exceptions.OutOfData:
-        return
-    except (ValueError, TypeError, msgpack.exceptions.UnpackException) as exc:
-        raise Forged(f"a chunked message that does not decode ({type(exc).__name__})") from None
-    if claimed:
-        raise Forged(f"a chunked message whose sender's segment sets {', '.join(sorted(map(str, claimed)))}")
-
-
-def _keys(unpacker: Any) -> set[Any]:
-    """The keys of the next map in ``unpacker`` (its values skipped, not built)."""
-    keys = set()
-    for _ in range(unpacker.read_map_header()):
-        key = unpacker.unpack()
-        keys.add(key if isinstance(key, (str, int, bytes)) else repr(key))
-        unpacker.skip()
-    return keys
+def forged_chunked(trusted: Dict[str, Any], message: Dict[str, Any]) -> Optional[str]:
+    """Why a message put together from chunks is forged, or None. ``trusted``: the context of the call that
+    completed it (stamped by hypha); hypha-rpc stamps the message and its context from it, then merges the
+    sender's segment, which must change neither (nor the type: only method calls come in chunks)."""
+    context = message.get("ctx")
+    if not isinstance(context, dict):
+        return "a chunked message without a context"
+    changed = sorted(k for k in STAMPED if message.get(k) != trusted.get(k) or context.get(k) != trusted.get(k))
+    if changed:
+        return f"a chunked message whose sender's segment sets {', '.join(changed)}"
+    if message.get("type") not in CLIENT_TYPES:
+        return f"a chunked {str(message.get('type'))[:40]!r} message"
+    return None
 
 
 def guard(server: Any) -> bool:
@@ -86,7 +70,9 @@ def guard(server: Any) -> bool:
     hypha-rpc makes a message's context in ``_add_context_to_message`` from the first segment, then merges the
     sender's segment and fires the message's type in ``_fire``, all in one synchronous call: the context is made
     here from the first segment alone, and ``_fire`` checks that the sender's segment changed nothing of it.
-    Chunked messages are put together by the built-in ``message_cache.process``, checked before it runs."""
+    Chunked messages are put together (and fired, in the same synchronous call) by the built-in
+    ``message_cache.process``: ``_fire`` checks them against the trusted context of the call that completes them,
+    without reading their bytes again."""
     rpc: Any = getattr(server, "rpc", None)
     services = getattr(rpc, "_services", None)
     builtin = services.get("built-in") if isinstance(services, dict) else None
@@ -101,6 +87,7 @@ def guard(server: Any) -> bool:
     if original_process not in annotations or original_fire is None or not hasattr(rpc, "_add_context_to_message"):
         return False
     made: List[Any] = [None, None, None]  # the last message given a context: (message, its first segment, context)
+    completing: List[Optional[Dict[str, Any]]] = [None]  # while a chunked message is put together: its call's context
 
     def add_context(main: Dict[str, Any]) -> Dict[str, Any]:
         first = dict(main)
@@ -118,18 +105,20 @@ def guard(server: Any) -> bool:
             if why:
                 _dropped(Forged(why))
                 return None
+        elif completing[0] is not None and isinstance(data, dict):
+            trusted, completing[0] = completing[0], None
+            why = forged_chunked(trusted, data)
+            if why:
+                _dropped(Forged(why))
+                return None
         return original_fire(event, data)
 
     def process(key: str, heartbeat: bool = False, context: Optional[Dict[str, Any]] = None) -> Any:
-        chunks = rpc._object_store["message_cache"].get(key)
-        if isinstance(chunks, dict):
-            try:
-                check_chunked(chunks[i] for i in range(len(chunks)))
-            except Forged as refusal:
-                del rpc._object_store["message_cache"][key]
-                _dropped(refusal)
-                raise PermissionError("refused: a message that sets what only the hypha server may") from None
-        return original_process(key, heartbeat, context=context)
+        completing[0] = context if isinstance(context, dict) else {}
+        try:
+            return original_process(key, heartbeat, context=context)
+        finally:
+            completing[0] = None
 
     annotations[process] = annotations[original_process]
     cache["process"] = process
