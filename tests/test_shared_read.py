@@ -65,3 +65,23 @@ async def test_reads_by_key_are_apart_and_dropped_when_done():
 
     assert await asyncio.gather(reads.run("a", lambda: start("a")), reads.run("b", lambda: start("b"))) == ["a", "b"]
     assert reads._reads == {}
+
+
+async def test_a_read_whose_callers_were_all_cancelled_is_still_forgotten_when_it_ends():
+    reads: SharedReads[str] = SharedReads()
+    gate, ended = asyncio.Event(), asyncio.Event()
+
+    async def start() -> str:
+        try:
+            await gate.wait()
+            return "x"
+        finally:
+            ended.set()
+
+    caller = asyncio.ensure_future(reads.run("k", start))
+    await asyncio.sleep(0)
+    caller.cancel()
+    gate.set()
+    await ended.wait()
+    await asyncio.sleep(0)  # (the read's own cleanup runs right after it)
+    assert reads._reads == {}

@@ -47,13 +47,17 @@ class SharedReads(Generic[T]):
     async def run(self, key: Hashable, start: Callable[[], Awaitable[T]]) -> T:
         """The shared result of ``start()`` for ``key``."""
         shared = self._reads.get(key)
-        if shared is None or not shared.running:
+        if shared is None:
             shared = self._reads[key] = SharedRead()
-        try:
-            return await shared.run(start)
-        finally:
-            if not shared.running and self._reads.get(key) is shared:
-                del self._reads[key]
+
+            async def read_then_forget() -> T:
+                try:
+                    return await start()
+                finally:  # (also when every caller was cancelled meanwhile)
+                    del self._reads[key]
+
+            return await shared.run(read_then_forget)
+        return await shared.run(start)
 
 
 __all__ = ["SharedRead", "SharedReads"]

@@ -228,11 +228,11 @@ class TritonServer:
 
     def _control_args(self) -> List[str]:
         mode = ["--model-control-mode=explicit", "--load-model=*"] if self.model_control else []
-        if not self.restricted_apis:
-            return mode or ["--model-control-mode=none"]
-        restricted = f"{','.join(self.restricted_apis)}:{ADMIN_HEADER}={self.admin_key}"
-        rules = [f"--http-restricted-api={restricted}", f"--grpc-restricted-protocol={restricted}"]
-        return (mode or ["--model-control-mode=none"]) + rules
+        args = mode or ["--model-control-mode=none"]
+        if self.restricted_apis:
+            restricted = f"{','.join(self.restricted_apis)}:{ADMIN_HEADER}={self.admin_key}"
+            args += [f"--http-restricted-api={restricted}", f"--grpc-restricted-protocol={restricted}"]
+        return args
 
     @property
     def url(self) -> str:
