@@ -18,6 +18,7 @@ from .engine.registry import close_sessions, forget_config, session_for
 from .engine.server import CONFIG_RECHECK_SECONDS, INFO_KEY
 from .errors import InferenceServerException, InvalidInputError
 from .http import InferenceServerClient
+from .protocol.deadline import Deadline
 from .protocol.urls import base_url
 from .transport.base import check_concurrency
 from .values.inputs import Inputs
@@ -154,6 +155,8 @@ async def execute(
     if not server_url or not model_name or not isinstance(model_name, str):
         raise InvalidInputError("execute needs server_url (or client) and model_name")
     settings = ExecuteOptions.of(options)
+    if not isinstance(settings.timeout, Deadline):  # the call's one deadline, from here to the socket
+        settings = settings.but(timeout=Deadline(settings.timeout))
     return await session_for(server_url).execute(
         model_name, inputs, settings, client=client, config=config, server_url=_label(server_url)
     )

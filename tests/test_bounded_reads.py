@@ -13,6 +13,7 @@ from loopback import LoopbackServer, read_head
 
 from pyotritonclient.errors import InferenceServerException
 from pyotritonclient.http import InferenceServerClient
+from pyotritonclient.transport import Deadline, Request
 from pyotritonclient.transport.aiohttp import AiohttpTransport
 from pyotritonclient.transport.http11 import Http11Transport
 from pyotritonclient.transport.http11_connection import BODY_STEP
@@ -109,7 +110,7 @@ async def test_a_body_longer_than_one_step_arrives_whole_and_in_order():
     server = Pattern()
     transport = Http11Transport()
     try:
-        response = await transport.request("GET", server.url + "/x", {})
+        response = await transport.send(Request("GET", server.url + "/x"), Deadline())
         assert len(response.body) == total and bytes(response.body) == pattern[:total]
     finally:
         await transport.close()

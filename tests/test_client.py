@@ -17,6 +17,7 @@ from pyotritonclient.http import (
     InferInput,
     InferRequestedOutput,
 )
+from pyotritonclient.transport import Deadline, Request
 
 DTYPES = {
     "BOOL": np.bool_,
@@ -341,12 +342,13 @@ async def test_static_body_helpers_match_what_infer_sends(client):
     inputs, a, b = add_sub_inputs()
     body, length = InferenceServerClient.generate_request_body(inputs, request_id="x")
     assert json.loads(body[:length])["id"] == "x"
-    response = await client.transport.request(
+    request = Request(
         "POST",
         client.url + "v2/models/add_sub/infer",
         {"Inference-Header-Content-Length": str(length), "Accept-Encoding": "gzip"},
         [body],
     )
+    response = await client.transport.send(request, Deadline())
     assert response.status == 200
     result = InferenceServerClient.parse_response_body(
         response.body, header_length=int(response.headers["Inference-Header-Content-Length"])

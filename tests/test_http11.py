@@ -9,8 +9,10 @@ import time
 
 import pytest
 
-from pyotritonclient.transport import TransportError
+from pyotritonclient.transport import Deadline, Request, TransportClosed, TransportError, TransportTimeout
 from pyotritonclient.transport.http11 import Http11Transport
+
+NO_DEADLINE = Deadline()
 
 
 class Scripted:
@@ -71,7 +73,7 @@ async def test_a_response_in_tiny_pieces_and_a_kept_alive_connection():
     async with Scripted(reply) as server:
         transport = Http11Transport()
         for n in (1, 2, 3):
-            response = await transport.request("GET", server.url, {})
+            response = await transport.send(Request("GET", server.url), NO_DEADLINE)
             assert (response.status, bytes(response.body)) == (200, b"hello %d" % n)
         assert server.connections == 1 and transport.stats == {"requests": 3, "connections_created": 1}
         await transport.close()
@@ -89,9 +91,9 @@ async def test_chunked_with_extensions_and_trailers_whole_and_streamed():
 
     async with Scripted(reply) as server:
         transport = Http11Transport()
-        response = await transport.request("POST", server.url, {}, [b"{}"])
+        response = await transport.send(Request("POST", server.url, {}, [b"{}"]), NO_DEADLINE)
         assert bytes(response.body) == b"data: 1\n\ndata: 2\n\n"
-        async with transport.stream("POST", server.url, {}, [b"{}"]) as stream:
+        async with transport.stream(Request("POST", server.url, {}, [b"{}"]), NO_DEADLINE) as stream:
             arrived = []
             async for chunk in stream.chunks():
                 arrived.append((chunk, time.monotonic()))
@@ -111,8 +113,8 @@ async def test_a_body_read_until_close_and_connection_close():
 
     async with Scripted(reply) as server:
         transport = Http11Transport()
-        assert bytes((await transport.request("GET", server.url, {})).body) == b"until the end"
-        assert bytes((await transport.request("GET", server.url, {})).body) == b"once"
+        assert bytes((await transport.send(Request("GET", server.url), NO_DEADLINE)).body) == b"until the end"
+        assert bytes((await transport.send(Request("GET", server.url), NO_DEADLINE)).body) == b"once"
         assert transport.stats["connections_created"] == 2
         await transport.close()
 
@@ -146,7 +148,7 @@ async def test_broken_answers_are_errors_that_say_what_is_wrong(raw, message):
         transport = Http11Transport(max_response_bytes=1000, network_timeout=10)
         # (a client that waited for more would get the 10 s timeout or the close after 5 s: another message)
         with pytest.raises(TransportError, match=message) as info:
-            await transport.request("GET", server.url, {})
+            await transport.send(Request("GET", server.url), NO_DEADLINE)
         assert "bad HTTP response" in str(info.value) or "max_response_bytes" in str(info.value)
         await transport.close()
 
@@ -166,12 +168,12 @@ async def test_a_truncated_answer_and_an_idle_connection_the_server_closed():
 
     async with Scripted(reply) as server:
         transport = Http11Transport()
-        assert bytes((await transport.request("GET", server.url, {})).body) == b"first"
+        assert bytes((await transport.send(Request("GET", server.url), NO_DEADLINE)).body) == b"first"
         while server.open_now:  # the server has closed the idle connection
             await asyncio.sleep(0.01)
         with pytest.raises(TransportError, match="closed the connection in the middle of its answer"):
-            await transport.request("GET", server.url, {})
-        assert bytes((await transport.request("GET", server.url, {})).body) == b"third"
+            await transport.send(Request("GET", server.url), NO_DEADLINE)
+        assert bytes((await transport.send(Request("GET", server.url), NO_DEADLINE)).body) == b"third"
         await transport.close()
 
 
@@ -188,19 +190,19 @@ async def test_silence_is_a_timeout_and_the_pool_stays_healthy_after_cancellatio
     async with Scripted(reply) as server:
         transport = Http11Transport(network_timeout=0.3)
         with pytest.raises(TransportError, match="timed out: no data for 0.3 s") as info:
-            await transport.request("GET", server.url, {})
-        assert info.value.timeout
-        task = asyncio.ensure_future(transport.request("GET", server.url, {}))
+            await transport.send(Request("GET", server.url), NO_DEADLINE)
+        assert isinstance(info.value, TransportTimeout)
+        task = asyncio.ensure_future(transport.send(Request("GET", server.url), NO_DEADLINE))
         while server.requests < 2:  # the request is in flight: the server has it (and never answers)
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert bytes((await transport.request("GET", server.url, {})).body) == b"fine"
+        assert bytes((await transport.send(Request("GET", server.url), NO_DEADLINE)).body) == b"fine"
         assert transport.stats["connections_created"] == 3  # the cut exchanges' connections were not reused
         with pytest.raises(TransportError, match="timed out after 0.2 s") as info:
-            await transport.request("GET", server.url, {}, timeout=0.2)  # the whole call's limit
-        assert info.value.timeout
+            await transport.send(Request("GET", server.url), Deadline(0.2))  # the whole call's limit
+        assert isinstance(info.value, TransportTimeout)
         await transport.close()
 
 
@@ -213,19 +215,21 @@ async def test_the_concurrency_limit_and_large_bodies_in_slices():
     async with Scripted(reply) as server:
         transport = Http11Transport(concurrency=2)
         big = bytes(range(256)) * (8 * 4096)  # 8 MiB, sent as views in slices
-        results = await asyncio.gather(*(transport.request("POST", server.url, {}, [b"head", big]) for _ in range(6)))
+        results = await asyncio.gather(
+            *(transport.send(Request("POST", server.url, {}, [b"head", big]), NO_DEADLINE) for _ in range(6))
+        )
         assert [bytes(r.body) for r in results] == [b"%d" % (len(big) + 4)] * 6
         assert server.most_open <= 2 and all(body == b"head" + big for body in server.bodies)
         await transport.close()
         with pytest.raises(TransportError, match="this client is closed") as info:
-            await transport.request("GET", server.url, {})
-        assert info.value.closed
+            await transport.send(Request("GET", server.url), NO_DEADLINE)
+        assert isinstance(info.value, TransportClosed)
 
 
 async def test_cannot_connect_names_the_url(refused_url):
     transport = Http11Transport(connection_timeout=2)
     with pytest.raises(TransportError, match=f"cannot connect to {refused_url}/v2: .*(refused|failed)"):
-        await transport.request("GET", f"{refused_url}/v2", {})
+        await transport.send(Request("GET", f"{refused_url}/v2"), NO_DEADLINE)
 
 
 def test_a_response_head_is_parsed_by_a_pure_function_that_checks_every_line():

@@ -16,7 +16,7 @@ import pytest
 from http11_oracle import compare, hostile_response, oracle, splits_for, stricter_by_design, valid_response
 from loopback import LoopbackServer
 
-from pyotritonclient.transport import TransportError
+from pyotritonclient.transport import Deadline, Request, TransportError
 from pyotritonclient.transport.http11 import Http11Transport
 
 CASES = int(os.environ.get("PYOTRITON_FUZZ_CASES", "3000"))
@@ -78,7 +78,7 @@ async def test_the_transport_reads_from_a_socket_what_h11_reads():
             expected = oracle(data, trailing="trailing")
             transport = Http11Transport(network_timeout=30)  # a connection of its own: stray bytes of an
             try:  # earlier answer would otherwise meet the next request
-                response = await transport.request("GET", f"{server.url}/v2", {})
+                response = await transport.send(Request("GET", f"{server.url}/v2"), Deadline())
             except TransportError:
                 refused = expected[0] in ("bad", "trailing") or stricter_by_design(data)
                 assert refused, f"case {case}: we refused {data!r}"

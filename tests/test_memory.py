@@ -19,7 +19,7 @@ from pyotritonclient.errors import (
     UnavailableError,
 )
 from pyotritonclient.http import InferenceServerClient, InferInput
-from pyotritonclient.transport import TransportError
+from pyotritonclient.transport import TransportClosed, TransportError, TransportTimeout
 from pyotritonclient.transport.memory import MemoryRequest, MemoryResponse, MemoryTransport
 
 URL = "http://memory.test:8000"
@@ -96,8 +96,8 @@ async def test_binary_outputs_are_read_from_hand_built_bytes_and_a_short_body_is
 @pytest.mark.parametrize(
     "failure, kind",
     [
-        (TransportError("closed", closed=True), ClientClosedError),
-        (TransportError("slow", timeout=True), InferenceServerTimeout),
+        (TransportClosed("closed"), ClientClosedError),
+        (TransportTimeout("slow"), InferenceServerTimeout),
         (TransportError("refused"), UnavailableError),
     ],
 )

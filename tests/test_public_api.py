@@ -374,6 +374,21 @@ CHANGED_SIGNATURES = {
     "pyotritonclient.testing.TritonServer.__init__": "the same",
     "pyotritonclient.testing.server.TritonServer": "the same",
     "pyotritonclient.testing.server.TritonServer.__init__": "the same",
+    # issue 35: one Deadline from the API to the socket; each change only widens what is accepted
+    "pyotritonclient.ExecuteOptions": "timeout: seconds or the call's Deadline (used as it is)",
+    "pyotritonclient.ExecuteOptions.__init__": "the same",
+    "pyotritonclient.options.ExecuteOptions": "the same",
+    "pyotritonclient.options.ExecuteOptions.__init__": "the same",
+    "pyotritonclient.http.InferenceServerClient.infer": "client_timeout: seconds or a caller's Deadline",
+    "pyotritonclient.http.InferenceServerClient.async_infer": "the same",
+    "pyotritonclient.http.aio.InferenceServerClient.infer": "the same",
+    "pyotritonclient.http.aio.InferenceServerClient.async_infer": "the same",
+    "pyotritonclient.service.TritonService.execute": "deadline=None: call() makes it",
+    "pyotritonclient.service.TritonService.get_config": "deadline=None: call() makes it",
+    "pyotritonclient.service.TritonService.list_models": "deadline=None: call() makes it",
+    "pyotritonclient.service.TritonService.sequence_end": "deadline=None: call() makes it",
+    "pyotritonclient.service.TritonService.sequence_start": "deadline=None: call() makes it",
+    "pyotritonclient.service.TritonService.sequence_step": "deadline=None: call() makes it",
 }
 
 

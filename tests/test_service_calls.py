@@ -58,7 +58,10 @@ def test_the_schemas_list_exactly_the_functions_parameters():
     from pyotritonclient.engine.options import rpc_options
 
     for name, schema in SCHEMAS.items():
-        parameters = [p for p in inspect.signature(getattr(SERVICE, name)).parameters if p != "context"]
+        # (context and deadline are the service's to fill in: never a caller's field)
+        parameters = [
+            p for p in inspect.signature(getattr(SERVICE, name)).parameters if p not in ("context", "deadline")
+        ]
         if name == "execute":  # execute's **options are the ExecuteOptions offered to RPC callers
             parameters = [*parameters[: parameters.index("options")], *rpc_options()]
         assert list(schema["parameters"]["properties"]) == parameters, name
@@ -68,6 +71,13 @@ def test_the_schemas_list_exactly_the_functions_parameters():
             if p.default is p.empty and p.kind is not p.VAR_KEYWORD
         ]
         assert schema["parameters"]["required"] == required, name
+
+
+@pytest.mark.parametrize("name", ["execute", "list_models", "sequence_step"])
+async def test_a_caller_cannot_hand_the_service_a_deadline(name):
+    """The deadline is the service's (its timeout): a caller's field of that name is refused by name."""
+    with pytest.raises(ServiceError, match=r"unknown field 'deadline'"):
+        await SERVICE.call(name, kwargs={"deadline": 10**9})
 
 
 async def test_an_unknown_function_is_refused():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Union
 
 from ..errors import InvalidInputError
+from ..protocol.deadline import Deadline
 
 
 def _option(default: Any, doc: str, schema: Optional[Dict[str, Any]] = None, **extra: Any) -> Any:
@@ -43,7 +44,9 @@ class ExecuteOptions:
     request_id: str = _option("", "Request id, echoed in the response.")
     parameters: Optional[Mapping[str, Any]] = _option(None, "Triton request parameters.", {"type": "object"})
     headers: Optional[Mapping[str, str]] = _option(None, "Extra HTTP headers.")
-    timeout: Optional[float] = _option(None, "Seconds for the whole call (a config read included).")
+    timeout: Union[None, float, Deadline] = _option(
+        None, "Seconds for the whole call (a config read included), or the call's Deadline, used as it is."
+    )
     compression: Optional[str] = _option(None, "gzip or deflate, both ways.")
     sequence_id: Union[int, str] = _option(0, "Sequence id (SequenceExecutor manages it).")
     sequence_start: bool = _option(False, "First request of a sequence.")
@@ -67,7 +70,9 @@ class ExecuteOptions:
             raise InvalidInputError('decode_bytes and decode_json do not apply to serialization="imjoy"')
         if self.compression not in (None, "gzip", "deflate"):
             raise InvalidInputError(f"compression must be None, 'gzip' or 'deflate', got {self.compression!r}")
-        if self.timeout is not None and (isinstance(self.timeout, bool) or not self.timeout > 0):
+        if not (self.timeout is None or isinstance(self.timeout, Deadline)) and (
+            isinstance(self.timeout, bool) or not self.timeout > 0
+        ):
             raise InvalidInputError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
         if self.idempotent and self.sequence_id:
             raise InvalidInputError("idempotent does not apply to sequence steps: a step must not run twice")

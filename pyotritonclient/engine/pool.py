@@ -25,10 +25,11 @@ from ..errors import (
     UnavailableError,
 )
 from ..http import InferenceServerClient
+from ..protocol.deadline import Deadline
 from ..protocol.urls import base_url, redact_url
 from ..values.inputs import Inputs
 from .configs import Config
-from .deadline import Deadline
+from .deadline import bound
 from .options import ExecuteOptions
 from .server import Session
 from .shared import SharedRead
@@ -222,26 +223,24 @@ class ServerPool:
     ) -> Dict[str, Any]:
         """Run the model on one server (see the module's docstring). ``server``: only that server (a pinned
         sequence); if it is out or fails, ``SequenceLostError`` names it. ``client``/``server_url`` are for
-        the single-server signature and ignored here."""
+        the single-server signature and ignored here. ``options.timeout`` may be the call's Deadline already:
+        it is passed on to the member as it is."""
         options = options or ExecuteOptions()
+        deadline = Deadline.of(options.timeout)  # (the caller's, when it made one: not made twice)
+        options = options if options.timeout is deadline else options.but(timeout=deadline)
         if server is not None:
             return await self._pinned(self.member(server), model_name, inputs, options, config)
-        deadline = Deadline(options.timeout)
         tried: Dict[str, str] = {}
         while True:
             found = await self._within(deadline, self._candidates(model_name, tried), model_name, options, tried)
             if not found["ready"]:
                 raise self._none_left(f"model {model_name!r}", found["reasons"])
             member = self._least_busy(found["ready"])
-            step = options
-            left = deadline.left()
-            if left is not None and tried:
-                if left <= 0:
-                    raise self._none_left(f"model {model_name!r} within {options.timeout} s", tried)
-                step = options.but(timeout=left)
+            if tried and deadline.left() == 0:
+                raise self._none_left(f"model {model_name!r} within {deadline.timeout} s", tried)
             member.in_flight += 1
             try:
-                result = await member.session.execute(model_name, inputs, step, config=config)
+                result = await member.session.execute(model_name, inputs, options, config=config)
             except UnavailableError as exc:
                 self.take_out(member, str(exc))
                 if not (exc.unsent or (options.idempotent and not options.sequence_id)):
@@ -265,9 +264,9 @@ class ServerPool:
 
         def too_late() -> NoServerError:
             reasons = {**tried, **{m.url: "no answer in time" for m in self.members if m.url not in tried}}
-            return self._none_left(f"model {model_name!r} within {options.timeout} s", reasons)
+            return self._none_left(f"model {model_name!r} within {deadline.timeout} s", reasons)
 
-        return await deadline.bound(choosing, too_late)
+        return await bound(deadline, choosing, too_late)
 
     async def _lost_model(self, member: Member, model_name: str) -> bool:
         """After a refusal: True when the server's repository (read again) no longer has the model ready, so the

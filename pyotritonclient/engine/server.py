@@ -23,6 +23,7 @@ from ..errors import (
     UnsupportedError,
 )
 from ..http import InferenceServerClient, InferRequestedOutput
+from ..protocol.deadline import Deadline
 from ..protocol.metadata import (
     BINARY_TENSORS,
     MODEL_REPOSITORY,
@@ -36,7 +37,7 @@ from ..protocol.urls import base_url, redact_url
 from ..values.inputs import Inputs, prepare_inputs
 from ..values.outputs import shape_outputs
 from .configs import Config, ConfigCache, Key
-from .deadline import Deadline
+from .deadline import bound
 from .options import ExecuteOptions
 from .shared import SharedRead
 
@@ -230,13 +231,14 @@ class Session:
         """Run the model once (see ``pyotritonclient.execute``); the stale-config rule is applied here.
 
         ``server_url``: the caller's spelling, shown in a config read for this call; ``server``: a pool's
-        pinning, which for one server can only name this one."""
+        pinning, which for one server can only name this one. ``options.timeout``: seconds, or the call's Deadline
+        (used as it is, down to the socket)."""
         if server is not None and base_url(server) != self.url:
             raise InvalidInputError(f"{redact_url(server)} is not this session's server {redact_url(self.url)}")
         options = options or ExecuteOptions()
         own = InferenceServerClient(self.url, verbose=True) if options.verbose and client is None else None
         client = own or client or self.client
-        deadline = Deadline(options.timeout)
+        deadline = Deadline.of(options.timeout)
         try:
             key = (model_name, options.model_version)
             cached = None if config is not None or not options.cache_config else self.configs.get(key)
@@ -289,10 +291,11 @@ class Session:
             headers=options.headers,
             server_url=server_url,
         )
-        return await deadline.bound(
+        return await bound(
+            deadline,
             read,
             lambda: InferenceServerTimeout(
-                f"no model config of {model_name!r} within {options.timeout} s", status="TIMEOUT"
+                f"no model config of {model_name!r} within {deadline.timeout} s", status="TIMEOUT"
             ),
         )
 
@@ -307,9 +310,10 @@ class Session:
     ) -> Dict[str, Any]:
         capabilities = self._capabilities
         if capabilities is None:
-            capabilities = await deadline.bound(
+            capabilities = await bound(
+                deadline,
                 self.capabilities(client, options.headers),
-                lambda: InferenceServerTimeout(f"no server metadata within {options.timeout} s", status="TIMEOUT"),
+                lambda: InferenceServerTimeout(f"no server metadata within {deadline.timeout} s", status="TIMEOUT"),
             )
         binary = self._binary(capabilities, options)
         if options.sequence_id and not capabilities.sequences:
@@ -344,7 +348,7 @@ class Session:
             sequence_end=options.sequence_end,
             headers=options.headers,
             parameters=options.parameters,
-            client_timeout=deadline.request_timeout(),
+            client_timeout=deadline,
             request_compression_algorithm=options.compression,
             response_compression_algorithm=options.compression,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, TypeVar, Union
 from urllib.parse import urlencode
 
 from ..errors import (
@@ -16,22 +16,35 @@ from ..errors import (
     UnavailableError,
 )
 from ..protocol import inference as wire
+from ..protocol.deadline import Deadline
 from ..protocol.http11 import safe_header
+from ..protocol.request import BadRequest, Request
 from ..protocol.urls import base_url, redact_headers, redact_url
-from ..transport import Response, Transport, TransportError, default_transport
+from ..transport import (
+    NotSent,
+    Response,
+    Transport,
+    TransportClosed,
+    TransportError,
+    TransportTimeout,
+    default_transport,
+)
 from ..transport.base import DEFAULT_CONCURRENCY, DEFAULT_CONNECTION_TIMEOUT, DEFAULT_NETWORK_TIMEOUT
 from ._plugin import InferenceServerClientPlugin, apply_plugin
 
 
-def transport_error(exc: TransportError, url: str) -> InferenceServerException:
-    """The error a caller gets for a request that had no HTTP answer (by type: closed, timeout, unavailable);
-    its ``url`` without credentials, as in every error the client raises."""
+def transport_error(exc: Exception, url: str) -> InferenceServerException:
+    """THE table from a request that had no HTTP answer to the error family, by the TransportError's type
+    (closed, timeout, unavailable; ``unsent`` from NotSent) or a request the protocol could not write
+    (BadRequest: invalid input); its ``url`` without credentials, as in every error the client raises."""
     url = redact_url(url)
-    if exc.closed:
+    if isinstance(exc, BadRequest):
+        return InvalidInputError(str(exc), url=url)
+    if isinstance(exc, TransportClosed):
         return ClientClosedError(str(exc), url=url)
-    if exc.timeout:
+    if isinstance(exc, TransportTimeout):
         return InferenceServerTimeout(str(exc), status="TIMEOUT", url=url)
-    return UnavailableError(str(exc), url=url, unsent=exc.unsent)
+    return UnavailableError(str(exc), url=url, unsent=isinstance(exc, NotSent))
 
 
 def _check_header(key: object, value: object, who: str = "") -> None:
@@ -175,15 +188,34 @@ class ClientBase:
         query_params: Query = None,
         body: Sequence[Any] = (),
         body_headers: Optional[Mapping[str, str]] = None,
-        timeout: Optional[float] = None,
+        timeout: Union[None, float, Deadline] = None,
     ) -> Response:
-        url = self._url(path, query_params)
-        all_headers = self._headers(headers, body_headers)
+        """Send one request within ``timeout`` (seconds, or the call's Deadline, passed on as it is)."""
+        return await self._send(
+            self._request(method, path, headers, query_params, body, body_headers), Deadline.of(timeout)
+        )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        headers: Headers,
+        query_params: Query,
+        body: Sequence[Any] = (),
+        body_headers: Optional[Mapping[str, str]] = None,
+    ) -> Request:
+        """THE Request value of an API call: the URL from the base, path and query; the headers checked, with
+        the client's defaults and the plugin's."""
+        return Request(method, self._url(path, query_params), self._headers(headers, body_headers), body)
+
+    async def _send(self, request: Request, deadline: Deadline) -> Response:
+        """THE way a request leaves the client: printed when verbose, sent, its failures mapped to the family."""
+        url = request.url
         if self._verbose:
-            print(f"{method} {redact_url(url)}, headers {redact_headers(all_headers, self.secret_headers)}")
+            print(f"{request.method} {redact_url(url)}, headers {redact_headers(request.headers, self.secret_headers)}")
         try:
-            response = await self._transport.request(method, url, all_headers, body, timeout)
-        except TransportError as exc:
+            response = await self._transport.send(request, deadline)
+        except (TransportError, BadRequest) as exc:
             raise transport_error(exc, url) from exc
         if self._verbose:
             print(f"-> {response.status} {redact_headers(response.headers, self.secret_headers)}")

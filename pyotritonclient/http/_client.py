@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any, AsyncGenerator, Callable, Coroutine, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncGenerator, Callable, Coroutine, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import InferenceServerException, InvalidInputError, ProtocolError, ServerError
 from ..protocol import inference as wire
+from ..protocol.deadline import Deadline
+from ..protocol.request import BadRequest
 from ..protocol.sse import SSEParser
 from ..protocol.urls import model_path, redact_headers, redact_url
 from ..transport import TransportError
@@ -37,38 +39,51 @@ class InferCall:
     query_params: Query = None
     request_compression_algorithm: Optional[str] = None
     response_compression_algorithm: Optional[str] = None
-    client_timeout: Optional[float] = None
+    deadline: Deadline = Deadline()
 
-    @classmethod
-    def of(cls, arguments: Mapping[str, Any]) -> InferCall:
-        """From the arguments of ``infer``/``async_infer`` (their ``locals()``): the one place they are read."""
-        args = dict(arguments)
-        args.pop("self", None)
-        inputs = args.pop("inputs")
-        if isinstance(inputs, InferInput):
-            inputs = [inputs]
-        for item in inputs:
-            if not isinstance(item, InferInput):
-                raise InvalidInputError(f"inputs must be InferInput objects, got {type(item).__name__}")
-        outputs = args.pop("outputs")
-        try:
-            params = wire.request_parameters(
-                args.pop("parameters"),
-                sequence_id=args.pop("sequence_id"),
-                sequence_start=args.pop("sequence_start"),
-                sequence_end=args.pop("sequence_end"),
-                priority=args.pop("priority"),
-                timeout=args.pop("timeout"),
-            )
-            request = wire.build_infer_request(
-                [i.to_wire() for i in inputs],
-                [o.to_wire() for o in outputs] if outputs else None,
-                args.pop("request_id"),
-                params,
-            )
-        except (ValueError, TypeError) as exc:
-            raise InvalidInputError(str(exc)) from None
-        return cls(request=request, **args)
+    def body(self) -> Tuple[Sequence[Any], Dict[str, str]]:
+        """The body parts (compressed as asked) and the headers that describe them."""
+        request = self.request
+        body_headers = dict(request.headers)
+        body: Sequence[Any] = request.parts
+        sending = self.request_compression_algorithm
+        if sending:
+            try:
+                body = [wire.compress(request.parts, sending)]
+            except ValueError as exc:
+                raise InvalidInputError(f"request_compression_algorithm: {exc}") from None
+            body_headers["Content-Encoding"] = sending
+        accepted = self.response_compression_algorithm
+        if accepted:
+            if accepted not in wire.COMPRESSIONS:
+                raise InvalidInputError(
+                    f"response_compression_algorithm must be one of {wire.COMPRESSIONS}, got {accepted!r}"
+                )
+            body_headers["Accept-Encoding"] = accepted
+        return body, body_headers
+
+
+def encode_infer(
+    inputs: Sequence[InferInput],
+    outputs: Optional[Sequence[InferRequestedOutput]],
+    request_id: str,
+    parameters: Optional[Mapping[str, Any]],
+    **sequence_and_limits: Any,
+) -> wire.EncodedRequest:
+    """THE encoding of ``infer``'s arguments into a request body (header and tensor parts), bad ones refused
+    (InvalidInputError); ``sequence_and_limits``: sequence_id/start/end, priority and Triton's ``timeout``."""
+    if isinstance(inputs, InferInput):
+        inputs = [inputs]
+    for item in inputs:
+        if not isinstance(item, InferInput):
+            raise InvalidInputError(f"inputs must be InferInput objects, got {type(item).__name__}")
+    try:
+        params = wire.request_parameters(parameters, **sequence_and_limits)
+        return wire.build_infer_request(
+            [i.to_wire() for i in inputs], [o.to_wire() for o in outputs] if outputs else None, request_id, params
+        )
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(str(exc)) from None
 
 
 class InferenceServerClient(AdminEndpoints):
@@ -129,7 +144,17 @@ class InferenceServerClient(AdminEndpoints):
         parameters: Optional[Mapping[str, Any]] = None,
     ) -> tuple[bytes, Optional[int]]:
         """The whole request body as one bytes object and its JSON length (for custom transports)."""
-        request = InferCall.of({**locals(), "model_name": "", "model_version": ""}).request
+        request = encode_infer(
+            inputs,
+            outputs,
+            request_id,
+            parameters,
+            sequence_id=sequence_id,
+            sequence_start=sequence_start,
+            sequence_end=sequence_end,
+            priority=priority,
+            timeout=timeout,
+        )
         return b"".join(request.parts), request.header_length
 
     @staticmethod
@@ -159,11 +184,31 @@ class InferenceServerClient(AdminEndpoints):
         request_compression_algorithm: Optional[str] = None,
         response_compression_algorithm: Optional[str] = None,
         parameters: Optional[Mapping[str, Any]] = None,
-        client_timeout: Optional[float] = None,
+        client_timeout: Union[None, float, Deadline] = None,
     ) -> InferResult:
         """Run one inference. ``timeout`` is Triton's server-side limit in microseconds;
-        ``client_timeout`` (seconds) bounds the whole call on this side."""
-        return await self._send_infer(InferCall.of(locals()))
+        ``client_timeout`` (seconds, or a caller's Deadline, used as it is) bounds the whole call on this side."""
+        call = InferCall(
+            model_name,
+            model_version,
+            encode_infer(
+                inputs,
+                outputs,
+                request_id,
+                parameters,
+                sequence_id=sequence_id,
+                sequence_start=sequence_start,
+                sequence_end=sequence_end,
+                priority=priority,
+                timeout=timeout,
+            ),
+            headers,
+            query_params,
+            request_compression_algorithm,
+            response_compression_algorithm,
+            Deadline.of(client_timeout),
+        )
+        return await self._send_infer(call)
 
     async def _in_slot(self, send: Callable[[], Coroutine[Any, Any, InferResult]]) -> InferResult:
         """Wait for one of ``max_greenlets`` slots, then send (created here: a semaphore belongs to one loop)."""
@@ -173,27 +218,10 @@ class InferenceServerClient(AdminEndpoints):
             return await send()
 
     async def _send_infer(self, call: InferCall) -> InferResult:
-        request = call.request
         path = model_path(call.model_name, call.model_version) + "/infer"
-        body_headers = dict(request.headers)
-        body: Sequence[Any] = request.parts
-        sending = call.request_compression_algorithm
-        if sending:
-            try:
-                body = [wire.compress(request.parts, sending)]
-            except ValueError as exc:
-                raise InvalidInputError(f"request_compression_algorithm: {exc}") from None
-            body_headers["Content-Encoding"] = sending
-        accepted = call.response_compression_algorithm
-        if accepted:
-            if accepted not in wire.COMPRESSIONS:
-                raise InvalidInputError(
-                    f"response_compression_algorithm must be one of {wire.COMPRESSIONS}, got {accepted!r}"
-                )
-            body_headers["Accept-Encoding"] = accepted
-        response = await self._call(
-            "POST", path, call.headers, call.query_params, body, body_headers, call.client_timeout
-        )
+        body, body_headers = call.body()
+        request = self._request("POST", path, call.headers, call.query_params, body, body_headers)
+        response = await self._send(request, call.deadline)
         if wire.HEADER_LENGTH in body_headers and wire.refused_binary_body(response.status, response.body):
             raise ServerError(
                 f"{wire.error_message(response.body, response.status)} (the server refused a request with binary "
@@ -229,13 +257,32 @@ class InferenceServerClient(AdminEndpoints):
         request_compression_algorithm: Optional[str] = None,
         response_compression_algorithm: Optional[str] = None,
         parameters: Optional[Mapping[str, Any]] = None,
-        client_timeout: Optional[float] = None,
+        client_timeout: Union[None, float, Deadline] = None,
     ) -> InferAsyncRequest:
         """Start ``infer`` in the background and return its handle at once: ``await handle.get_result()``.
 
         Same arguments as ``infer``; needs a running event loop. Bad arguments are refused here, before
         anything is sent. The requests in flight share the client's connection pool (``concurrency``)."""
-        call = InferCall.of(locals())  # bad inputs are refused now, not in the background
+        call = InferCall(
+            model_name,
+            model_version,
+            encode_infer(
+                inputs,
+                outputs,
+                request_id,
+                parameters,
+                sequence_id=sequence_id,
+                sequence_start=sequence_start,
+                sequence_end=sequence_end,
+                priority=priority,
+                timeout=timeout,
+            ),
+            headers,
+            query_params,
+            request_compression_algorithm,
+            response_compression_algorithm,
+            Deadline.of(client_timeout),
+        )  # bad inputs are refused now, not in the background
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -287,13 +334,14 @@ class InferenceServerClient(AdminEndpoints):
         ``timeout`` (seconds) is the longest silence allowed between two events.
         """
         path = model_path(model_name, model_version) + "/generate_stream"
-        url = self._url(path, query_params)
         body = (json.dumps(self._generate_payload(inputs, parameters)).encode("utf-8"),)
-        all_headers = self._headers(headers, {"Content-Type": "application/json", "Accept": "text/event-stream"})
+        body_headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        request = self._request("POST", path, headers, query_params, body, body_headers)
+        url = request.url
         if self._verbose:
-            print(f"POST {redact_url(url)}, headers {redact_headers(all_headers, self.secret_headers)}")
+            print(f"POST {redact_url(url)}, headers {redact_headers(request.headers, self.secret_headers)}")
         try:
-            async with self._transport.stream("POST", url, all_headers, body, timeout) as response:
+            async with self._transport.stream(request, Deadline(), silence=timeout) as response:
                 if response.status >= 400:
                     text = await response.read()
                     raise ServerError(
@@ -305,7 +353,7 @@ class InferenceServerClient(AdminEndpoints):
                         yield self._event(event.data, url)
                 for event in parser.close():
                     yield self._event(event.data, url)
-        except TransportError as exc:
+        except (TransportError, BadRequest) as exc:
             raise transport_error(exc, url) from exc
 
     @staticmethod

@@ -1,9 +1,12 @@
-"""HTTP/1.1 responses, sans-I/O: the head parsed, the body's framing decided from it, and the body readers as
-small classes picked from a table (``READERS``, as h11 does). The asyncio connection (transport/http11_connection.py)
-feeds them the bytes it receives; tests/test_http11_differential.py feeds the same bytes to h11 and compares.
+"""HTTP/1.1, sans-I/O: the request head written from a Request value; the response head parsed, the body's
+framing decided from it and the request's method, and the body readers as small classes picked from a table
+(``READERS``, as h11 does). The asyncio connection (transport/http11_connection.py) sends what ``write_head`` makes
+and feeds the readers the bytes it receives; tests/test_http11_writer.py and tests/test_http11_differential.py give
+the same bytes to h11 and compare.
 
+    head = write_head(request, target_of(request.url))        # then the body parts, as they are
     http11, status, headers = parse_head(head_bytes)          # without the blank line that ends it
-    frame = framing(http11, status, headers, limit)           # how the body ends, whether the connection stays
+    frame = framing(http11, status, headers, limit, method)   # how the body ends, whether the connection stays
     reader = READERS[frame.kind](frame.length, limit)
     pieces = reader.feed(data); reader.done                   # ... reader.eof() when the server closes
 """
@@ -12,6 +15,9 @@ from __future__ import annotations
 
 import re
 from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
+
+from .request import BadRequest, Request
+from .urls import Target
 
 MAX_HEAD = 64 * 1024  # the status line and headers of one response
 MAX_CHUNK_LINE = 1024  # a chunk-size line (with extensions)
@@ -26,6 +32,35 @@ def safe_header(name: object, value: object) -> bool:
     """THE rule for a header we send: a name and a value that are strings without CR, LF or NUL (one of them
     would let a caller's value end the header and start another: header injection, request smuggling)."""
     return isinstance(name, str) and isinstance(value, str) and not any(c in name or c in value for c in "\r\n\0")
+
+
+BODY_METHODS = ("POST", "PUT", "PATCH")  # a Content-Length is sent for these even when the body is empty
+
+
+def write_head(request: Request, target: Target) -> bytes:
+    """THE request head: the request line, Host, the caller's headers, then Content-Length (and a default
+    Content-Type) when there is a body. A header is written only when ``safe_header`` takes it, its name is a
+    token and both are Latin-1 with no control character but tab; BadRequest names the first that is not, and
+    nothing is written then."""
+    head = bytearray(f"{request.method} {target.path} HTTP/1.1\r\nHost: {target.host}\r\n".encode("latin-1"))
+    typed = False
+    for name, value in request.headers.items():
+        try:
+            line = f"{name}: {value}\r\n".encode("latin-1") if safe_header(name, value) else b""
+        except UnicodeEncodeError:
+            line = b""
+        if not line or not _NAME.fullmatch(line[: len(name)]) or not _VALUE.fullmatch(line[len(name) + 2 : -2]):
+            raise BadRequest(
+                f"header {name!r}: a name must be a token and a value Latin-1 text, neither with CR, LF or NUL"
+            )
+        typed = typed or name.lower() == "content-type"
+        head += line
+    if request.body or request.method in BODY_METHODS:
+        head += b"Content-Length: %d\r\n" % request.body_length()
+        if not typed:
+            head += b"Content-Type: application/octet-stream\r\n"
+    head += b"\r\n"
+    return bytes(head)
 
 
 class BadResponse(Exception):
@@ -88,8 +123,9 @@ class Framing(NamedTuple):
     keep_alive: bool
 
 
-def framing(http11: bool, status: int, headers: Mapping[str, str], limit: int) -> Framing:
-    """The body's framing from the head (RFC 9112 §6.3): no body for 1xx/204/304, then Transfer-Encoding
+def framing(http11: bool, status: int, headers: Mapping[str, str], limit: int, method: str = "GET") -> Framing:
+    """The body's framing from the head and the request's method (RFC 9112 §6.3): no body for the answer to a
+    HEAD nor for 1xx/204/304, then Transfer-Encoding
     chunked, then Content-Length (checked whenever it is there), else until the server closes. A length past
     ``limit`` is refused before any byte of the body is read (TooLarge)."""
     options = {token.strip() for token in (headers.get("connection") or "").lower().split(",")}
@@ -101,7 +137,7 @@ def framing(http11: bool, status: int, headers: Mapping[str, str], limit: int) -
     encoding = (headers.get("transfer-encoding") or "").lower()
     if encoding and encoding != "chunked":
         raise BadResponse(f"unsupported Transfer-Encoding {encoding!r}")
-    if status in (204, 304) or 100 <= status < 200:
+    if status in (204, 304) or 100 <= status < 200 or method == "HEAD":
         return Framing("length", 0, keep_alive)  # never a body, whatever the headers say
     if encoding:
         return Framing("chunked", 0, keep_alive)
@@ -234,6 +270,7 @@ class CloseReader(Reader):
 READERS = {"length": LengthReader, "chunked": ChunkedReader, "close": CloseReader}
 
 __all__ = [
+    "BODY_METHODS",
     "MAX_HEAD",
     "READERS",
     "BadResponse",
@@ -246,4 +283,5 @@ __all__ = [
     "framing",
     "parse_head",
     "safe_header",
+    "write_head",
 ]

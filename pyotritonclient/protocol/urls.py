@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Sequence, Union
+from functools import lru_cache
+from typing import Dict, List, Mapping, NamedTuple, Sequence, Tuple, Union
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError
+from .request import BadRequest
 
 _SECRET_WORDS = ("auth", "cookie", "token", "secret", "password", "api-key", "apikey")
 
@@ -75,3 +77,36 @@ def model_path(model_name: str, model_version: str = "") -> str:
     if model_version:
         path += "/versions/" + segment(str(model_version), "model_version")
     return path
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Target(NamedTuple):
+    """Where a request goes: ``origin`` (scheme, host, port: what a connection is kept for), ``path`` (the
+    request target: path and query) and ``host`` (the Host header: the port only when it is not the default)."""
+
+    origin: Tuple[str, str, int]
+    path: str
+    host: str
+
+
+@lru_cache(maxsize=256)  # (URLs repeat: a client sends to a handful of endpoints)
+def target_of(url: str) -> Target:
+    """THE URL split of every request: its origin, request target and Host header; BadRequest for a URL that is
+    not http(s) with a host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise BadRequest(f"{redact_url(url)}: not a URL ({exc})") from None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise BadRequest(f"{redact_url(url)}: only http and https URLs are supported")
+    default = DEFAULT_PORTS[parts.scheme]
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not path.isascii() or not path.isprintable() or " " in path:  # (a space would end the request line)
+        raise BadRequest(f"{redact_url(url)}: a space or a character outside ASCII in the path: percent-encode it")
+    return Target(
+        (parts.scheme, parts.hostname, port or default), path, host if port in (None, default) else f"{host}:{port}"
+    )

@@ -13,6 +13,7 @@ import inspect
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from ..errors import InferenceServerException, InferenceServerTimeout
+from ..protocol.deadline import Deadline
 from .policy import ServiceError, ServiceTimeout
 
 
@@ -62,12 +63,14 @@ def bind(
     return bound
 
 
-async def guarded(call: Any, timeout: Optional[float] = None) -> Any:
-    """Await a Triton call; its errors become ServiceErrors. ``timeout`` bounds calls without their own."""
+async def guarded(call: Any, deadline: Optional[Deadline] = None) -> Any:
+    """Await a Triton call; its errors become ServiceErrors. ``deadline`` (the service call's) bounds what has no
+    deadline of its own (a shared read, waiting for a sequence's turn)."""
+    limit = None if deadline is None else deadline.request_timeout()
     try:
-        if timeout is None:
+        if limit is None:
             return await call
-        return await asyncio.wait_for(call, timeout)
+        return await asyncio.wait_for(call, limit)
     except ServiceError:
         raise
     except InferenceServerTimeout as exc:
@@ -75,4 +78,4 @@ async def guarded(call: Any, timeout: Optional[float] = None) -> Any:
     except InferenceServerException as exc:
         raise ServiceError(str(exc)) from None
     except asyncio.TimeoutError:
-        raise ServiceTimeout(f"Triton did not answer within {timeout} seconds") from None
+        raise ServiceTimeout(f"Triton did not answer within {deadline and deadline.timeout} seconds") from None

@@ -7,6 +7,7 @@ URLs and sizes are checked by the policy (policy.py); sequences live in the regi
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 import uuid
@@ -17,6 +18,7 @@ from ..api import get_config, list_models
 from ..engine.options import ExecuteOptions, rpc_options
 from ..engine.registry import session_for
 from ..errors import InferenceServerException
+from ..protocol.deadline import Deadline
 from ..values.outputs import plain_for_rpc
 from .calls import bind, guarded
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of, payload_size, sender_of
@@ -83,18 +85,22 @@ class TritonService:
         inputs: Any,
         server_url: Optional[str] = None,
         context: Optional[Dict[str, Any]] = None,
+        *,
+        deadline: Optional[Deadline] = None,
         **options: Any,
     ) -> Dict[str, Any]:
         """Run a model once; outputs by name. ``options``: the ExecuteOptions offered to RPC callers (their
-        JSON schema is SCHEMAS["execute"]), with the service's defaults; the service sets the timeout."""
+        JSON schema is SCHEMAS["execute"]), with the service's defaults; the service sets the timeout (the
+        call's ``deadline``, passed down to the socket as it is)."""
         url = self.config.url(server_url)
         self.config.check_size(inputs)  # (call() checks every call's arguments; this covers direct calls)
         settings = {**RPC_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
         if settings.get("serialization") == "imjoy":
             settings["decode_json"] = False
         settings["model_version"] = settings.get("model_version") or ""
+        settings["timeout"] = self.config.deadline(deadline)
         try:
-            execute_options = ExecuteOptions.of(settings, "execute()").but(timeout=self.config.timeout)
+            execute_options = ExecuteOptions.of(settings, "execute()")
         except InferenceServerException as exc:
             raise ServiceError(exc.message()) from None
         results = await guarded(session_for(url).execute(model_name, inputs, execute_options))
@@ -106,10 +112,12 @@ class TritonService:
         ready: bool = False,
         details: bool = False,
         context: Optional[Dict[str, Any]] = None,
+        deadline: Optional[Deadline] = None,
     ) -> List[Dict[str, Any]]:
         """The models of the server: name, versions, state (and inputs/outputs with ``details``)."""
         url = self.config.url(server_url)
-        return await guarded(list_models(url, ready=bool(ready), details=bool(details)), self.config.timeout)  # type: ignore[no-any-return]
+        listing = list_models(url, ready=bool(ready), details=bool(details))
+        return await guarded(listing, self.config.deadline(deadline))  # type: ignore[no-any-return]
 
     async def get_config(
         self,
@@ -117,10 +125,11 @@ class TritonService:
         server_url: Optional[str] = None,
         refresh: bool = False,
         context: Optional[Dict[str, Any]] = None,
+        deadline: Optional[Deadline] = None,
     ) -> Dict[str, Any]:
         """The model's Triton config."""
         url = self.config.url(server_url)
-        return dict(await guarded(get_config(url, model_name, refresh=bool(refresh)), self.config.timeout))
+        return dict(await guarded(get_config(url, model_name, refresh=bool(refresh)), self.config.deadline(deadline)))
 
     async def sequence_start(
         self,
@@ -128,9 +137,11 @@ class TritonService:
         server_url: Optional[str] = None,
         sequence_id: Optional[SequenceId] = None,
         context: Optional[Dict[str, Any]] = None,
+        deadline: Optional[Deadline] = None,
     ) -> SequenceId:
         """Open a sequence for a stateful model; only this caller may use it."""
-        return await self.sequences.start(model_name, self.config.url(server_url), sequence_id, caller_of(context))
+        url, owner = self.config.url(server_url), caller_of(context)
+        return await self.sequences.start(model_name, url, sequence_id, owner, self.config.deadline(deadline))
 
     async def sequence_step(
         self,
@@ -138,11 +149,13 @@ class TritonService:
         inputs: Any,
         decode_json: bool = True,
         context: Optional[Dict[str, Any]] = None,
+        deadline: Optional[Deadline] = None,
     ) -> Dict[str, Any]:
         """One step of the caller's sequence (the first starts it on the server)."""
         entry = self.sequences.owned(sequence_id, context)
         self.config.check_size(inputs)
-        return plain_for_rpc(await self.sequences.step(entry, sequence_id, inputs, bool(decode_json)))
+        step = self.sequences.step(entry, sequence_id, inputs, bool(decode_json), self.config.deadline(deadline))
+        return plain_for_rpc(await step)
 
     async def sequence_end(
         self,
@@ -150,12 +163,14 @@ class TritonService:
         inputs: Any = None,
         decode_json: bool = True,
         context: Optional[Dict[str, Any]] = None,
+        deadline: Optional[Deadline] = None,
     ) -> Dict[str, Any]:
         """End the caller's sequence (with these inputs, or the last step's again) and free it."""
         entry = self.sequences.owned(sequence_id, context)
         if inputs is not None:
             self.config.check_size(inputs)
-        return plain_for_rpc(await self.sequences.end(entry, sequence_id, inputs, bool(decode_json)))
+        ending = self.sequences.end(entry, sequence_id, inputs, bool(decode_json), self.config.deadline(deadline))
+        return plain_for_rpc(await ending)
 
     async def list_sequences(self, context: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
         """The caller's open sequences."""
@@ -213,7 +228,8 @@ class TritonService:
             return await method()
         if self.stopping:
             self._refuse_while_stopping(name, args, kwargs or {})
-        # The same guards for every function: a sender, the size limit on all its arguments, one deadline.
+        # The same guards for every function: a sender, the size limit on all its arguments, one deadline (made
+        # here, passed to the function, which bounds every wait by it: no second timeout around the call).
         if kwargs and kwargs.get("context") is not None:
             sender_of(kwargs["context"])  # (one forwarded by another hypha process still runs models)
         self.config.check_size((args, kwargs), f"the arguments of {name}()")
@@ -221,11 +237,14 @@ class TritonService:
         self._idle.clear()
         try:
             bound = bind(name, method, args, kwargs or {}, SCHEMAS[name])
-            return await asyncio.wait_for(method(**bound), self.config.timeout)
-        except (ServiceTimeout, asyncio.TimeoutError):
+            if name in DEADLINED:
+                bound["deadline"] = Deadline(self.config.timeout)
+            return await method(**bound)
+        except (ServiceTimeout, asyncio.TimeoutError) as exc:
+            then = getattr(exc, "then", "")
             raise ServiceError(
                 f"{name}() did not finish within the service's timeout ({self.config.timeout:g} s): "
-                "Triton is busy or not answering; try again later"
+                f"Triton is busy or not answering; try again later{f' ({then})' if then else ''}"
             ) from None
         except ServiceError:
             raise
@@ -256,6 +275,12 @@ class TritonService:
     def api(self) -> Dict[str, Any]:
         """The exported functions, each carrying its JSON schema as ``__schema__``."""
         return {name: exported(self.call, name) for name in SCHEMAS}
+
+
+# The exported functions that wait on Triton: each takes the call's one Deadline (made by ``call``).
+DEADLINED = frozenset(
+    name for name in SCHEMAS if "deadline" in inspect.signature(getattr(TritonService, name)).parameters
+)
 
 
 async def outcome(call: Callable[..., Any], name: str, args: Any, kwargs: Dict[str, Any]) -> Any:

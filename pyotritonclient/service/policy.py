@@ -7,6 +7,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from ..api import server_base_url
 from ..errors import InferenceServerException
+from ..protocol.deadline import Deadline
 from ..protocol.urls import redact_url, server_list
 
 LOCAL_CALLER = "local"
@@ -20,7 +21,12 @@ class ServiceError(InferenceServerException):
 
 
 class ServiceTimeout(ServiceError):
-    """A call that did not finish within the service's per-call timeout."""
+    """A call that did not finish within the service's per-call timeout; ``then`` says what became of the
+    caller's state (a sequence closed), for the caller's message."""
+
+    def __init__(self, msg: str, then: str = "") -> None:
+        super().__init__(msg)
+        self.then = then
 
 
 @dataclass
@@ -59,6 +65,11 @@ class ServiceConfig:
     def shown(self) -> List[str]:
         """The allowed URLs as callers may see them: credentials in them replaced by ``***``."""
         return [redact_url(url) for url in self.allowed()]
+
+    def deadline(self, given: Optional[Deadline] = None) -> Deadline:
+        """The call's one deadline: the one ``call`` made (``given``), or one of ``timeout`` seconds from now for
+        a function called directly. Every wait of the call is bounded by it; none makes another."""
+        return Deadline(self.timeout) if given is None else given
 
     def url(self, server_url: Optional[str]) -> str:
         """The caller's choice of server (or the default), as the allowlist spells it; ServiceError if not allowed."""

@@ -22,10 +22,11 @@ from ..api import get_config
 from ..engine.registry import session_for
 from ..engine.server import Session
 from ..errors import InferenceServerException
+from ..protocol.deadline import Deadline
 from ..protocol.urls import redact_url
 from ..sequence import SequenceExecutor, new_sequence_id, new_string_sequence_id
 from .calls import guarded
-from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, caller_of
+from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of
 
 logger = logging.getLogger("pyotritonclient.service")
 SequenceId = Union[int, str]
@@ -74,8 +75,11 @@ class SequenceRegistry:
         self._ids_starting: Set[Key] = set()  # chosen sequence ids of starts under way
         self.liveness_checks = 0  # completed rounds of check_callers (each asks every owner once)
 
-    async def start(self, model_name: str, url: str, sequence_id: Optional[SequenceId], owner: str) -> SequenceId:
-        """Open a sequence for ``owner`` (limits checked, the model's config read now) and return its id.
+    async def start(
+        self, model_name: str, url: str, sequence_id: Optional[SequenceId], owner: str, deadline: Deadline
+    ) -> SequenceId:
+        """Open a sequence for ``owner`` (limits checked, the model's config read now, within ``deadline``) and
+        return its id.
 
         The slot is reserved before the first ``await``, so concurrent starts cannot pass the limits."""
         mine = sum(1 for s in self.open.values() if s.owner == owner) + self._starting.get(owner, 0)
@@ -99,12 +103,10 @@ class SequenceRegistry:
             self._ids_starting.add(key)
         try:
             # An unknown model is reported now, not at the first step (the config is cached for the steps).
-            config = await guarded(get_config(url, model_name), self.config.timeout)
+            config = await guarded(get_config(url, model_name), deadline)
             session = session_for(url)
             # (several servers: each step's server is checked when the sequence pins itself to one)
-            capabilities = (
-                await guarded(session.capabilities(), self.config.timeout) if isinstance(session, Session) else None
-            )
+            capabilities = await guarded(session.capabilities(), deadline) if isinstance(session, Session) else None
             if capabilities is not None and not capabilities.sequences:
                 raise ServiceError(
                     f"{capabilities.describe()} at {redact_url(url)} has no sequence support: "
@@ -146,32 +148,47 @@ class SequenceRegistry:
         return entry
 
     async def step(
-        self, entry: OpenSequence, sequence_id: SequenceId, inputs: Any, decode_json: bool
+        self, entry: OpenSequence, sequence_id: SequenceId, inputs: Any, decode_json: bool, deadline: Deadline
     ) -> Dict[str, Any]:
-        """One step, after the steps before it; a step that failed on the server closes the sequence."""
-        async with entry.lock:
+        """One step, after the steps before it (its turn awaited within ``deadline``, then the request sent
+        within what is left of it); a step that failed on the server closes the sequence."""
+        await guarded(entry.lock.acquire(), deadline)
+        try:
             self._still_open(entry)
             entry.last_used = time.monotonic()
             try:
-                return await guarded(entry.executor.step_held(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
+                stepping = entry.executor.step_held(inputs, decode_json=decode_json, timeout=deadline)
+                return await guarded(stepping)  # type: ignore[no-any-return]
             except ServiceError as exc:
                 if entry.executor.broken is None:
                     raise  # refused before sending (bad inputs): the sequence goes on
                 # It reached the server and failed there: the server-side state is unknown, so the
                 # sequence is closed here (the server frees its side after its own idle time).
                 self.open.pop((entry.owner, str(entry.caller_id)), None)
-                raise ServiceError(f"{exc} (sequence {sequence_id!r} is closed: start a new one)") from None
+                closed = f"sequence {sequence_id!r} is closed: start a new one"
+                if isinstance(exc, ServiceTimeout):
+                    raise ServiceTimeout(str(exc), then=closed) from None
+                raise ServiceError(f"{exc} ({closed})") from None
             finally:
                 entry.last_used = time.monotonic()
+        finally:
+            entry.lock.release()
 
-    async def end(self, entry: OpenSequence, sequence_id: SequenceId, inputs: Any, decode_json: bool) -> Dict[str, Any]:
-        """The last step (with ``inputs``, or the last ones again); the sequence is freed whatever happens."""
-        async with entry.lock:
+    async def end(
+        self, entry: OpenSequence, sequence_id: SequenceId, inputs: Any, decode_json: bool, deadline: Deadline
+    ) -> Dict[str, Any]:
+        """The last step (with ``inputs``, or the last ones again), its turn awaited within ``deadline``; the
+        sequence is freed whatever happens."""
+        await guarded(entry.lock.acquire(), deadline)
+        try:
             self._still_open(entry)
             try:
-                return await guarded(entry.executor.end_held(inputs, decode_json=decode_json))  # type: ignore[no-any-return]
+                ending = entry.executor.end_held(inputs, decode_json=decode_json, timeout=deadline)
+                return await guarded(ending)  # type: ignore[no-any-return]
             finally:
                 self.open.pop((entry.owner, str(entry.caller_id)), None)
+        finally:
+            entry.lock.release()
 
     def _still_open(self, entry: OpenSequence) -> None:
         """After waiting for a sequence's lock: it may have been ended or freed meanwhile."""

@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..protocol.deadline import Deadline
+from ..protocol.request import BodyParts, Request, body_length
 from .base import (
-    BodyParts,
+    ConnectTimeout,
     Headers,
+    NotSent,
     Response,
     StreamResponse,
     Transport,
+    TransportClosed,
     TransportError,
-    body_length,
+    TransportTimeout,
 )
 from .browser.platform import IN_BROWSER
 
@@ -44,11 +48,17 @@ def default_transport(**options: Any) -> Transport:
 __all__ = [
     "IN_BROWSER",
     "BodyParts",
+    "ConnectTimeout",
+    "Deadline",
     "Headers",
+    "NotSent",
+    "Request",
     "Response",
     "StreamResponse",
     "Transport",
+    "TransportClosed",
     "TransportError",
+    "TransportTimeout",
     "body_length",
     "default_transport",
 ]

@@ -5,25 +5,27 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Optional
+from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Optional
 
 import aiohttp
 from aiohttp.payload import Payload
 
+from ..protocol.deadline import Deadline
+from ..protocol.request import BodyParts, Buffer, Request, body_length
 from ..protocol.urls import redact_url
 from .base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTION_TIMEOUT,
     DEFAULT_NETWORK_TIMEOUT,
-    BodyParts,
-    Buffer,
     ErrorRule,
     Headers,
+    NotSent,
     Response,
     StreamResponse,
+    TransportClosed,
     TransportError,
+    TransportTimeout,
     at_loop_shutdown,
-    body_length,
     check_concurrency,
     decoded,
     map_error,
@@ -121,7 +123,7 @@ class AiohttpTransport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise TransportError("this client is closed", closed=True)
+            raise TransportClosed("this client is closed")
         if self._session is None or self._session.closed:
             connector = _CountingConnector(
                 self.stats, limit=self.concurrency, ssl=self._ssl, keepalive_timeout=self.keepalive_timeout
@@ -148,58 +150,43 @@ class AiohttpTransport:
 
         self._closer = at_loop_shutdown(close_session)
 
-    def _timeout(self, timeout: Optional[float], streaming: bool) -> Any:
-        if timeout is None:
+    def _timeout(self, limit: Optional[float], silence: Optional[float] = None) -> Any:
+        """aiohttp's timeouts for one request: ``limit`` for all of it; a stream (``silence``) bounds pauses."""
+        if limit is None and silence is None:
             return aiohttp.helpers.sentinel
-        connect = min(timeout, self.connection_timeout)
-        if streaming:  # a stream may last long: the limit is on the silence between chunks
-            return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=timeout)
-        return aiohttp.ClientTimeout(total=timeout, sock_connect=connect)
+        connect = min(x for x in (limit, silence, self.connection_timeout) if x is not None)
+        if silence is not None:  # a stream may last long: the limit is on the silence between chunks
+            return aiohttp.ClientTimeout(total=limit, sock_connect=connect, sock_read=silence)
+        return aiohttp.ClientTimeout(total=limit, sock_connect=connect)
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts,
-        timeout: Optional[float],
-        streaming: bool = False,
-    ) -> Any:
+    def _request(self, request: Request, timeout: Any) -> Any:
         self.stats["requests"] += 1
         data: Any = None
-        if body:
-            parts = _coalesce_small(body)
+        if request.body:
+            parts = _coalesce_small(request.body)
             # One small buffer goes as plain bytes (aiohttp's fastest path); large ones are never joined.
-            data = (
-                parts[0]
-                if len(parts) == 1 and len(parts[0]) <= SMALL_PART
-                else _PartsPayload(parts, headers.get("Content-Type", "application/octet-stream"))
+            content_type = next(
+                (v for k, v in request.headers.items() if k.lower() == "content-type"), "application/octet-stream"
             )
+            data = parts[0] if len(parts) == 1 and len(parts[0]) <= SMALL_PART else _PartsPayload(parts, content_type)
         return self._get_session().request(
-            method,
-            url,
-            headers=dict(headers),
+            request.method,
+            request.url,
+            headers=dict(request.headers),
             data=data,
-            timeout=self._timeout(timeout, streaming),
+            timeout=timeout,
             allow_redirects=False,
         )
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
-    ) -> Response:
+    async def send(self, request: Request, deadline: Deadline) -> Response:
         """Send one request (body parts sent back to back, never joined) and read the whole answer."""
         try:
-            async with self._send(method, url, headers, body, timeout) as resp:
-                data: Buffer = await self._read(resp, method, url)
-                answer = Response(resp.status, Headers(resp.headers), data, url)
-                return decoded(answer, headers, self.max_response_bytes, method)
+            async with self._request(request, self._timeout(deadline.request_timeout())) as resp:
+                data: Buffer = await self._read(resp, request.method, request.url)
+                answer = Response(resp.status, Headers(resp.headers), data, request.url)
+                return decoded(answer, request, self.max_response_bytes)
         except Exception as exc:
-            raise _transport_error(exc, method, url, timeout) from exc
+            raise map_error(exc, ERRORS, request, deadline.timeout) from exc
 
     async def _read(self, resp: Any, method: str, url: str) -> bytes:
         """The whole body, refused past ``max_response_bytes`` (checked before reading when the length is known)."""
@@ -224,34 +211,33 @@ class AiohttpTransport:
 
     @asynccontextmanager
     async def stream(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
+        self, request: Request, deadline: Deadline, silence: Optional[float] = None
     ) -> AsyncIterator[StreamResponse]:
-        """``async with`` one request whose answer body is read chunk by chunk."""
+        """``async with`` one request whose answer body is read chunk by chunk; every pause is bounded by
+        ``silence`` (default ``network_timeout``), all of it by ``deadline``."""
+        silence = self.network_timeout if silence is None else silence
+        within = silence if deadline.at is None else deadline.timeout
         try:
-            resp = await self._send(method, url, headers, body, timeout, streaming=True).__aenter__()
+            timeout = self._timeout(deadline.request_timeout(), silence)
+            resp = await self._request(request, timeout).__aenter__()
         except Exception as exc:
-            raise _transport_error(exc, method, url, timeout) from exc
+            raise map_error(exc, ERRORS, request, within) from exc
 
         async def chunks() -> AsyncIterator[bytes]:
             try:
                 async for chunk in resp.content.iter_any():
                     yield chunk
             except Exception as exc:
-                raise _transport_error(exc, method, url, timeout) from exc
+                raise map_error(exc, ERRORS, request, within) from exc
 
         try:
-            yield StreamResponse(resp.status, Headers(resp.headers), url, chunks())
+            yield StreamResponse(resp.status, Headers(resp.headers), request.url, chunks())
         finally:
             resp.release()
             resp.close()
 
     async def close(self) -> None:
-        """Close the pooled connections; later requests fail with ClientClosedError."""
+        """Close the pooled connections; later requests fail with TransportClosed (ClientClosedError)."""
         self._closed = True
         if self._session is not None:
             await self._session.close()
@@ -259,11 +245,7 @@ class AiohttpTransport:
 
 
 ERRORS: List[ErrorRule] = [
-    ((asyncio.TimeoutError,), "timeout", "{method} {url} timed out{limit}"),
-    ((aiohttp.ClientConnectorError,), "unsent", "cannot connect to {url}: {exc.os_error}"),
-    ((aiohttp.ClientError,), "failed", "{method} {url} failed: {exc.__class__.__name__}: {exc}"),
+    ((asyncio.TimeoutError,), TransportTimeout, "{method} {url} timed out{limit}"),
+    ((aiohttp.ClientConnectorError,), NotSent, "cannot connect to {url}: {exc.os_error}"),
+    ((aiohttp.ClientError,), TransportError, "{method} {url} failed: {exc.__class__.__name__}: {exc}"),
 ]
-
-
-def _transport_error(exc: BaseException, method: str, url: str, timeout: Optional[float]) -> BaseException:
-    return map_error(exc, ERRORS, method, url, timeout)

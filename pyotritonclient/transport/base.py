@@ -1,9 +1,9 @@
-"""The transport interface: the only place bytes cross the network.
+"""The transport interface: the only place bytes cross the network, and the one table of what failed.
 
-A transport sends one HTTP request whose body is given as a sequence of
-buffers (sent back to back, never joined by the caller) and returns the
-status, headers and the whole body as one buffer. ``stream`` is the variant
-for server-sent events: the body arrives chunk by chunk as the server sends it.
+A transport sends one ``Request`` value (protocol/request.py; its body a sequence of buffers sent back to back,
+never joined) within the call's one ``Deadline`` (protocol/deadline.py) and returns the status, headers and the
+whole body as one buffer. ``stream`` is the variant for server-sent events: the body arrives chunk by chunk as
+the server sends it. A request that got no answer raises a ``TransportError`` whose type says how.
 """
 
 from __future__ import annotations
@@ -22,15 +22,13 @@ from typing import (
     Sequence,
     Tuple,
     Type,
-    Union,
 )
 
 from ..errors import InvalidInputError
+from ..protocol.deadline import Deadline
 from ..protocol.inference import decompress
+from ..protocol.request import Buffer, Request
 from ..protocol.urls import redact_url
-
-Buffer = Union[bytes, bytearray, memoryview]
-BodyParts = Sequence[Buffer]
 
 # The defaults of every transport and of the client (one home: each signature names these).
 DEFAULT_CONCURRENCY = 100  # connections (or requests in flight) per client
@@ -103,41 +101,42 @@ StreamContext = AsyncContextManager[StreamResponse]  # ``async with transport.st
 
 
 class TransportError(Exception):
-    """The request never got an HTTP answer (connection refused, reset, DNS, CORS, timeout)."""
+    """The request never got an HTTP answer (connection refused, reset, DNS, CORS, a bad answer). The subtypes
+    say more: TransportTimeout, TransportClosed, NotSent (certainly not received by the server)."""
 
-    def __init__(
-        self, message: str, url: str = "", timeout: bool = False, closed: bool = False, unsent: bool = False
-    ) -> None:
+    def __init__(self, message: str, url: str = "") -> None:
         super().__init__(message)
         self.url = url
-        self.timeout = timeout
-        self.closed = closed
-        self.unsent = unsent  # certainly not received by the server (no connection was made)
+
+
+class TransportTimeout(TransportError):
+    """No answer within the deadline (or a silence longer than the transport's limit)."""
+
+
+class TransportClosed(TransportError):
+    """The transport (its client) was closed before this request."""
+
+
+class NotSent(TransportError):
+    """Certainly not received by the server (no connection was made, or it was reset with the request unread):
+    the request cannot have run, so it may be sent elsewhere."""
+
+
+class ConnectTimeout(TransportTimeout, NotSent):
+    """No connection within the limit: a timeout, and the request was not sent."""
 
 
 class Transport(Protocol):
-    """What a client needs from the network. Implementations: aiohttp (CPython), fetch (Pyodide)."""
+    """What a client needs from the network. Implementations: HTTP/1.1 on asyncio (CPython's default), aiohttp,
+    fetch and XMLHttpRequest (Pyodide), memory (tests)."""
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
-    ) -> Response:
-        """Send one request and read the whole response body."""
+    async def send(self, request: Request, deadline: Deadline) -> Response:
+        """Send one request and read the whole response body, within what is left of ``deadline``."""
         ...
 
-    def stream(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
-    ) -> StreamContext:
-        """``async with transport.stream(...) as response`` — the body read chunk by chunk."""
+    def stream(self, request: Request, deadline: Deadline, silence: Optional[float] = None) -> StreamContext:
+        """``async with transport.stream(request, deadline) as response`` — the body read chunk by chunk; each
+        wait is bounded by the deadline and by ``silence`` (default: the transport's ``network_timeout``)."""
         ...
 
     async def close(self) -> None:
@@ -145,41 +144,41 @@ class Transport(Protocol):
         ...
 
 
-def decoded(response: Response, request_headers: Mapping[str, str], limit: int, method: str) -> Response:
+def decoded(response: Response, request: Request, limit: int) -> Response:
     """THE Content-Encoding rule of the CPython transports: the body is decompressed (never past ``limit``
     bytes) when the server used an encoding the request asked for in ``Accept-Encoding``; otherwise it is left
     as it came (the client then refuses an encoding it did not ask for). TransportError names a bad body."""
     encoding = response.headers.get("content-encoding")
-    if not encoding or encoding == "identity" or encoding not in request_headers.get("Accept-Encoding", ""):
+    if not encoding or encoding == "identity" or encoding not in _header(request.headers, "accept-encoding"):
         return response
     try:
         body = decompress(response.body, encoding, limit)
     except Exception as exc:
         raise TransportError(
-            f"{method} {redact_url(response.url)}: cannot decode the {encoding} answer: {exc}", response.url
+            f"{request.method} {redact_url(response.url)}: cannot decode the {encoding} answer: {exc}", response.url
         ) from None
     return Response(response.status, response.headers, body, response.url, decoded=True)
 
 
-# How a transport's foreign exceptions become TransportErrors: (exception types, what happened, the message).
-# "timeout" and "unsent" (certainly not received: no connection was made) are the flags the client maps to its
-# error family (http/_base.py); the message may use {method}, {url} (redacted), {exc}, {limit} (" after N s").
-ErrorRule = Tuple[Tuple[Type[BaseException], ...], str, str]
-_KINDS: Dict[str, Dict[str, bool]] = {"timeout": {"timeout": True}, "unsent": {"unsent": True}, "failed": {}}
+# How a transport's foreign exceptions become TransportErrors: (exception types, the TransportError type, the
+# message). The message may use {method}, {url} (redacted), {exc}, {limit} (" after N s"). Every transport's
+# table is here: the types of the runtimes that are not imported everywhere are named where they are used.
+ErrorRule = Tuple[Tuple[Type[BaseException], ...], Type[TransportError], str]
 
 
 def map_error(
-    exc: BaseException, rules: Sequence[ErrorRule], method: str, url: str, timeout: Optional[float] = None
+    exc: BaseException, rules: Sequence[ErrorRule], request: Request, within: Optional[float]
 ) -> BaseException:
-    """THE seam for foreign exceptions: the first rule whose types match makes the TransportError; a
-    TransportError, or an exception no rule names (a bug, a cancellation), is returned as it is."""
+    """THE seam for foreign exceptions: the first rule whose types match makes the TransportError (``within``:
+    the limit a timeout message names); a TransportError, or an exception no rule names (a bug, a
+    cancellation), is returned as it is."""
     if isinstance(exc, TransportError):
         return exc
     for types, kind, message in rules:
         if isinstance(exc, types):
-            limit = f" after {timeout} s" if timeout is not None else ""
-            text = message.format(method=method, url=redact_url(url), exc=exc, limit=limit)
-            return TransportError(text, url, **_KINDS[kind])
+            limit = f" after {within:g} s" if within is not None else ""
+            text = message.format(method=request.method, url=redact_url(request.url), exc=exc, limit=limit)
+            return kind(text, request.url)
     return exc
 
 
@@ -212,6 +211,9 @@ def check_concurrency(concurrency: object) -> None:
         raise InvalidInputError(f"concurrency must be at least 1, got {concurrency!r}")
 
 
-def body_length(body: BodyParts) -> int:
-    """Total number of bytes in ``body`` without joining it."""
-    return sum(memoryview(part).nbytes for part in body)
+def _header(headers: Mapping[str, str], lower: str) -> str:
+    """A request header's value by its lower-case name, whatever the caller's spelling ("" when absent)."""
+    for name, value in headers.items():
+        if name.lower() == lower:
+            return value
+    return ""

@@ -15,22 +15,25 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Mapping, Optional, Set, Tuple
-from urllib.parse import urlsplit
+from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Optional, Set, Tuple
 
-from ..protocol.http11 import BadResponse, safe_header
-from ..protocol.urls import redact_url
+from ..protocol.deadline import Deadline
+from ..protocol.http11 import BadResponse, write_head
+from ..protocol.request import Request
+from ..protocol.urls import redact_url, target_of
 from .base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTION_TIMEOUT,
     DEFAULT_NETWORK_TIMEOUT,
-    BodyParts,
+    ConnectTimeout,
     ErrorRule,
+    NotSent,
     Response,
     StreamResponse,
+    TransportClosed,
     TransportError,
+    TransportTimeout,
     at_loop_shutdown,
-    body_length,
     check_concurrency,
     decoded,
     map_error,
@@ -69,7 +72,6 @@ class Http11Transport:
         self._all: Set[Connection] = set()
         self._slots: Optional[asyncio.Semaphore] = None
         self._closer: Optional[AsyncGenerator[None, None]] = None
-        self._urls: Dict[str, Tuple[Key, str, str]] = {}
         self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
 
     # -- pool ------------------------------------------------------------------------------------
@@ -122,14 +124,11 @@ class Http11Transport:
                 self.connection_timeout,
             )
         except asyncio.TimeoutError:
-            raise TransportError(
-                f"cannot connect to {redact_url(url)}: no connection within {self.connection_timeout} s",
-                url,
-                timeout=True,
-                unsent=True,
+            raise ConnectTimeout(
+                f"cannot connect to {redact_url(url)}: no connection within {self.connection_timeout} s", url
             ) from None
         except OSError as exc:  # refused, unreachable, TLS handshake failed: the request was never sent
-            raise TransportError(f"cannot connect to {redact_url(url)}: {exc}", url, unsent=True) from None
+            raise NotSent(f"cannot connect to {redact_url(url)}: {exc}", url) from None
         self.stats["connections_created"] += 1
         self._all.add(conn)
         return conn
@@ -144,53 +143,12 @@ class Http11Transport:
 
     # -- requests --------------------------------------------------------------------------------
 
-    def _target(self, method: str, url: str) -> Tuple[Key, str, str]:
-        """(scheme, host, port), the request target and the Host header of ``url`` (cached: URLs repeat)."""
-        known = self._urls.get(url)
-        if known is not None:
-            return known
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise TransportError(f"{method} {redact_url(url)}: only http and https URLs are supported", url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        default_port = parts.port is None or parts.port == (443 if parts.scheme == "https" else 80)
-        known = ((parts.scheme, parts.hostname, port), target, host if default_port else f"{host}:{port}")
-        if len(self._urls) >= 256:
-            self._urls.clear()
-        self._urls[url] = known
-        return known
-
-    def _prepare(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts) -> Tuple[Key, bytes, int]:
-        """(pool key, the request's head, the body's length)."""
+    async def _exchange(self, request: Request, streaming: bool) -> Tuple[Connection, Exchange]:
         if self._closed:
-            raise TransportError("this client is closed", url, closed=True)
-        total = body_length(body)
-        key, target, host = self._target(method, url)
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
-        names = set()
-        for name, value in headers.items():
-            if not safe_header(name, value):
-                raise TransportError(f"header {name!r}: CR, LF or NUL in a header", url)
-            names.add(name.lower())
-            lines.append(f"{name}: {value}")
-        if body or method in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {total}")
-            if "content-type" not in names:
-                lines.append("Content-Type: application/octet-stream")
-        try:
-            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        except UnicodeEncodeError:
-            raise TransportError(
-                f"{method} {redact_url(url)}: a header holds characters outside Latin-1", url
-            ) from None
-        return key, head, total
-
-    async def _exchange(
-        self, method: str, url: str, headers: Mapping[str, str], body: BodyParts, streaming: bool
-    ) -> Tuple[Connection, Exchange]:
-        key, head, total = self._prepare(method, url, headers, body)
+            raise TransportClosed("this client is closed", request.url)
+        key, url = target_of(request.url).origin, request.url
+        head = write_head(request, target_of(url))
+        total = request.body_length()
         slots = self._bind()
         await slots.acquire()
         try:
@@ -198,14 +156,15 @@ class Http11Transport:
             for attempt in (1, 2):
                 try:  # the second attempt on a new connection: the other idle ones are likely closed too
                     conn = await (self._connection(key, url) if attempt == 1 else self._connect(key, url))
-                except TransportError as exc:
-                    exc.unsent = exc.unsent and not maybe_received
+                except NotSent as exc:
+                    if maybe_received:  # (the first attempt may have run: this one's refusal does not say more)
+                        raise TransportError(str(exc), url) from None
                     raise
-                exchange = conn.start(streaming, self.max_response_bytes)
+                exchange = conn.start(streaming, self.max_response_bytes, request.method)
                 if attempt == 1:
                     self.stats["requests"] += 1
                 try:
-                    await conn.write(head, body, total)
+                    await conn.write(head, request.body, total)
                     await exchange.head
                 except Disconnected as exc:
                     # A reset before any answer: the server closed with the request unread, so it never ran.
@@ -214,7 +173,7 @@ class Http11Transport:
                     if attempt == 1 and exc.before_answer and (conn.reused or exc.unread):
                         continue
                     if not maybe_received:
-                        raise TransportError(f"{method} {redact_url(url)} failed: {exc}", url, unsent=True) from None
+                        raise NotSent(f"{request.method} {redact_url(url)} failed: {exc}", url) from None
                     raise
                 except BaseException:
                     conn.abort()
@@ -225,27 +184,22 @@ class Http11Transport:
             slots.release()
             raise
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
-    ) -> Response:
-        """Send one request and read the whole answer (refused past ``max_response_bytes``)."""
+    async def send(self, request: Request, deadline: Deadline) -> Response:
+        """Send one request and read the whole answer (refused past ``max_response_bytes``) within what is left
+        of ``deadline``."""
         try:
-            if timeout is None:
-                return await self._request(method, url, headers, body)
-            return await asyncio.wait_for(self._request(method, url, headers, body), timeout)
+            limit = deadline.request_timeout()
+            if limit is None:
+                return await self._send(request)
+            return await asyncio.wait_for(self._send(request), limit)
         except Exception as exc:
-            mapped = _error(exc, method, url, timeout)
+            mapped = map_error(exc, ERRORS, request, deadline.timeout)
             if mapped is exc:
                 raise
             raise mapped from exc
 
-    async def _request(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts) -> Response:
-        conn, exchange = await self._exchange(method, url, headers, body, streaming=False)
+    async def _send(self, request: Request) -> Response:
+        conn, exchange = await self._exchange(request, streaming=False)
         try:
             status, answer_headers = exchange.head.result()
             data = await exchange.done
@@ -255,27 +209,24 @@ class Http11Transport:
         finally:
             assert self._slots is not None
             self._slots.release()
-        return decoded(Response(status, answer_headers, data, url), headers, self.max_response_bytes, method)
+        return decoded(Response(status, answer_headers, data, request.url), request, self.max_response_bytes)
 
     @asynccontextmanager
     async def stream(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
+        self, request: Request, deadline: Deadline, silence: Optional[float] = None
     ) -> AsyncIterator[StreamResponse]:
-        """``async with`` one request whose answer arrives piece by piece; ``timeout`` is the longest silence."""
-        limit = self.network_timeout if timeout is None else timeout
+        """``async with`` one request whose answer arrives piece by piece; every wait is bounded by ``deadline``
+        and by ``silence`` (default ``network_timeout``), the longest pause allowed."""
+        silence = self.network_timeout if silence is None else silence
         try:
-            conn, exchange = await asyncio.wait_for(self._exchange(method, url, headers, body, streaming=True), limit)
+            conn, exchange = await asyncio.wait_for(self._exchange(request, True), deadline.shortest(silence))
         except Exception as exc:
-            mapped = _error(exc, method, url, limit)
+            mapped = map_error(exc, ERRORS, request, silence if deadline.at is None else deadline.timeout)
             if mapped is exc:
                 raise
             raise mapped from exc
         status, answer_headers = exchange.head.result()
+        where = f"{request.method} {redact_url(request.url)}"
 
         async def chunks() -> AsyncIterator[bytes]:
             while True:
@@ -286,23 +237,27 @@ class Http11Transport:
                     try:
                         exchange.done.result()
                     except Exception as exc:
-                        mapped = _error(exc, method, url, limit)
+                        mapped = map_error(exc, ERRORS, request, silence)
                         if mapped is exc:
                             raise
                         raise mapped from exc
                     return
                 exchange.more = conn.loop.create_future()
                 try:
-                    await asyncio.wait_for(exchange.more, limit)
+                    await asyncio.wait_for(exchange.more, deadline.shortest(silence))
                 except asyncio.TimeoutError:
-                    raise TransportError(
-                        f"{method} {redact_url(url)} timed out after {limit} s", url, timeout=True
-                    ) from None
+                    left = deadline.left()
+                    why = (
+                        f"no data for {silence} s"
+                        if left is None or left > 0
+                        else f"not done within {deadline.timeout} s"
+                    )
+                    raise TransportTimeout(f"{where} timed out: {why}", request.url) from None
                 finally:
                     exchange.more = None
 
         try:
-            yield StreamResponse(status, answer_headers, url, chunks())
+            yield StreamResponse(status, answer_headers, request.url, chunks())
         finally:
             assert self._slots is not None
             self._slots.release()
@@ -317,19 +272,14 @@ class Http11Transport:
         self._idle.clear()
 
     async def close(self) -> None:
-        """Close the pooled connections; later requests fail with ClientClosedError."""
+        """Close the pooled connections; later requests fail with TransportClosed (ClientClosedError)."""
         self._closed = True
         self._drop_all()
 
 
 ERRORS: List[ErrorRule] = [  # (order matters: asyncio.TimeoutError is an OSError on Python 3.11+)
-    ((asyncio.TimeoutError,), "timeout", "{method} {url} timed out{limit}"),
-    ((Silence,), "timeout", "{method} {url} timed out: {exc}"),
-    ((BadResponse,), "failed", "{method} {url}: bad HTTP response: {exc}"),
-    ((Disconnected, OSError), "failed", "{method} {url} failed: {exc}"),
+    ((asyncio.TimeoutError,), TransportTimeout, "{method} {url} timed out{limit}"),
+    ((Silence,), TransportTimeout, "{method} {url} timed out: {exc}"),
+    ((BadResponse,), TransportError, "{method} {url}: bad HTTP response: {exc}"),
+    ((Disconnected, OSError), TransportError, "{method} {url} failed: {exc}"),
 ]
-
-
-def _error(exc: Exception, method: str, url: str, timeout: Optional[float]) -> BaseException:
-    """What a caller gets for an exchange that failed: a TransportError that says how (or ``exc`` itself)."""
-    return map_error(exc, ERRORS, method, url, timeout)

@@ -12,7 +12,8 @@ from collections import deque
 from typing import Any, Deque, List, Optional, Protocol, Tuple
 
 from ..protocol.http11 import MAX_HEAD, READERS, BadResponse, ChunkedReader, CloseReader, Reader, framing, parse_head
-from .base import BodyParts, Headers
+from ..protocol.request import BodyParts
+from .base import Headers
 
 SMALL_BODY = 64 * 1024  # joined with the head into one write
 WRITE_SLICE = 1024 * 1024  # large parts go out in slices, waiting for the socket between them
@@ -37,9 +38,10 @@ class Pool(Protocol):
 class Exchange:
     """One response being received: its head, then its body (whole, or piece by piece for a stream)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, streaming: bool, limit: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, streaming: bool, limit: int, method: str = "GET") -> None:
         self.streaming = streaming
         self.limit = limit
+        self.method = method  # (the answer to a HEAD has no body)
         self.head: asyncio.Future[Tuple[int, Headers]] = loop.create_future()
         self.done: asyncio.Future[Any] = loop.create_future()  # the whole body (bytes-like), or None for a stream
         self.pieces: Deque[bytes] = deque()  # stream mode: received, not yet read
@@ -173,7 +175,7 @@ class Connection(asyncio.BufferedProtocol):
         rest = bytes(data[end + 4 :])
         exchange = self.exchange
         assert exchange is not None
-        frame = framing(http11, status, found, exchange.limit)
+        frame = framing(http11, status, found, exchange.limit, exchange.method)
         self._keep_alive = frame.keep_alive
         if not exchange.head.done():
             exchange.head.set_result((status, Headers.of_lowered(found)))
@@ -231,8 +233,8 @@ class Connection(asyncio.BufferedProtocol):
 
     # -- requests --------------------------------------------------------------------------------
 
-    def start(self, streaming: bool, limit: int) -> Exchange:
-        self.exchange = Exchange(self.loop, streaming, limit)
+    def start(self, streaming: bool, limit: int, method: str = "GET") -> Exchange:
+        self.exchange = Exchange(self.loop, streaming, limit, method)
         self.last_activity = self.loop.time()
         if self.watchdog is None:
             self._arm(self.owner.network_timeout)

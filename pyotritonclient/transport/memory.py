@@ -5,8 +5,9 @@ client's logic, and answers no real server gives (broken, hostile, failing at a 
         return MemoryResponse.json({"name": "m"})
     client = InferenceServerClient("memory:1", transport=MemoryTransport(handler))
 
-A handler may return a ``MemoryResponse`` (or an awaitable of one), or raise ``TransportError`` to stand for a
-request that got no answer. Every request is kept in ``transport.requests``, body joined, for assertions.
+A handler may return a ``MemoryResponse`` (or an awaitable of one), or raise a ``TransportError`` (a subtype
+says how: ``TransportTimeout``, ``NotSent``...) to stand for a request that got no answer. Every request is
+kept in ``transport.requests``, body joined, for assertions.
 """
 
 from __future__ import annotations
@@ -17,18 +18,25 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-from .base import BodyParts, Headers, Response, StreamResponse, TransportError
+from ..protocol.deadline import Deadline
+from ..protocol.request import Request
+from .base import Headers, Response, StreamResponse, TransportClosed
 
 
 @dataclass
 class MemoryRequest:
-    """One request as the transport saw it."""
+    """One request as the transport saw it, body joined; ``deadline`` is the one it was sent within."""
 
     method: str
     url: str
     headers: Dict[str, str]
     body: bytes
-    timeout: Optional[float]
+    deadline: Deadline
+
+    @property
+    def timeout(self) -> Optional[float]:
+        """The seconds the call's deadline was made with (None: no deadline)."""
+        return self.deadline.timeout
 
     def json(self) -> Any:
         """The body parsed as JSON (the JSON header alone when binary data follows: see ``header_length``)."""
@@ -63,51 +71,38 @@ class MemoryTransport:
         self.closed = False
         self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
 
-    async def _answer(
-        self, method: str, url: str, headers: Mapping[str, str], body: BodyParts, timeout: Optional[float]
-    ) -> MemoryResponse:
+    async def _answer(self, request: Request, deadline: Deadline) -> MemoryResponse:
         if self.closed:
-            raise TransportError("this client is closed", url, closed=True)
-        request = MemoryRequest(method, url, dict(headers), b"".join(bytes(part) for part in body), timeout)
-        self.requests.append(request)
+            raise TransportClosed("this client is closed", request.url)
+        body = b"".join(bytes(part) for part in request.body)
+        seen = MemoryRequest(request.method, request.url, dict(request.headers), body, deadline)
+        self.requests.append(seen)
         self.stats["requests"] += 1
-        answer = self.handler(request)
+        answer = self.handler(seen)
         if inspect.isawaitable(answer):
             answer = await answer
         assert isinstance(answer, MemoryResponse), "a handler returns a MemoryResponse"
         return answer
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
-    ) -> Response:
+    async def send(self, request: Request, deadline: Deadline) -> Response:
         """Answer one request from the handler."""
-        answer = await self._answer(method, url, headers, body, timeout)
+        answer = await self._answer(request, deadline)
         data = b"".join(answer.chunks) if answer.chunks is not None else answer.body
-        return Response(answer.status, Headers(answer.headers), data, url)
+        return Response(answer.status, Headers(answer.headers), data, request.url)
 
     @asynccontextmanager
     async def stream(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
+        self, request: Request, deadline: Deadline, silence: Optional[float] = None
     ) -> AsyncIterator[StreamResponse]:
         """Answer one request from the handler, its body in the handler's ``chunks``."""
-        answer = await self._answer(method, url, headers, body, timeout)
+        answer = await self._answer(request, deadline)
         parts = list(answer.chunks) if answer.chunks is not None else [answer.body]
 
         async def chunks() -> AsyncIterator[bytes]:
             for part in parts:
                 yield part
 
-        yield StreamResponse(answer.status, Headers(answer.headers), url, chunks())
+        yield StreamResponse(answer.status, Headers(answer.headers), request.url, chunks())
 
     async def close(self) -> None:
         """Later requests fail as on a closed client."""

@@ -4,7 +4,7 @@ import sys
 import time
 
 from pyotritonclient.http import InferenceServerClient, InferenceServerException, InferInput, InferRequestedOutput
-from pyotritonclient.transport import IN_BROWSER
+from pyotritonclient.transport import IN_BROWSER, Deadline, Request
 
 out = {"platform": sys.platform, "in_browser": IN_BROWSER, "numpy_loaded": "numpy" in sys.modules}
 
@@ -53,11 +53,11 @@ async def checks():
 
     if CONFIG.get("hidden_url"):  # a proxy that hides Inference-Header-Content-Length
         async with InferenceServerClient(CONFIG["hidden_url"]) as client:
-            response = await client.transport.request(
+            response = await client.transport.send(Request(
                 "POST", client.url + "v2/models/add_sub/infer", {"Content-Type": "application/json"},
                 [b'{"inputs":[{"name":"INPUT0","shape":[16],"datatype":"INT32","data":[' + b",".join(b"1" for _ in range(16))
                  + b']},{"name":"INPUT1","shape":[16],"datatype":"INT32","data":[' + b",".join(b"2" for _ in range(16))
-                 + b']}],"outputs":[{"name":"OUTPUT0","parameters":{"binary_data":true}}]}'])
+                 + b']}],"outputs":[{"name":"OUTPUT0","parameters":{"binary_data":true}}]}']), Deadline())
             out["hidden_header_absent"] = "inference-header-content-length" not in response.headers
             result = await client.infer("add_sub", [a, b])
             out["fallback_sum"] = result.as_list("OUTPUT0")

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Dict, Mapping, Optional
+from typing import Any, AsyncIterator, Dict, Optional
 
+from ...protocol.deadline import Deadline
+from ...protocol.request import BodyParts, Request, body_length
 from ...protocol.urls import redact_url
 from ..base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTION_TIMEOUT,
     DEFAULT_NETWORK_TIMEOUT,
-    BodyParts,
     Headers,
     Response,
     StreamResponse,
+    TransportClosed,
     TransportError,
-    body_length,
+    TransportTimeout,
 )
 from .platform import js_module, pyodide_ffi
 
@@ -67,51 +69,44 @@ class FetchTransport:
         self._closed = False
         self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
 
-    def _options(self, method: str, headers: Mapping[str, str], body: BodyParts, controller: Any) -> Any:
+    def _options(self, request: Request, controller: Any) -> Any:
         to_js = pyodide_ffi().to_js
 
         js = js_module()
         options: Dict[str, Any] = {
-            "method": method,
-            "headers": {k: v for k, v in headers.items() if k.lower() not in FORBIDDEN_HEADERS},
+            "method": request.method,
+            "headers": {k: v for k, v in request.headers.items() if k.lower() not in FORBIDDEN_HEADERS},
             "signal": controller.signal,
         }
-        if body:
-            options["body"] = js_body(body)
+        if request.body:
+            options["body"] = js_body(request.body)
         return to_js(options, dict_converter=js.Object.fromEntries)
 
-    async def _fetch(self, method: str, url: str, headers: Mapping[str, str], body: BodyParts, controller: Any) -> Any:
+    async def _fetch(self, request: Request, controller: Any) -> Any:
         JsException = pyodide_ffi().JsException
 
         if self._closed:
-            raise TransportError("this client is closed", url, closed=True)
+            raise TransportClosed("this client is closed", request.url)
         self.stats["requests"] += 1
         try:
-            return await js_module().fetch(url, self._options(method, headers, body, controller))
+            return await js_module().fetch(request.url, self._options(request, controller))
         except JsException as exc:
-            raise _error(exc, method, url) from None
+            raise _error(exc, request) from None
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
-    ) -> Response:
-        """Send one request with ``fetch`` (aborted on timeout) and read the whole answer."""
+    async def send(self, request: Request, deadline: Deadline) -> Response:
+        """Send one request with ``fetch`` (aborted when the deadline passes) and read the whole answer."""
         JsException = pyodide_ffi().JsException
 
         controller = js_module().AbortController.new()
-        limit = timeout if timeout is not None else self.network_timeout
+        limit = deadline.shortest(None if deadline.at is not None else self.network_timeout)
 
         async def run() -> Response:
-            response = await self._fetch(method, url, headers, body, controller)
+            response = await self._fetch(request, controller)
             try:
                 data = (await response.arrayBuffer()).to_bytes()  # the one copy
             except JsException as exc:
-                raise _error(exc, method, url) from None
-            return Response(int(response.status), _headers(response), data, url, decoded=True)
+                raise _error(exc, request) from None
+            return Response(int(response.status), _headers(response), data, request.url, decoded=True)
 
         try:
             if self._limit is None:
@@ -120,51 +115,45 @@ class FetchTransport:
                 return await asyncio.wait_for(run(), limit)
         except asyncio.TimeoutError:
             controller.abort()
-            raise TransportError(f"{method} {redact_url(url)} timed out after {limit} s", url, timeout=True) from None
+            raise TransportTimeout(f"{_where(request)} timed out after {limit:g} s", request.url) from None
         except asyncio.CancelledError:
             controller.abort()
             raise
 
     @asynccontextmanager
     async def stream(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
+        self, request: Request, deadline: Deadline, silence: Optional[float] = None
     ) -> AsyncIterator[StreamResponse]:
-        """``async with`` one request whose answer body is read from a ReadableStream."""
+        """``async with`` one request whose answer body is read from a ReadableStream; every wait is bounded by
+        ``deadline`` and by ``silence`` (default ``network_timeout``)."""
         JsException = pyodide_ffi().JsException
 
         controller = js_module().AbortController.new()
-        limit = timeout if timeout is not None else self.network_timeout
+        silence = self.network_timeout if silence is None else silence
         try:
-            response = await asyncio.wait_for(self._fetch(method, url, headers, body, controller), limit)
+            response = await asyncio.wait_for(self._fetch(request, controller), deadline.shortest(silence))
         except asyncio.TimeoutError:
             controller.abort()
-            raise TransportError(f"{method} {redact_url(url)} timed out after {limit} s", url, timeout=True) from None
+            raise TransportTimeout(f"{_where(request)} timed out", request.url) from None
         reader = response.body.getReader() if response.body else None
 
         async def chunks() -> AsyncIterator[bytes]:
             if reader is None:
                 return
             while True:
-                try:
-                    item = await asyncio.wait_for(reader.read(), limit)  # at most `limit` s of silence
+                try:  # at most `silence` s of silence, and never past the deadline
+                    item = await asyncio.wait_for(reader.read(), deadline.shortest(silence))
                 except asyncio.TimeoutError:
                     controller.abort()
-                    raise TransportError(
-                        f"{method} {redact_url(url)}: no data for {limit} s", url, timeout=True
-                    ) from None
+                    raise TransportTimeout(f"{_where(request)}: no data in time", request.url) from None
                 except JsException as exc:
-                    raise _error(exc, method, url) from None
+                    raise _error(exc, request) from None
                 if item.done:
                     return
                 yield item.value.to_bytes()
 
         try:
-            yield StreamResponse(int(response.status), _headers(response), url, chunks())
+            yield StreamResponse(int(response.status), _headers(response), request.url, chunks())
         finally:
             controller.abort()  # frees the connection if the body was not read to the end
 
@@ -178,9 +167,13 @@ def _headers(response: Any) -> Headers:
     return Headers(js.Object.fromEntries(response.headers.entries()).to_py())
 
 
-def _error(exc: BaseException, method: str, url: str) -> TransportError:
+def _where(request: Request) -> str:
+    return f"{request.method} {redact_url(request.url)}"
+
+
+def _error(exc: BaseException, request: Request) -> TransportError:
     """The seam for the browser's errors: by the JavaScript error's type (Pyodide's ``JsException.name``), an
     abort (our timeout's ``AbortController``) is a timeout; anything else failed, most often CORS."""
     if getattr(exc, "name", None) == "AbortError":
-        return TransportError(f"{method} {redact_url(url)} was aborted", url, timeout=True)
-    return TransportError(f"{method} {redact_url(url)} failed ({exc}): {CORS_HINT}", url)
+        return TransportTimeout(f"{_where(request)} was aborted", request.url)
+    return TransportError(f"{_where(request)} failed ({exc}): {CORS_HINT}", request.url)

@@ -8,10 +8,12 @@ waiting on the event loop. Bodies are binary both ways (``responseType = "arrayb
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
+from ...protocol.deadline import Deadline
+from ...protocol.request import Request
 from ...protocol.urls import redact_url
-from ..base import DEFAULT_NETWORK_TIMEOUT, BodyParts, Headers, Response, TransportError
+from ..base import DEFAULT_NETWORK_TIMEOUT, Headers, Response, TransportClosed, TransportError, TransportTimeout
 from .fetch import CORS_HINT, FORBIDDEN_HEADERS, js_body
 from .platform import js_module, pyodide_ffi
 
@@ -24,46 +26,39 @@ class SyncXHRTransport:
         self._closed = False
         self.stats = {"requests": 0, "connections_created": 0}
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: BodyParts = (),
-        timeout: Optional[float] = None,
-    ) -> Response:
-        """Send one request and block until its whole answer is here."""
+    async def send(self, request: Request, deadline: Deadline) -> Response:
+        """Send one request and block until its whole answer is here (or the deadline passed)."""
+        url = request.url
         if self._closed:
-            raise TransportError("this client is closed", url, closed=True)
+            raise TransportClosed("this client is closed", url)
         js, ffi = js_module(), pyodide_ffi()
-        limit = timeout if timeout is not None else self.network_timeout
+        limit = deadline.shortest(None if deadline.at is not None else self.network_timeout) or 0.0
         xhr = js.XMLHttpRequest.new()
-        xhr.open(method, url, False)
+        xhr.open(request.method, url, False)
         xhr.responseType = "arraybuffer"
         xhr.timeout = max(1, int(limit * 1000))
-        for key, value in headers.items():
+        for key, value in request.headers.items():
             if key.lower() not in FORBIDDEN_HEADERS:
                 xhr.setRequestHeader(key, value)
-        data = js_body(body) if body else None
+        data = js_body(request.body) if request.body else None
         self.stats["requests"] += 1
+        where = f"{request.method} {redact_url(url)}"
         try:
             xhr.send(data)
-        except ffi.JsException as exc:
-            if "Timeout" in str(exc) or "timed out" in str(exc):
-                raise TransportError(
-                    f"{method} {redact_url(url)} timed out after {limit} s", url, timeout=True
-                ) from None
-            raise TransportError(f"{method} {redact_url(url)} failed ({exc}): {CORS_HINT}", url) from None
+        except ffi.JsException as exc:  # by the DOMException's type: a sync XHR past its timeout is "TimeoutError"
+            if getattr(exc, "name", None) == "TimeoutError":
+                raise TransportTimeout(f"{where} timed out after {limit:g} s", url) from None
+            raise TransportError(f"{where} failed ({exc}): {CORS_HINT}", url) from None
         if int(xhr.status) == 0:
-            raise TransportError(f"{method} {redact_url(url)} failed: {CORS_HINT}", url)
+            raise TransportError(f"{where} failed: {CORS_HINT}", url)
         payload = js.Uint8Array.new(xhr.response).to_bytes() if xhr.response else b""
         return Response(int(xhr.status), _headers(str(xhr.getAllResponseHeaders())), payload, url, decoded=True)
 
-    def stream(
-        self, method: str, url: str, headers: Mapping[str, str], body: BodyParts = (), timeout: Optional[float] = None
-    ) -> Any:
+    def stream(self, request: Request, deadline: Deadline, silence: Optional[float] = None) -> Any:
         """Not available: synchronous requests cannot deliver a body in pieces."""
-        raise TransportError("streaming needs the async client in the browser (await generate_stream(...))", url)
+        raise TransportError(
+            "streaming needs the async client in the browser (await generate_stream(...))", request.url
+        )
 
     async def close(self) -> None:
         """Nothing to release; later requests fail."""
