@@ -155,8 +155,8 @@ async def execute(
     if not server_url or not model_name or not isinstance(model_name, str):
         raise InvalidInputError("execute needs server_url (or client) and model_name")
     settings = ExecuteOptions.of(options)
-    if not isinstance(settings.timeout, Deadline):  # the call's one deadline, from here to the socket
-        settings = settings.but(timeout=Deadline(settings.timeout))
+    if settings.timeout is not None and not isinstance(settings.timeout, Deadline):
+        settings = settings.but(timeout=Deadline(settings.timeout))  # the call's one deadline, down to the socket
     return await session_for(server_url).execute(
         model_name, inputs, settings, client=client, config=config, server_url=_label(server_url)
     )

@@ -227,7 +227,8 @@ class ServerPool:
         it is passed on to the member as it is."""
         options = options or ExecuteOptions()
         deadline = Deadline.of(options.timeout)  # (the caller's, when it made one: not made twice)
-        options = options if options.timeout is deadline else options.but(timeout=deadline)
+        if options.timeout is not None and options.timeout is not deadline:  # (seconds: made into the Deadline once)
+            options = options.but(timeout=deadline)
         if server is not None:
             return await self._pinned(self.member(server), model_name, inputs, options, config)
         tried: Dict[str, str] = {}

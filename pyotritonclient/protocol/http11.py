@@ -14,7 +14,7 @@ the same bytes to h11 and compare.
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Set, Tuple
 
 from .request import BadRequest, Request
 from .urls import Target
@@ -39,28 +39,50 @@ BODY_METHODS = ("POST", "PUT", "PATCH")  # a Content-Length is sent for these ev
 
 def write_head(request: Request, target: Target) -> bytes:
     """THE request head: the request line, Host, the caller's headers, then Content-Length (and a default
-    Content-Type) when there is a body. A header is written only when ``safe_header`` takes it, its name is a
-    token and both are Latin-1 with no control character but tab; BadRequest names the first that is not, and
-    nothing is written then."""
-    head = bytearray(f"{request.method} {target.path} HTTP/1.1\r\nHost: {target.host}\r\n".encode("latin-1"))
+    Content-Type) when there is a body. A header is written only when its name is a token and its value Latin-1
+    text without control characters but tab (so never CR, LF or NUL: ``safe_header``'s rule, and more);
+    BadRequest names the first that is not, and nothing is written then."""
+    lines = [f"{request.method} {target.path} HTTP/1.1\r\nHost: {target.host}\r\n"]
     typed = False
     for name, value in request.headers.items():
-        try:
-            line = f"{name}: {value}\r\n".encode("latin-1") if safe_header(name, value) else b""
-        except UnicodeEncodeError:
-            line = b""
-        if not line or not _NAME.fullmatch(line[: len(name)]) or not _VALUE.fullmatch(line[len(name) + 2 : -2]):
+        if not (name in _TOKENS or _is_token(name)) or not (
+            type(value) is str
+            and value.isascii()
+            and value.isprintable()  # (the common case, at C speed)
+            or _is_text(value)
+        ):
             raise BadRequest(
                 f"header {name!r}: a name must be a token and a value Latin-1 text, neither with CR, LF or NUL"
             )
         typed = typed or name.lower() == "content-type"
-        head += line
+        lines.append(f"{name}: {value}\r\n")
     if request.body or request.method in BODY_METHODS:
-        head += b"Content-Length: %d\r\n" % request.body_length()
+        lines.append(f"Content-Length: {request.body_length()}\r\n")
         if not typed:
-            head += b"Content-Type: application/octet-stream\r\n"
-    head += b"\r\n"
-    return bytes(head)
+            lines.append("Content-Type: application/octet-stream\r\n")
+    lines.append("\r\n")
+    return "".join(lines).encode("latin-1")
+
+
+_TOKENS: Set[str] = set()  # header names found to be tokens (names repeat: each is checked once)
+
+
+def _is_token(name: object) -> bool:
+    if not isinstance(name, str) or not name.isascii() or not _NAME.fullmatch(name.encode("ascii")):
+        return False
+    if len(_TOKENS) < 1024:
+        _TOKENS.add(name)
+    return True
+
+
+def _is_text(value: object) -> bool:
+    """Latin-1 text without control characters but tab (what the common-case test above leaves out)."""
+    if not safe_header("", value):
+        return False
+    try:
+        return _VALUE.fullmatch(str(value).encode("latin-1")) is not None
+    except UnicodeEncodeError:
+        return False
 
 
 class BadResponse(Exception):

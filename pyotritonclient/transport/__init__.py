@@ -7,18 +7,9 @@ from typing import Any
 
 from ..protocol.deadline import Deadline
 from ..protocol.request import BodyParts, Request, body_length
-from .base import (
-    ConnectTimeout,
-    Headers,
-    NotSent,
-    Response,
-    StreamResponse,
-    Transport,
-    TransportClosed,
-    TransportError,
-    TransportTimeout,
-)
+from .base import Headers, Response, StreamResponse, Transport
 from .browser.platform import IN_BROWSER
+from .errors import ConnectTimeout, NotSent, TransportClosed, TransportError, TransportTimeout
 
 
 def default_transport(**options: Any) -> Transport:

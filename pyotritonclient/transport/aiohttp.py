@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl as _ssl
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Optional
@@ -17,19 +16,14 @@ from .base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTION_TIMEOUT,
     DEFAULT_NETWORK_TIMEOUT,
-    ErrorRule,
     Headers,
-    NotSent,
     Response,
     StreamResponse,
-    TransportClosed,
-    TransportError,
-    TransportTimeout,
     at_loop_shutdown,
     check_concurrency,
     decoded,
-    map_error,
 )
+from .errors import ErrorRule, TransportClosed, TransportError, aiohttp_rules, map_error
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
 
 
@@ -244,8 +238,4 @@ class AiohttpTransport:
             self._session = None
 
 
-ERRORS: List[ErrorRule] = [
-    ((asyncio.TimeoutError,), TransportTimeout, "{method} {url} timed out{limit}"),
-    ((aiohttp.ClientConnectorError,), NotSent, "cannot connect to {url}: {exc.os_error}"),
-    ((aiohttp.ClientError,), TransportError, "{method} {url} failed: {exc.__class__.__name__}: {exc}"),
-]
+ERRORS: List[ErrorRule] = aiohttp_rules(aiohttp)

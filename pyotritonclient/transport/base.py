@@ -19,9 +19,6 @@ from typing import (
     Mapping,
     Optional,
     Protocol,
-    Sequence,
-    Tuple,
-    Type,
 )
 
 from ..errors import InvalidInputError
@@ -29,6 +26,7 @@ from ..protocol.deadline import Deadline
 from ..protocol.inference import decompress
 from ..protocol.request import Buffer, Request
 from ..protocol.urls import redact_url
+from .errors import TransportError
 
 # The defaults of every transport and of the client (one home: each signature names these).
 DEFAULT_CONCURRENCY = 100  # connections (or requests in flight) per client
@@ -100,32 +98,6 @@ class StreamResponse:
 StreamContext = AsyncContextManager[StreamResponse]  # ``async with transport.stream(...) as response``
 
 
-class TransportError(Exception):
-    """The request never got an HTTP answer (connection refused, reset, DNS, CORS, a bad answer). The subtypes
-    say more: TransportTimeout, TransportClosed, NotSent (certainly not received by the server)."""
-
-    def __init__(self, message: str, url: str = "") -> None:
-        super().__init__(message)
-        self.url = url
-
-
-class TransportTimeout(TransportError):
-    """No answer within the deadline (or a silence longer than the transport's limit)."""
-
-
-class TransportClosed(TransportError):
-    """The transport (its client) was closed before this request."""
-
-
-class NotSent(TransportError):
-    """Certainly not received by the server (no connection was made, or it was reset with the request unread):
-    the request cannot have run, so it may be sent elsewhere."""
-
-
-class ConnectTimeout(TransportTimeout, NotSent):
-    """No connection within the limit: a timeout, and the request was not sent."""
-
-
 class Transport(Protocol):
     """What a client needs from the network. Implementations: HTTP/1.1 on asyncio (CPython's default), aiohttp,
     fetch and XMLHttpRequest (Pyodide), memory (tests)."""
@@ -158,28 +130,6 @@ def decoded(response: Response, request: Request, limit: int) -> Response:
             f"{request.method} {redact_url(response.url)}: cannot decode the {encoding} answer: {exc}", response.url
         ) from None
     return Response(response.status, response.headers, body, response.url, decoded=True)
-
-
-# How a transport's foreign exceptions become TransportErrors: (exception types, the TransportError type, the
-# message). The message may use {method}, {url} (redacted), {exc}, {limit} (" after N s"). Every transport's
-# table is here: the types of the runtimes that are not imported everywhere are named where they are used.
-ErrorRule = Tuple[Tuple[Type[BaseException], ...], Type[TransportError], str]
-
-
-def map_error(
-    exc: BaseException, rules: Sequence[ErrorRule], request: Request, within: Optional[float]
-) -> BaseException:
-    """THE seam for foreign exceptions: the first rule whose types match makes the TransportError (``within``:
-    the limit a timeout message names); a TransportError, or an exception no rule names (a bug, a
-    cancellation), is returned as it is."""
-    if isinstance(exc, TransportError):
-        return exc
-    for types, kind, message in rules:
-        if isinstance(exc, types):
-            limit = f" after {within:g} s" if within is not None else ""
-            text = message.format(method=request.method, url=redact_url(request.url), exc=exc, limit=limit)
-            return kind(text, request.url)
-    return exc
 
 
 def at_loop_shutdown(close: Callable[[], Awaitable[None]]) -> Optional[AsyncGenerator[None, None]]:

@@ -18,27 +18,30 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Optional, Set, Tuple
 
 from ..protocol.deadline import Deadline
-from ..protocol.http11 import BadResponse, write_head
+from ..protocol.http11 import write_head
 from ..protocol.request import Request
 from ..protocol.urls import redact_url, target_of
 from .base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTION_TIMEOUT,
     DEFAULT_NETWORK_TIMEOUT,
-    ConnectTimeout,
-    ErrorRule,
-    NotSent,
     Response,
     StreamResponse,
-    TransportClosed,
-    TransportError,
-    TransportTimeout,
     at_loop_shutdown,
     check_concurrency,
     decoded,
+)
+from .errors import (
+    HTTP11,
+    ConnectTimeout,
+    Disconnected,
+    NotSent,
+    TransportClosed,
+    TransportError,
+    TransportTimeout,
     map_error,
 )
-from .http11_connection import Connection, Disconnected, Exchange, Key, Silence
+from .http11_connection import Connection, Exchange, Key
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
 
 
@@ -193,7 +196,7 @@ class Http11Transport:
                 return await self._send(request)
             return await asyncio.wait_for(self._send(request), limit)
         except Exception as exc:
-            mapped = map_error(exc, ERRORS, request, deadline.timeout)
+            mapped = map_error(exc, HTTP11, request, deadline.timeout)
             if mapped is exc:
                 raise
             raise mapped from exc
@@ -221,7 +224,7 @@ class Http11Transport:
         try:
             conn, exchange = await asyncio.wait_for(self._exchange(request, True), deadline.shortest(silence))
         except Exception as exc:
-            mapped = map_error(exc, ERRORS, request, silence if deadline.at is None else deadline.timeout)
+            mapped = map_error(exc, HTTP11, request, silence if deadline.at is None else deadline.timeout)
             if mapped is exc:
                 raise
             raise mapped from exc
@@ -237,7 +240,7 @@ class Http11Transport:
                     try:
                         exchange.done.result()
                     except Exception as exc:
-                        mapped = map_error(exc, ERRORS, request, silence)
+                        mapped = map_error(exc, HTTP11, request, silence)
                         if mapped is exc:
                             raise
                         raise mapped from exc
@@ -275,11 +278,3 @@ class Http11Transport:
         """Close the pooled connections; later requests fail with TransportClosed (ClientClosedError)."""
         self._closed = True
         self._drop_all()
-
-
-ERRORS: List[ErrorRule] = [  # (order matters: asyncio.TimeoutError is an OSError on Python 3.11+)
-    ((asyncio.TimeoutError,), TransportTimeout, "{method} {url} timed out{limit}"),
-    ((Silence,), TransportTimeout, "{method} {url} timed out: {exc}"),
-    ((BadResponse,), TransportError, "{method} {url}: bad HTTP response: {exc}"),
-    ((Disconnected, OSError), TransportError, "{method} {url} failed: {exc}"),
-]

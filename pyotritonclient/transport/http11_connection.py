@@ -14,6 +14,7 @@ from typing import Any, Deque, List, Optional, Protocol, Tuple
 from ..protocol.http11 import MAX_HEAD, READERS, BadResponse, ChunkedReader, CloseReader, Reader, framing, parse_head
 from ..protocol.request import BodyParts
 from .base import Headers
+from .errors import Disconnected, Silence
 
 SMALL_BODY = 64 * 1024  # joined with the head into one write
 WRITE_SLICE = 1024 * 1024  # large parts go out in slices, waiting for the socket between them
@@ -283,18 +284,3 @@ class Connection(asyncio.BufferedProtocol):
             self.transport.abort()
         self.lost = True
         self.owner._forget(self)
-
-
-class Disconnected(Exception):
-    """The server closed the connection; ``before_answer``: before any byte of the answer came; ``unread``:
-    reset before any answer, so the server never read the whole request (a kernel resets a connection that is
-    closed with data unread; after reading it all, the close is a plain FIN)."""
-
-    def __init__(self, message: str, before_answer: bool, reset: bool = False) -> None:
-        super().__init__(message)
-        self.before_answer = before_answer
-        self.unread = before_answer and reset
-
-
-class Silence(Exception):
-    """No data for network_timeout seconds."""

@@ -20,7 +20,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Mapping,
 
 from ..protocol.deadline import Deadline
 from ..protocol.request import Request
-from .base import Headers, Response, StreamResponse, TransportClosed
+from .base import Headers, Response, StreamResponse
+from .errors import TransportClosed
 
 
 @dataclass

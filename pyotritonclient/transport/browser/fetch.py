@@ -24,10 +24,8 @@ from ..base import (
     Headers,
     Response,
     StreamResponse,
-    TransportClosed,
-    TransportError,
-    TransportTimeout,
 )
+from ..errors import TransportClosed, TransportError, TransportTimeout, browser_error
 from .platform import js_module, pyodide_ffi
 
 # Headers a browser refuses to let scripts set (fetch drops them or fails); the browser sets its own.
@@ -172,8 +170,6 @@ def _where(request: Request) -> str:
 
 
 def _error(exc: BaseException, request: Request) -> TransportError:
-    """The seam for the browser's errors: by the JavaScript error's type (Pyodide's ``JsException.name``), an
-    abort (our timeout's ``AbortController``) is a timeout; anything else failed, most often CORS."""
-    if getattr(exc, "name", None) == "AbortError":
-        return TransportTimeout(f"{_where(request)} was aborted", request.url)
-    return TransportError(f"{_where(request)} failed ({exc}): {CORS_HINT}", request.url)
+    """A JavaScript error of fetch, by its name (transport/errors.py): our AbortController's abort is a timeout;
+    anything else failed, most often CORS."""
+    return browser_error(exc, request, CORS_HINT)

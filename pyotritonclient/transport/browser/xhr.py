@@ -13,7 +13,8 @@ from typing import Any, Optional
 from ...protocol.deadline import Deadline
 from ...protocol.request import Request
 from ...protocol.urls import redact_url
-from ..base import DEFAULT_NETWORK_TIMEOUT, Headers, Response, TransportClosed, TransportError, TransportTimeout
+from ..base import DEFAULT_NETWORK_TIMEOUT, Headers, Response
+from ..errors import TransportClosed, TransportError, browser_error
 from .fetch import CORS_HINT, FORBIDDEN_HEADERS, js_body
 from .platform import js_module, pyodide_ffi
 
@@ -45,10 +46,8 @@ class SyncXHRTransport:
         where = f"{request.method} {redact_url(url)}"
         try:
             xhr.send(data)
-        except ffi.JsException as exc:  # by the DOMException's type: a sync XHR past its timeout is "TimeoutError"
-            if getattr(exc, "name", None) == "TimeoutError":
-                raise TransportTimeout(f"{where} timed out after {limit:g} s", url) from None
-            raise TransportError(f"{where} failed ({exc}): {CORS_HINT}", url) from None
+        except ffi.JsException as exc:  # by the DOMException's name: a sync XHR past its timeout is "TimeoutError"
+            raise browser_error(exc, request, CORS_HINT) from None
         if int(xhr.status) == 0:
             raise TransportError(f"{where} failed: {CORS_HINT}", url)
         payload = js.Uint8Array.new(xhr.response).to_bytes() if xhr.response else b""
