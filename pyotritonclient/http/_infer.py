@@ -18,18 +18,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 _LOADED: Any = None
-_LITTLE_ENDIAN: Dict[str, Any] = {}  # wire datatype -> its little-endian numpy dtype, made on first use
 
 
 def _numpy_and_utils() -> Any:
-    """numpy and ..utils, imported on first use (the module itself works without numpy)."""
+    """numpy, ..utils and the byte-order rule, imported on first use (the module itself works without numpy)."""
     global _LOADED
     if _LOADED is None:
         import numpy
 
         from .. import utils
+        from ..utils import byte_order
 
-        _LOADED = (numpy, utils)
+        _LOADED = (numpy, utils, byte_order)
     return _LOADED
 
 
@@ -94,7 +94,7 @@ class InferInput:
         Binary data is a zero-copy view of a C-contiguous array: do not modify the array before
         the request is sent.
         """
-        numpy, utils = _numpy_and_utils()
+        numpy, utils, order = _numpy_and_utils()
         if not isinstance(input_tensor, numpy.ndarray):
             raise InvalidInputError(
                 f"input {self._name!r}: set_data_from_numpy needs a numpy.ndarray, got {type(input_tensor).__name__}"
@@ -117,9 +117,7 @@ class InferInput:
             elif self._datatype == "BF16":
                 self._binary = memoryview(utils.serialize_bf16_tensor(input_tensor))
             else:
-                array = numpy.ascontiguousarray(input_tensor)
-                if array.dtype.byteorder == ">":
-                    array = array.astype(array.dtype.newbyteorder("<"))
+                array = order.in_wire_order(input_tensor)
                 self._binary = memoryview(array.reshape(-1).view(numpy.uint8))
         else:
             if self._datatype in wire.BINARY_ONLY:
@@ -317,7 +315,7 @@ class InferResult:
 
     def as_numpy(self, name: str) -> Optional[np.ndarray]:
         """An output as a numpy array (a zero-copy view for binary fixed-size outputs); None if absent."""
-        numpy, utils = _numpy_and_utils()
+        numpy, utils, order = _numpy_and_utils()
         tensor = self._tensor(name)
         if tensor is None:
             return None
@@ -329,12 +327,7 @@ class InferResult:
             elif tensor.datatype == "BF16":
                 array = utils.deserialize_bf16_tensor(tensor.binary)
             else:
-                dtype = _LITTLE_ENDIAN.get(tensor.datatype)
-                if dtype is None:
-                    dtype = _LITTLE_ENDIAN[tensor.datatype] = numpy.dtype(
-                        get_dtype(tensor.datatype).numpy
-                    ).newbyteorder("<")
-                array = numpy.frombuffer(tensor.binary, dtype=dtype)
+                array = numpy.frombuffer(tensor.binary, dtype=order.wire_dtype(tensor.datatype))
             result = array.reshape(shape)
             return result
         if tensor.json is None:

@@ -18,8 +18,13 @@ _SEQUENCES: Dict[Tuple[str, str], SequenceExecutor] = {}  # (server, model) -> t
 
 
 def np_to_wire(dtype: Any) -> str:
-    """A numpy dtype's Triton wire name (``float32`` -> ``FP32``)."""
-    return rpc_ndarray.NUMPY_TO_WIRE[str(dtype.newbyteorder("="))]
+    """A numpy dtype's Triton wire name (``float32`` -> ``FP32``); TypeError when it has none."""
+    from ..utils import np_to_triton_dtype
+
+    datatype = np_to_triton_dtype(dtype)
+    if datatype is None:
+        raise TypeError(f"numpy dtype {dtype} has no Triton datatype")
+    return datatype
 
 
 def _for_page(value: Any) -> Any:
@@ -29,9 +34,9 @@ def _for_page(value: Any) -> Any:
     if kind == "O":  # BYTES as a numpy object array
         return [_for_page(item) for item in value.reshape(-1).tolist()]
     if kind is not None:
-        value = rpc_ndarray.encode(
-            np_to_wire(value.dtype), list(value.shape), value.astype(value.dtype.newbyteorder("<")).tobytes()
-        )
+        from ..utils.byte_order import in_wire_order
+
+        value = rpc_ndarray.encode(np_to_wire(value.dtype), list(value.shape), in_wire_order(value).tobytes())
     if isinstance(value, dict) and value.get("_rtype") == "ndarray":
         return {**value, "_rvalue": js_buffer(value["_rvalue"])}
     if isinstance(value, bytes):

@@ -96,7 +96,9 @@ def decode_ndarray(value: Dict[str, Any]) -> Any:
 
     try:
         raw = read(value, "ndarray")
-        return np.frombuffer(raw.data, dtype=np.dtype(str(value["_rdtype"])).newbyteorder("<")).reshape(raw.shape)
+        from ..utils.byte_order import little_endian
+
+        return np.frombuffer(raw.data, dtype=little_endian(str(value["_rdtype"]))).reshape(raw.shape)
     except Exception as exc:  # refused at the call (policy.payload_size), with its message and no traceback
         return Undecodable(exc.message() if isinstance(exc, InferenceServerException) else f"bad ndarray: {exc}")
 

@@ -10,6 +10,7 @@ from ..errors import InferenceServerException
 from ..protocol.dtypes import NUMPY_TO_WIRE, get_dtype
 from ..protocol.inference import RESERVED_PARAMETER_PREFIX, RESERVED_PARAMETERS
 from ..protocol.tensors import Buffer, deserialize_bytes, serialize_items
+from .byte_order import native
 
 TRITON_RESERVED_REQUEST_PARAMS = list(RESERVED_PARAMETERS)  # refused in infer's ``parameters``
 TRITON_RESERVED_REQUEST_PARAMS_PREFIX = RESERVED_PARAMETER_PREFIX  # ...and every name starting with it
@@ -32,11 +33,12 @@ _NP_TO_TRITON = {np.dtype(numpy_name): wire for numpy_name, wire in NUMPY_TO_WIR
 
 
 def np_to_triton_dtype(np_dtype: Any) -> Optional[str]:
-    """numpy dtype -> Triton datatype; str/bytes/object arrays are BYTES; None if there is none."""
+    """numpy dtype (either byte order) -> Triton datatype; str/bytes/object arrays are BYTES; None if there is
+    none."""
     dtype = np.dtype(np_dtype)
     if dtype.kind in ("O", "S", "U"):
         return "BYTES"
-    return _NP_TO_TRITON.get(dtype)
+    return _NP_TO_TRITON.get(native(dtype))  # (a big-endian array has its datatype too: sent little-endian)
 
 
 def triton_to_np_dtype(dtype: str) -> Any:

@@ -24,7 +24,11 @@ class CompiledInput:
         self.datatype = config_to_wire(spec["data_type"])
         numpy_name = get_dtype(self.datatype).numpy
         fixed = np is not None and numpy_name is not None and self.datatype != "BYTES"
-        self.dtype = np.dtype(numpy_name).newbyteorder("<") if fixed else None
+        self.dtype = None
+        if fixed:
+            from ..utils.byte_order import wire_dtype
+
+            self.dtype = wire_dtype(self.datatype)
         self.shape: Tuple[int, ...] = expected_shape(spec.get("dims", []), batching)
         self.optional = bool(spec.get("optional", False))
 
