@@ -36,7 +36,7 @@ _LAZY = {
     "SequenceExecutor": "sequence",
     "SequenceExcutor": "sequence",
     "ExecuteOptions": "engine.options",
-    "Session": "engine.server",
+    "Session": "engine.session",
     "session_for": "engine.registry",
     "ServerPool": "engine.pool",
 }
@@ -53,12 +53,17 @@ MOVED: Dict[str, Union[str, Tuple[str, ...]]] = {
     "options": "engine.options",
     "pool": "engine.pool",
     "serialization": "values.codec",
-    "session": ("engine.server", "engine.registry"),
-    "session_features": "engine.server",
+    "session": ("engine.session", "engine.registry"),
+    "session_features": "engine.session",
     "protocol.endpoints": "protocol.urls",
     "transport.fetch": "transport.browser.fetch",
     "transport.xhr": "transport.browser.xhr",
     "transport.http11_head": "protocol.http11",
+    # issue 35: names that say their room (a Session is not a server; the asyncio transport is not the protocol)
+    "engine.server": "engine.session",
+    "transport.http11": "transport.asyncio_http11",
+    "transport.http11_connection": "transport.asyncio_connection",
+    "transport.browser.platform": "platform",
 }
 
 

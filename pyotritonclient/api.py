@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Opti
 
 from .engine.options import ExecuteOptions
 from .engine.registry import close_sessions, forget_config, session_for
-from .engine.server import CONFIG_RECHECK_SECONDS, INFO_KEY
+from .engine.session import CONFIG_RECHECK_SECONDS, INFO_KEY
 from .errors import InferenceServerException, InvalidInputError
 from .http import InferenceServerClient
 from .protocol.deadline import Deadline

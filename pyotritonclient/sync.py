@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterator, Optional
 
 from .errors import InferenceServerException
 from .http import InferenceServerClient as AsyncInferenceServerClient
+from .platform import IN_BROWSER, can_block_on_promises, in_worker, run_sync
 from .transport.base import DEFAULT_NETWORK_TIMEOUT
-from .transport.browser.platform import IN_BROWSER, can_block_on_promises, in_worker, run_sync
 
 
 class _LoopThread:

@@ -158,7 +158,7 @@ BREAKS = [
     ),
     Break(
         "a body of announced length is allocated whole up front",
-        "pyotritonclient/transport/http11_connection.py",
+        "pyotritonclient/transport/asyncio_connection.py",
         "            self._body = bytearray(min(frame.length, max(len(rest), BODY_STEP)))",
         "            self._body = bytearray(frame.length)",
         "tests/test_bounded_reads.py",
@@ -200,7 +200,7 @@ BREAKS = [
     ),
     Break(
         "the engine hands the client seconds instead of the call's Deadline (a second deadline is made below)",
-        "pyotritonclient/engine/server.py",
+        "pyotritonclient/engine/session.py",
         "            client_timeout=deadline,",
         "            client_timeout=deadline.request_timeout(),",
         "tests/test_deadline.py",

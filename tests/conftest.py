@@ -178,7 +178,7 @@ def spellings(triton) -> list:
 async def two(triton):
     """A pool of the real Triton under two spellings: two members, one server (test_pool_rules, test_pool_index)."""
     from pyotritonclient.engine.pool import ServerPool
-    from pyotritonclient.engine.server import Session
+    from pyotritonclient.engine.session import Session
 
     pool = ServerPool([Session(url) for url in spellings(triton)], recheck_seconds=0.2)
     yield pool

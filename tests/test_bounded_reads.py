@@ -15,8 +15,8 @@ from pyotritonclient.errors import InferenceServerException
 from pyotritonclient.http import InferenceServerClient
 from pyotritonclient.transport import Deadline, Request
 from pyotritonclient.transport.aiohttp import AiohttpTransport
-from pyotritonclient.transport.http11 import Http11Transport
-from pyotritonclient.transport.http11_connection import BODY_STEP
+from pyotritonclient.transport.asyncio_connection import BODY_STEP
+from pyotritonclient.transport.asyncio_http11 import Http11Transport
 
 MiB = 1024 * 1024
 LIMIT = 16 * MiB

@@ -94,7 +94,7 @@ async def test_the_session_compiles_a_cached_config_once_and_again_when_it_chang
     import json
 
     from pyotritonclient.engine.options import ExecuteOptions
-    from pyotritonclient.engine.server import Session
+    from pyotritonclient.engine.session import Session
     from pyotritonclient.http import InferenceServerClient
     from pyotritonclient.transport.memory import MemoryResponse, MemoryTransport
 

@@ -11,10 +11,10 @@ import pytest
 from pyotritonclient import SequenceExecutor, execute
 from pyotritonclient.engine.options import ExecuteOptions
 from pyotritonclient.engine.pool import ServerPool
-from pyotritonclient.engine.server import Session
+from pyotritonclient.engine.session import Session
 from pyotritonclient.protocol.deadline import Deadline
 from pyotritonclient.service import ServiceConfig, TritonService
-from pyotritonclient.transport.http11 import Http11Transport
+from pyotritonclient.transport.asyncio_http11 import Http11Transport
 
 A = np.arange(16, dtype=np.int32)
 B = np.ones(16, dtype=np.int32)

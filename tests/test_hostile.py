@@ -248,7 +248,7 @@ async def test_headers_the_user_marks_secret_are_redacted_in_verbose_output(caps
 )
 async def test_a_hostile_model_config_is_refused_before_it_is_used(config, message):
     from pyotritonclient.engine.options import ExecuteOptions
-    from pyotritonclient.engine.server import Session
+    from pyotritonclient.engine.session import Session
 
     triton = {"name": "triton", "version": "2", "extensions": ["binary_tensor_data", "model_configuration"]}
     transport = MemoryTransport(lambda r: MemoryResponse.json(triton if r.url.endswith("/v2") else config))

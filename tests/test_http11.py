@@ -10,7 +10,7 @@ import time
 import pytest
 
 from pyotritonclient.transport import Deadline, Request, TransportClosed, TransportError, TransportTimeout
-from pyotritonclient.transport.http11 import Http11Transport
+from pyotritonclient.transport.asyncio_http11 import Http11Transport
 
 NO_DEADLINE = Deadline()
 
@@ -261,7 +261,7 @@ def test_one_concurrency_rule_for_the_transports_and_the_scheduler(bad):
     from pyotritonclient.api import run_bounded
     from pyotritonclient.errors import InvalidInputError
     from pyotritonclient.transport.aiohttp import AiohttpTransport
-    from pyotritonclient.transport.http11 import Http11Transport
+    from pyotritonclient.transport.asyncio_http11 import Http11Transport
 
     for make in (lambda: Http11Transport(concurrency=bad), lambda: AiohttpTransport(concurrency=bad)):
         with pytest.raises(InvalidInputError, match=r"^concurrency must be at least 1, got "):

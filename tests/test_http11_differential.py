@@ -17,7 +17,7 @@ from http11_oracle import compare, hostile_response, oracle, splits_for, stricte
 from loopback import LoopbackServer
 
 from pyotritonclient.transport import Deadline, Request, TransportError
-from pyotritonclient.transport.http11 import Http11Transport
+from pyotritonclient.transport.asyncio_http11 import Http11Transport
 
 CASES = int(os.environ.get("PYOTRITON_FUZZ_CASES", "3000"))
 

@@ -18,7 +18,7 @@ from pyotritonclient.protocol.deadline import Deadline
 from pyotritonclient.protocol.http11 import framing, write_head
 from pyotritonclient.protocol.request import BadRequest, Request
 from pyotritonclient.protocol.urls import target_of
-from pyotritonclient.transport.http11 import Http11Transport
+from pyotritonclient.transport.asyncio_http11 import Http11Transport
 
 CASES = int(os.environ.get("PYOTRITON_FUZZ_CASES", "3000"))
 TOKEN = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"

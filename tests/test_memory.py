@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pyotritonclient.engine.options import ExecuteOptions
-from pyotritonclient.engine.server import Session
+from pyotritonclient.engine.session import Session
 from pyotritonclient.errors import (
     ClientClosedError,
     InferenceServerException,

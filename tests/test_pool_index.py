@@ -13,7 +13,7 @@ from loopback import RelayServer as HalfServer
 from test_pool_rules import inputs, pool_over, right
 
 from pyotritonclient.engine.pool import ServerPool
-from pyotritonclient.engine.server import Session
+from pyotritonclient.engine.session import Session
 from pyotritonclient.errors import NoServerError
 
 

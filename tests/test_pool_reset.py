@@ -16,7 +16,7 @@ from loopback import LoopbackServer, read_head, relayed
 
 from pyotritonclient.engine.options import ExecuteOptions
 from pyotritonclient.engine.pool import ServerPool
-from pyotritonclient.engine.server import Session
+from pyotritonclient.engine.session import Session
 
 
 class DiesAfterOneInference(LoopbackServer):

@@ -17,7 +17,7 @@ from loopback import RelayServer as HalfServer
 
 from pyotritonclient.engine.options import ExecuteOptions
 from pyotritonclient.engine.pool import INDEX_TIMEOUT, READY_TIMEOUT, RECHECK_SECONDS, Member, ServerPool
-from pyotritonclient.engine.server import Session
+from pyotritonclient.engine.session import Session
 from pyotritonclient.errors import InvalidInputError, NoServerError, SequenceLostError, ServerError, UnavailableError
 
 

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import click
 
-from ..engine.server import Session
+from ..engine.session import Session
 from ..errors import InvalidInputError
 from ..http import InferenceServerClient
 from ..values.inputs import prepare_inputs

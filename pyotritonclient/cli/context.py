@@ -18,7 +18,7 @@ import click
 
 from ..engine.executor import Executor
 from ..engine.pool import ServerPool
-from ..engine.server import Session
+from ..engine.session import Session
 from ..errors import InferenceServerException, InferenceServerTimeout, InvalidInputError, UnavailableError
 from ..http import InferenceServerClient
 from ..protocol.urls import redact_url, server_list

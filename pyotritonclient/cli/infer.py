@@ -15,7 +15,7 @@ import click
 from ..api import run_bounded
 from ..engine.executor import Executor
 from ..engine.options import ExecuteOptions
-from ..engine.server import INFO_KEY
+from ..engine.session import INFO_KEY
 from ..errors import InferenceServerException, InvalidInputError
 from ..http import InferenceServerClient
 from . import files

@@ -13,7 +13,7 @@ from .options import ExecuteOptions
 
 @runtime_checkable
 class Executor(Protocol):
-    """One server or several as one (see engine/server.py and engine/pool.py)."""
+    """One server or several as one (see engine/session.py and engine/pool.py)."""
 
     url: str  # for messages: the base URL, or the pool's URLs joined by commas (credentials redacted there)
 

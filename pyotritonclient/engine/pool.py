@@ -31,7 +31,7 @@ from ..values.inputs import Inputs
 from .configs import Config
 from .deadline import bound
 from .options import ExecuteOptions
-from .server import Session
+from .session import Session
 from .shared import SharedRead
 
 RECHECK_SECONDS = 2.0  # the longest wait between two checks of a server that is out

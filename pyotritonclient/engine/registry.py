@@ -11,7 +11,7 @@ from ..protocol.urls import base_url, server_list
 from ..transport.base import at_loop_shutdown
 from .executor import Executor
 from .pool import ServerPool
-from .server import Session
+from .session import Session
 
 
 class _LoopSessions:

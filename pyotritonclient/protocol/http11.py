@@ -1,6 +1,6 @@
 """HTTP/1.1, sans-I/O: the request head written from a Request value; the response head parsed, the body's
 framing decided from it and the request's method, and the body readers as small classes picked from a table
-(``READERS``, as h11 does). The asyncio connection (transport/http11_connection.py) sends what ``write_head`` makes
+(``READERS``, as h11 does). The asyncio connection (transport/asyncio_connection.py) sends what ``write_head`` makes
 and feeds the readers the bytes it receives; tests/test_http11_writer.py and tests/test_http11_differential.py give
 the same bytes to h11 and compare.
 

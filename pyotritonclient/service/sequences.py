@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set,
 
 from ..api import get_config
 from ..engine.registry import session_for
-from ..engine.server import Session
+from ..engine.session import Session
 from ..errors import InferenceServerException
 from ..protocol.deadline import Deadline
 from ..protocol.urls import redact_url

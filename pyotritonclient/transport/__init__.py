@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..platform import IN_BROWSER
 from ..protocol.deadline import Deadline
 from ..protocol.request import BodyParts, Request, body_length
 from .base import Headers, Response, StreamResponse, Transport
-from .browser.platform import IN_BROWSER
 from .errors import ConnectTimeout, NotSent, TransportClosed, TransportError, TransportTimeout
 
 
@@ -31,7 +31,7 @@ def default_transport(**options: Any) -> Transport:
                 "PYOTRITON_TRANSPORT=aiohttp needs aiohttp: pip install 'pyotritonclient[aiohttp]'"
             ) from None
         return AiohttpTransport(**options)
-    from .http11 import Http11Transport
+    from .asyncio_http11 import Http11Transport
 
     return Http11Transport(**options)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping
 
-from ..transport.browser.platform import IN_BROWSER, js_module
+from ..platform import IN_BROWSER, js_module
 from .ndarray import is_ndarray
 
 

@@ -14,6 +14,7 @@ import asyncio
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Dict, Optional
 
+from ...platform import js_module, pyodide_ffi
 from ...protocol.deadline import Deadline
 from ...protocol.request import BodyParts, Request, body_length
 from ...protocol.urls import redact_url
@@ -26,7 +27,6 @@ from ..base import (
     StreamResponse,
 )
 from ..errors import TransportClosed, TransportError, TransportTimeout, browser_error
-from .platform import js_module, pyodide_ffi
 
 # Headers a browser refuses to let scripts set (fetch drops them or fails); the browser sets its own.
 FORBIDDEN_HEADERS = {"content-length", "connection", "host", "accept-encoding", "keep-alive", "transfer-encoding"}

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ...platform import js_module, pyodide_ffi
 from ...protocol.deadline import Deadline
 from ...protocol.request import Request
 from ...protocol.urls import redact_url
 from ..base import DEFAULT_NETWORK_TIMEOUT, Headers, Response
 from ..errors import TransportClosed, TransportError, browser_error
 from .fetch import CORS_HINT, FORBIDDEN_HEADERS, js_body
-from .platform import js_module, pyodide_ffi
 
 
 class SyncXHRTransport:

@@ -21,6 +21,7 @@ from ..protocol.deadline import Deadline
 from ..protocol.http11 import write_head
 from ..protocol.request import Request
 from ..protocol.urls import redact_url, target_of
+from .asyncio_connection import Connection, Exchange, Key
 from .base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_CONNECTION_TIMEOUT,
@@ -41,7 +42,6 @@ from .errors import (
     TransportTimeout,
     map_error,
 )
-from .http11_connection import Connection, Exchange, Key
 from .tls import MAX_RESPONSE_BYTES, make_ssl_context
 
 
