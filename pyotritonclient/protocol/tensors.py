@@ -98,14 +98,23 @@ def deserialize_bytes(buffer: Buffer, count: Optional[int] = None) -> List[bytes
 
     ``count`` (when known from the shape) is checked; truncated or trailing data raises ProtocolError.
     """
+    items, _ = take_bytes(buffer, None)
+    if count is not None and len(items) != count:
+        raise ProtocolError(f"BYTES tensor has {len(items)} element(s), its shape says {count}")
+    return items
+
+
+def take_bytes(buffer: Buffer, count: Optional[int], start: int = 0) -> Tuple[List[bytes], int]:
+    """THE BYTES framing read: ``count`` length-prefixed elements from ``start`` (all up to the end when None)
+    and where they end; ProtocolError when a length or an element runs past the buffer."""
     view = memoryview(buffer).cast("B")
     end = len(view)
     data: Any = buffer if type(buffer) is bytes else (view.tobytes() if end <= _COPY_LIMIT else view)
     whole = type(data) is bytes
     items: List[bytes] = []
     append, unpack = items.append, _LEN.unpack_from
-    pos = 0
-    while pos < end:
+    pos = start
+    while pos < end if count is None else len(items) < count:
         if pos + 4 > end:
             raise ProtocolError(f"BYTES tensor truncated: {end - pos} byte(s) left where a 4-byte length was expected")
         stop = pos + 4 + unpack(data, pos)[0]
@@ -115,9 +124,7 @@ def deserialize_bytes(buffer: Buffer, count: Optional[int] = None) -> List[bytes
             )
         append(data[pos + 4 : stop] if whole else bytes(data[pos + 4 : stop]))
         pos = stop
-    if count is not None and len(items) != count:
-        raise ProtocolError(f"BYTES tensor has {len(items)} element(s), its shape says {count}")
-    return items
+    return items, pos
 
 
 def pack_values(datatype: str, values: Sequence[object]) -> bytes:

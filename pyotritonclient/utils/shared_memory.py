@@ -14,7 +14,6 @@ Every offset and size is checked against the region before memory is touched. No
 
 from __future__ import annotations
 
-import struct
 import sys
 import warnings
 from multiprocessing import shared_memory
@@ -22,7 +21,9 @@ from typing import Any, Dict, List, Sequence
 
 import numpy as np
 
-from ..transport import IN_BROWSER
+from ..errors import ProtocolError
+from ..platform import IN_BROWSER
+from ..protocol.tensors import check_shape, element_count, take_bytes
 
 __all__ = [
     "SharedMemoryException",
@@ -169,25 +170,24 @@ def set_shared_memory_region(shm_handle: SharedMemoryRegion, input_values: Seque
 def get_contents_as_numpy(shm_handle: SharedMemoryRegion, datatype: Any, shape: Sequence[int], offset: int = 0) -> Any:
     """The region's bytes from ``offset`` as an array of ``datatype`` and ``shape``: a view on the region for
     fixed-size types (valid while the region is mapped), decoded ``bytes`` items for object/bytes types."""
-    dims = [int(d) for d in shape]
-    if any(d < 0 for d in dims):
-        raise SharedMemoryException(f"shape must not hold negative dims, got {list(shape)}")
-    count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    try:  # the one shape rule and element count (protocol/tensors.py)
+        dims = check_shape(shape, "get_contents_as_numpy")
+    except ValueError as exc:
+        raise SharedMemoryException(str(exc)) from None
+    count = element_count(dims)
     dtype = np.dtype(datatype)
     buffer = shm_handle._mapped().buf
     assert buffer is not None
     if dtype != np.object_ and dtype.type is not np.bytes_:
         _check_span(shm_handle, offset, count * dtype.itemsize, "get_contents_as_numpy")
         return np.ndarray(dims, dtype=dtype, buffer=buffer, offset=offset)
-    items: List[bytes] = []
-    position = offset
-    for _ in range(count):
-        _check_span(shm_handle, position, 4, "get_contents_as_numpy (a BYTES length)")
-        (length,) = struct.unpack_from("<I", buffer, position)
-        position += 4
-        _check_span(shm_handle, position, length, "get_contents_as_numpy (a BYTES item)")
-        items.append(bytes(buffer[position : position + length]))
-        position += length
+    _check_span(shm_handle, offset, 0, "get_contents_as_numpy")
+    try:  # the one BYTES framing (protocol/tensors.py), bounded by the region
+        items, _ = take_bytes(buffer[: shm_handle.byte_size], count, offset)
+    except ProtocolError as exc:
+        raise SharedMemoryException(
+            f"get_contents_as_numpy (a BYTES item) does not fit region {shm_handle.shm_key!r}: {exc}"
+        ) from None
     array = np.empty(count, dtype=np.object_)
     array[:] = items
     return array.reshape(dims)
