@@ -11,26 +11,32 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 from ..errors import InvalidInputError
 from ..protocol import inference as wire
 from ..protocol.dtypes import get_dtype
-from ..protocol.tensors import Buffer, check_shape, element_count, expected_nbytes, pack_values, unpack_values
+from ..protocol.tensors import (
+    Buffer,
+    check_shape,
+    element_count,
+    expected_nbytes,
+    json_text,
+    pack_values,
+    unpack_values,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 
-_LOADED: Any = None
+_TENSORS: Any = None
 
 
-def _numpy_and_utils() -> Any:
-    """numpy, ..utils and the byte-order rule, imported on first use (the module itself works without numpy)."""
-    global _LOADED
-    if _LOADED is None:
-        import numpy
+def _tensors() -> Any:
+    """utils/tensors.py (numpy to and from the protocol's tensors), imported on first use: this module works
+    without numpy."""
+    global _TENSORS
+    if _TENSORS is None:
+        from ..utils import tensors
 
-        from .. import utils
-        from ..utils import byte_order
-
-        _LOADED = (numpy, utils, byte_order)
-    return _LOADED
+        _TENSORS = tensors
+    return _TENSORS
 
 
 class InferInput:
@@ -94,51 +100,16 @@ class InferInput:
         Binary data is a zero-copy view of a C-contiguous array: do not modify the array before
         the request is sent.
         """
-        numpy, utils, order = _numpy_and_utils()
-        if not isinstance(input_tensor, numpy.ndarray):
-            raise InvalidInputError(
-                f"input {self._name!r}: set_data_from_numpy needs a numpy.ndarray, got {type(input_tensor).__name__}"
-            )
-        given = utils.np_to_triton_dtype(input_tensor.dtype)
-        expected_ok = given == self._datatype or input_tensor.dtype == numpy.dtype(get_dtype(self._datatype).host)
-        if not expected_ok:
-            raise InvalidInputError(
-                f"input {self._name!r}: got a {input_tensor.dtype} array ({given}), expected {self._datatype}"
-            )
-        if list(input_tensor.shape) != self._shape:
-            raise InvalidInputError(
-                f"input {self._name!r}: got shape {list(input_tensor.shape)}, expected {self._shape}"
-            )
+        binary, json_data = _tensors().input_data(self._name, self._shape, self._datatype, input_tensor, binary_data)
         self._clear()
-        if binary_data:
-            if self._datatype == "BYTES":
-                packed = utils.serialize_byte_tensor(input_tensor)
-                self._binary = memoryview(packed.item() if packed.size else b"")
-            elif self._datatype == "BF16":
-                self._binary = memoryview(utils.serialize_bf16_tensor(input_tensor))
-            else:
-                array = order.in_wire_order(input_tensor)
-                self._binary = memoryview(array.reshape(-1).view(numpy.uint8))
-        else:
-            if self._datatype in wire.BINARY_ONLY:
-                raise InvalidInputError(
-                    f"input {self._name!r}: {self._datatype} can only be sent as binary data (binary_data=True)"
-                )
-            if self._datatype == "BYTES":
-                self._json = [self._json_text(item) for item in input_tensor.flat]
-            else:
-                self._json = input_tensor.reshape(-1).tolist()
+        self._binary, self._json = binary, json_data
         return self
 
     def _json_text(self, item: Any) -> str:
-        if isinstance(item, (bytes, bytearray)):
-            try:
-                return bytes(item).decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidInputError(
-                    f"input {self._name!r}: BYTES element {bytes(item)[:20]!r} is not UTF-8; send it as binary data"
-                ) from None
-        return item if isinstance(item, str) else str(item)
+        try:
+            return json_text(item)
+        except ValueError as exc:
+            raise InvalidInputError(f"input {self._name!r}: {exc}") from None
 
     def set_data_from_buffer(self, buffer: Buffer, binary_data: bool = True) -> InferInput:
         """Take raw wire-layout bytes (little-endian, row-major; BYTES length-prefixed). No numpy needed."""
@@ -315,27 +286,8 @@ class InferResult:
 
     def as_numpy(self, name: str) -> Optional[np.ndarray]:
         """An output as a numpy array (a zero-copy view for binary fixed-size outputs); None if absent."""
-        numpy, utils, order = _numpy_and_utils()
         tensor = self._tensor(name)
         if tensor is None:
             return None
-        shape = tensor.shape
-        result: np.ndarray
-        if tensor.binary is not None:
-            if tensor.datatype == "BYTES":
-                array = utils.deserialize_bytes_tensor(tensor.binary)
-            elif tensor.datatype == "BF16":
-                array = utils.deserialize_bf16_tensor(tensor.binary)
-            else:
-                array = numpy.frombuffer(tensor.binary, dtype=order.wire_dtype(tensor.datatype))
-            result = array.reshape(shape)
-            return result
-        if tensor.json is None:
-            return None
-        if tensor.datatype == "BYTES":  # sent as JSON: str items (tritonclient's rule); binary ones are bytes
-            array = numpy.empty(len(tensor.json), dtype=numpy.object_)
-            array[:] = list(tensor.json)
-            result = array.reshape(shape)
-            return result
-        result = numpy.array(tensor.json, dtype=get_dtype(tensor.datatype).numpy).reshape(shape)
-        return result
+        array: Optional[np.ndarray] = _tensors().output_array(tensor)
+        return array

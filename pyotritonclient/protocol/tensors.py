@@ -127,6 +127,18 @@ def take_bytes(buffer: Buffer, count: Optional[int], start: int = 0) -> Tuple[Li
     return items, pos
 
 
+def json_text(item: Any) -> str:
+    """A BYTES element as Triton's JSON tensor format carries it: a str as it is, bytes decoded as UTF-8
+    (ValueError when they are not UTF-8: such an element can only travel as binary data), anything else as its
+    text."""
+    if isinstance(item, (bytes, bytearray)):
+        try:
+            return bytes(item).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"BYTES element {bytes(item)[:20]!r} is not UTF-8; send it as binary data") from None
+    return item if isinstance(item, str) else str(item)
+
+
 def pack_values(datatype: str, values: Sequence[object]) -> bytes:
     """Flat Python values -> the tensor's wire bytes (no numpy; for small tensors and browsers)."""
     dtype = get_dtype(datatype)
