@@ -149,8 +149,8 @@ class Http11Transport:
     async def _exchange(self, request: Request, streaming: bool) -> Tuple[Connection, Exchange]:
         if self._closed:
             raise TransportClosed("this client is closed", request.url)
-        key, url = target_of(request.url).origin, request.url
-        head = write_head(request, target_of(url))
+        url, target = request.url, target_of(request.url)
+        key, head = target.origin, write_head(request, target)
         total = request.body_length()
         slots = self._bind()
         await slots.acquire()
