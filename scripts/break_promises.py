@@ -103,8 +103,8 @@ BREAKS = [
     Break(
         "-v request lines show the password",
         "pyotritonclient/http/_base.py",
-        'print(f"{request.method} {redact_url(url)}, headers',
-        'print(f"{request.method} {url}, headers',
+        'print(f"{request.method} {redact_url(request.url)}, headers {headers}")',
+        'print(f"{request.method} {request.url}, headers {headers}")',
         "tests/test_cli.py",
     ),
     Break(

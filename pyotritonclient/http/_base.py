@@ -195,6 +195,12 @@ class ClientBase:
             self._request(method, path, headers, query_params, body, body_headers), Deadline.of(timeout)
         )
 
+    def _announce(self, request: Request) -> None:
+        """THE verbose request line: method, URL and headers, credentials redacted."""
+        if self._verbose:
+            headers = redact_headers(request.headers, self.secret_headers)
+            print(f"{request.method} {redact_url(request.url)}, headers {headers}")
+
     def _request(
         self,
         method: str,
@@ -211,8 +217,7 @@ class ClientBase:
     async def _send(self, request: Request, deadline: Deadline) -> Response:
         """THE way a request leaves the client: printed when verbose, sent, its failures mapped to the family."""
         url = request.url
-        if self._verbose:
-            print(f"{request.method} {redact_url(url)}, headers {redact_headers(request.headers, self.secret_headers)}")
+        self._announce(request)
         try:
             response = await self._transport.send(request, deadline)
         except (TransportError, BadRequest) as exc:

@@ -17,7 +17,7 @@ from ..protocol import inference as wire
 from ..protocol.deadline import Deadline
 from ..protocol.request import BadRequest
 from ..protocol.sse import SSEParser
-from ..protocol.urls import model_path, redact_headers, redact_url
+from ..protocol.urls import model_path, redact_url
 from ..transport import TransportError
 from ._admin import AdminEndpoints
 from ._async import InferAsyncRequest
@@ -338,8 +338,7 @@ class InferenceServerClient(AdminEndpoints):
         body_headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         request = self._request("POST", path, headers, query_params, body, body_headers)
         url = request.url
-        if self._verbose:
-            print(f"POST {redact_url(url)}, headers {redact_headers(request.headers, self.secret_headers)}")
+        self._announce(request)
         try:
             async with self._transport.stream(request, Deadline(), silence=timeout) as response:
                 if response.status >= 400:
