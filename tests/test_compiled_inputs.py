@@ -23,7 +23,7 @@ CONFIG = {
 
 
 def wire(tensors):
-    return [(t.name(), t.shape(), t.datatype(), bytes(t._get_binary_data() or b"")) for t in tensors]
+    return [(t.name, t.shape, t.datatype, bytes(t.binary or b"")) for t in tensors]
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_arrays_of_the_models_dtype_take_the_fast_path_and_match_the_general_one
         by_name = sorted(wire(fast))
         assert by_name == sorted(wire(prepare_inputs(CONFIG, given)))
     single = plan.fast_inputs([a[0], b[0]])  # one item of a batching model: the batch dimension is added
-    assert single is not None and [t.shape() for t in single] == [[1, 2, 3], [1, 4]]
+    assert single is not None and [t.shape for t in single] == [[1, 2, 3], [1, 4]]
     assert wire(single) == wire(prepare_inputs(CONFIG, [a[0], b[0]]))
     assert plan.output_names == ["OUT"]
 
@@ -49,7 +49,7 @@ def test_the_fast_path_sends_views_not_copies(plan):
     a = np.zeros((1, 2, 3), dtype=np.float32)
     (tensor_a, _) = plan.fast_inputs([a, np.zeros((1, 2), dtype=np.int32)])
     a[0, 0, 0] = 7.0  # the tensor is a view: the documented "do not modify before sending"
-    assert np.frombuffer(tensor_a._get_binary_data(), dtype=np.float32)[0] == 7.0
+    assert np.frombuffer(tensor_a.binary, dtype=np.float32)[0] == 7.0
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_a_non_contiguous_array_is_sent_in_order():
     assert not a.flags.c_contiguous
     fast = plan.fast_inputs([a, np.zeros((1, 1), dtype=np.int32)])
     assert fast is not None
-    assert np.array_equal(np.frombuffer(fast[0]._get_binary_data(), dtype=np.float32), a.reshape(-1))
+    assert np.array_equal(np.frombuffer(fast[0].binary, dtype=np.float32), a.reshape(-1))
 
 
 def test_errors_still_name_the_input_when_the_plan_declines():
@@ -155,5 +155,5 @@ def test_what_a_config_compiles_to_exactly():
         np,
     )
     every = two.fast_inputs({"a": np.zeros(2, np.int32), "b": np.array(1, np.int32)})  # all of them, by name
-    assert every is not None and [t.name() for t in every] == ["a", "b"]
+    assert every is not None and [t.name for t in every] == ["a", "b"]
     assert two.fast_inputs((np.zeros(2, np.int32), np.array(1, np.int32))) is not None  # all, in order

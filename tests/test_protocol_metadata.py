@@ -223,7 +223,7 @@ def test_inputs_of_a_model_described_by_metadata_only():
 
     config = config_from_metadata({"name": "m"})  # no inputs listed: taken by name from the values
     (tensor,) = prepare_inputs(config, {"a": np.zeros((2, 3), np.float32)})
-    assert (tensor.name(), tensor.datatype(), tensor.shape()) == ("a", "FP32", [2, 3])
+    assert (tensor.name, tensor.datatype, tensor.shape) == ("a", "FP32", [2, 3])
     with pytest.raises(InvalidInputError) as refused:
         prepare_inputs(config, [np.zeros(2)])
     assert str(refused.value).startswith("the server does not describe the inputs of model 'm'")
@@ -236,8 +236,8 @@ def test_an_rpc_ndarray_as_json_without_numpy(monkeypatch):
     monkeypatch.setattr(inputs, "numpy_or_none", lambda: None)
     config = {"name": "m", "input": [{"name": "x", "data_type": "TYPE_INT16", "dims": [2]}]}
     (tensor,) = inputs.prepare_inputs(config, [encode("INT16", [2], np.array([3, -4], "<i2").tobytes())], binary=False)
-    assert (tensor.name(), tensor.datatype(), tensor.shape()) == ("x", "INT16", [2])
-    assert tensor.to_wire().json == [3, -4] and tensor.to_wire().binary is None
+    assert (tensor.name, tensor.datatype, tensor.shape) == ("x", "INT16", [2])
+    assert tensor.json == [3, -4] and tensor.binary is None
 
 
 def test_the_one_batching_flag():

@@ -27,8 +27,7 @@ CONFIG = {
 BATCHED = {"name": "b", "max_batch_size": 4, "input": [{"name": "X", "data_type": "TYPE_UINT8", "dims": [3]}]}
 
 
-def wire(tensor):
-    data = tensor.to_wire()
+def wire(data):
     return data.name, data.datatype, data.shape, bytes(data.binary) if data.binary is not None else data.json
 
 
@@ -150,7 +149,7 @@ KINDS = {
 
 
 def sent(inputs, **options):
-    return {t.name(): wire(t)[1:] for t in model_io.prepare_inputs(KINDS, inputs, **options)}
+    return {t.name: wire(t)[1:] for t in model_io.prepare_inputs(KINDS, inputs, **options)}
 
 
 def framed(*items):

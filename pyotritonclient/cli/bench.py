@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from ..api import run_bounded
 from ..errors import InferenceServerException, InvalidInputError
 from ..http import InferenceServerClient, InferInput
 from ..protocol.dtypes import config_to_wire, get_dtype
+from ..protocol.inference import TensorData
 from ..protocol.metadata import batches
 
 
@@ -116,7 +117,7 @@ def synthetic_inputs(
 async def run_bench(
     client: InferenceServerClient,
     model: str,
-    inputs: Sequence[InferInput],
+    inputs: Sequence[Union[InferInput, TensorData]],
     *,
     concurrency: int = 1,
     requests: Optional[int] = None,

@@ -22,7 +22,7 @@ from ..transport import TransportError
 from ._admin import AdminEndpoints
 from ._async import InferAsyncRequest
 from ._base import Headers, Query, transport_error
-from ._infer import InferInput, InferRequestedOutput, InferResult
+from ._infer import InferInput, InferRequestedOutput, InferResult, Tensor
 
 __all__ = ["InferCall", "InferenceServerClient", "transport_error"]
 
@@ -64,7 +64,7 @@ class InferCall:
 
 
 def encode_infer(
-    inputs: Sequence[InferInput],
+    inputs: Sequence[Tensor],
     outputs: Optional[Sequence[InferRequestedOutput]],
     request_id: str,
     parameters: Optional[Mapping[str, Any]],
@@ -72,15 +72,22 @@ def encode_infer(
 ) -> wire.EncodedRequest:
     """THE encoding of ``infer``'s arguments into a request body (header and tensor parts), bad ones refused
     (InvalidInputError); ``sequence_and_limits``: sequence_id/start/end, priority and Triton's ``timeout``."""
-    if isinstance(inputs, InferInput):
+    if isinstance(inputs, (InferInput, wire.TensorData)):
         inputs = [inputs]
+    tensors = []
     for item in inputs:
-        if not isinstance(item, InferInput):
-            raise InvalidInputError(f"inputs must be InferInput objects, got {type(item).__name__}")
+        if isinstance(item, InferInput):
+            tensors.append(item.to_wire())
+        elif isinstance(item, wire.TensorData):
+            tensors.append(item)
+        else:
+            raise InvalidInputError(
+                f"inputs must be InferInput objects (or the protocol's TensorData), got {type(item).__name__}"
+            )
     try:
         params = wire.request_parameters(parameters, **sequence_and_limits)
         return wire.build_infer_request(
-            [i.to_wire() for i in inputs], [o.to_wire() for o in outputs] if outputs else None, request_id, params
+            tensors, [o.to_wire() for o in outputs] if outputs else None, request_id, params
         )
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(str(exc)) from None
@@ -133,7 +140,7 @@ class InferenceServerClient(AdminEndpoints):
 
     @staticmethod
     def generate_request_body(
-        inputs: Sequence[InferInput],
+        inputs: Sequence[Tensor],
         outputs: Optional[Sequence[InferRequestedOutput]] = None,
         request_id: str = "",
         sequence_id: Union[int, str] = 0,
@@ -170,7 +177,7 @@ class InferenceServerClient(AdminEndpoints):
     async def infer(
         self,
         model_name: str,
-        inputs: Sequence[InferInput],
+        inputs: Sequence[Tensor],
         model_version: str = "",
         outputs: Optional[Sequence[InferRequestedOutput]] = None,
         request_id: str = "",
@@ -243,7 +250,7 @@ class InferenceServerClient(AdminEndpoints):
     def async_infer(
         self,
         model_name: str,
-        inputs: Sequence[InferInput],
+        inputs: Sequence[Tensor],
         model_version: str = "",
         outputs: Optional[Sequence[InferRequestedOutput]] = None,
         request_id: str = "",

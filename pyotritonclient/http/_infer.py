@@ -6,20 +6,13 @@ numpy is imported only inside the numpy methods: the buffer/list methods work wi
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from ..errors import InvalidInputError
 from ..protocol import inference as wire
 from ..protocol.dtypes import get_dtype
-from ..protocol.tensors import (
-    Buffer,
-    check_shape,
-    element_count,
-    expected_nbytes,
-    json_text,
-    pack_values,
-    unpack_values,
-)
+from ..protocol.input_data import buffer_data, list_data
+from ..protocol.tensors import Buffer, check_shape, pack_values, unpack_values
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -105,52 +98,18 @@ class InferInput:
         self._binary, self._json = binary, json_data
         return self
 
-    def _json_text(self, item: Any) -> str:
-        try:
-            return json_text(item)
-        except ValueError as exc:
-            raise InvalidInputError(f"input {self._name!r}: {exc}") from None
-
     def set_data_from_buffer(self, buffer: Buffer, binary_data: bool = True) -> InferInput:
         """Take raw wire-layout bytes (little-endian, row-major; BYTES length-prefixed). No numpy needed."""
-        if not isinstance(buffer, (bytes, bytearray, memoryview)):
-            raise InvalidInputError(
-                f"input {self._name!r}: set_data_from_buffer needs bytes, bytearray or memoryview, "
-                f"got {type(buffer).__name__}"
-            )
-        view = memoryview(buffer)
-        if view.ndim != 1 or view.format != "B":
-            view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
-        expected = expected_nbytes(self._datatype, self._shape)
-        if expected is not None and view.nbytes != expected:
-            raise InvalidInputError(
-                f"input {self._name!r}: {view.nbytes} bytes of data but {self._datatype} with shape "
-                f"{self._shape} needs {expected}"
-            )
-        if not binary_data:
-            return self.set_data_from_list(unpack_values(self._datatype, view), binary_data=False)
+        binary, json_data = buffer_data(self._name, self._shape, self._datatype, buffer, binary_data)
         self._clear()
-        self._binary = view
+        self._binary, self._json = binary, json_data
         return self
 
     def set_data_from_list(self, values: Sequence[Any], binary_data: bool = False) -> InferInput:
         """Take a flat list of Python values (bool/int/float; str or bytes for BYTES). No numpy needed."""
-        values = list(values)
-        count = element_count(self._shape)
-        if len(values) != count:
-            raise InvalidInputError(
-                f"input {self._name!r}: {len(values)} values but shape {self._shape} has {count} elements"
-            )
+        binary, json_data = list_data(self._name, self._shape, self._datatype, values, binary_data)
         self._clear()
-        if binary_data or self._datatype in wire.BINARY_ONLY:
-            try:
-                self._binary = memoryview(pack_values(self._datatype, values))
-            except (ValueError, TypeError) as exc:
-                raise InvalidInputError(f"input {self._name!r}: {exc}") from None
-        elif self._datatype == "BYTES":
-            self._json = [self._json_text(v) for v in values]
-        else:
-            self._json = values
+        self._binary, self._json = binary, json_data
         return self
 
     def set_shared_memory(self, region_name: str, byte_size: int, offset: int = 0) -> InferInput:
@@ -178,6 +137,10 @@ class InferInput:
         return wire.TensorData(
             self._name, self._datatype, list(self._shape), self._binary, self._json, dict(self._parameters)
         )
+
+
+Tensor = Union[InferInput, wire.TensorData]
+"""An input as ``infer`` takes it: the client's ``InferInput`` or the protocol's ``TensorData`` (what values/ makes)."""
 
 
 class InferRequestedOutput:
@@ -244,6 +207,10 @@ class InferResult:
         if verbose:
             print(json.dumps(result.get_response()))
         return result
+
+    def to_wire(self) -> wire.InferResponse:
+        """The response as the protocol layer parsed it (header and output tensors), e.g. for values/."""
+        return self._response
 
     def get_response(self) -> Dict[str, Any]:
         """The response's JSON header (model_name, model_version, id, parameters, outputs)."""

@@ -4,6 +4,7 @@ use (and that ``values/`` can use on protocol tensors without the client's class
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -19,7 +20,17 @@ from . import (
     serialize_bf16_tensor,
     serialize_byte_tensor,
 )
-from .byte_order import in_wire_order, wire_dtype
+from .byte_order import in_wire_order, native, wire_dtype
+
+
+@lru_cache(maxsize=512)
+def takes(dtype: Any, datatype: str) -> bool:
+    """THE rule of which numpy arrays an input of ``datatype`` takes as they are (no cast asked for): the
+    datatype's own dtype in either byte order (sent little-endian), float32 for BF16, object/bytes/str arrays
+    for BYTES. ``set_data_from_numpy`` and ``execute`` both follow it; ``execute``'s cast=True adds numpy's safe
+    casts."""
+    given = np.dtype(dtype)
+    return np_to_triton_dtype(given) == datatype or native(given) == np.dtype(get_dtype(datatype).host)
 
 
 def input_data(
@@ -32,8 +43,8 @@ def input_data(
         raise InvalidInputError(
             f"input {name!r}: set_data_from_numpy needs a numpy.ndarray, got {type(array).__name__}"
         )
-    given = np_to_triton_dtype(array.dtype)
-    if not (given == datatype or array.dtype == np.dtype(get_dtype(datatype).host)):
+    if not takes(array.dtype, datatype):
+        given = np_to_triton_dtype(array.dtype)
         raise InvalidInputError(f"input {name!r}: got a {array.dtype} array ({given}), expected {datatype}")
     if list(array.shape) != list(shape):
         raise InvalidInputError(f"input {name!r}: got shape {list(array.shape)}, expected {list(shape)}")
@@ -80,4 +91,4 @@ def output_array(tensor: wire.OutputTensor) -> Optional[np.ndarray]:
     return result
 
 
-__all__ = ["input_data", "output_array"]
+__all__ = ["input_data", "output_array", "takes"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from ..http import InferInput
+from ..protocol import inference as wire
 from ..protocol.dtypes import config_to_wire, get_dtype
 from ..protocol.metadata import batches
 from ..protocol.tensors import expected_shape, fit_shape
@@ -43,7 +43,7 @@ class CompiledInputs:
         self.output_names: List[str] = [spec["name"] for spec in config.get("output", [])]
         self._np = np
 
-    def fast_inputs(self, inputs: Any) -> Optional[List[InferInput]]:
+    def fast_inputs(self, inputs: Any) -> Optional[List[wire.TensorData]]:
         """The tensors for ``inputs`` when every value is a numpy array that needs nothing done to it (the
         model's dtype, little-endian, the config's shape, or one item of a batching model);
         None otherwise (the general path then checks, converts, and names what is wrong)."""
@@ -73,11 +73,14 @@ class CompiledInputs:
         tensors = []
         for plan, value in pairs:
             if type(value) is not ndarray or plan.dtype is None or value.dtype != plan.dtype:
-                return None  # (a non-contiguous array is copied into order by reshape below, as it must be)
+                return None  # (the one form of utils/tensors.takes that needs no work; a non-contiguous array
+                # is copied into order by reshape below, as it must be)
             shape = fit_shape(value.shape, plan.shape, self.batching)
             if shape is None:
                 return None
-            tensors.append(InferInput.from_checked(plan.name, list(shape), plan.datatype, value))
+            tensors.append(
+                wire.TensorData(plan.name, plan.datatype, list(shape), memoryview(value.reshape(-1).view("u1")))
+            )
         return tensors
 
 

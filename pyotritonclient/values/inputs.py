@@ -1,4 +1,4 @@
-"""Model inputs: values checked against a model's config and turned into ``InferInput``s. No I/O.
+"""Model inputs: values checked against a model's config and turned into the protocol's tensors. No I/O.
 
 numpy is used when it is installed; without it (Pyodide without numpy, e.g. ImJoy's engine offline) inputs
 may be RPC ndarrays (``{_rtype: "ndarray", ...}``), strings, bytes, dicts and (nested) lists of numbers. The
@@ -11,10 +11,11 @@ from collections import abc
 from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import InvalidInputError
-from ..http import InferInput
+from ..protocol import inference as wire
 from ..protocol.dtypes import config_to_wire, get_dtype
+from ..protocol.input_data import Data, buffer_data, list_data
 from ..protocol.metadata import CONFIG_SOURCE, batches, full_shape
-from ..protocol.tensors import fit_shape, unpack_values
+from ..protocol.tensors import fit_shape
 from . import codec as imjoy_codec
 from . import ndarray as rpc_ndarray
 from .compiled import CompiledInputs
@@ -56,7 +57,7 @@ def _to_array(value: Any, name: str, datatype: str, cast: bool) -> Any:
                     )
                 array[i] = _text_bytes(item)
             return array
-        if isinstance(value, np.ndarray) and value.dtype.kind in "OSU":
+        if isinstance(value, np.ndarray) and _tensors().takes(value.dtype, "BYTES"):
             return value
         raise InvalidInputError(
             f"input {name!r}: expected BYTES (str, bytes, dict or an object/bytes array), got {_describe(value)}"
@@ -76,7 +77,7 @@ def _to_array(value: Any, name: str, datatype: str, cast: bool) -> Any:
         if not np.array_equal(converted, array):
             raise InvalidInputError(f"input {name!r}: the values do not fit {datatype} ({wanted})")
         return converted
-    if value.dtype == wanted:
+    if _tensors().takes(value.dtype, datatype):
         return value
     if cast and np.can_cast(value.dtype, wanted, "safe"):
         return value.astype(wanted)
@@ -186,8 +187,8 @@ def _input(
     cast: bool,
     np: Any,
     binary: bool,
-) -> InferInput:
-    """One checked input value -> an InferInput (raw bytes, or JSON for servers without the binary extension)."""
+) -> wire.TensorData:
+    """One checked input value -> its tensor (raw bytes, or JSON for servers without the binary extension)."""
     if rpc_ndarray.is_ndarray(value):
         raw = rpc_ndarray.read(value, name)
         if np is None:
@@ -196,17 +197,27 @@ def _input(
                     f"input {name!r}: expected dtype {datatype}, got a {value.get('_rdtype')} ndarray"
                 )
             shape = _checked_shape(raw.shape, name, spec, config)
-            if binary:
-                return InferInput(name, shape, datatype).set_data_from_buffer(raw.data)
-            return InferInput(name, shape, datatype).set_data_from_list(unpack_values(datatype, raw.data))
+            return _tensor(name, datatype, shape, buffer_data(name, shape, datatype, raw.data, binary))
         value = np.frombuffer(raw.data, dtype=rpc_ndarray.WIRE_TO_NUMPY[raw.datatype]).reshape(raw.shape)
     if np is None:
         shape, flat = _plain_values(value, name, datatype)
         shape = _checked_shape(shape, name, spec, config)
-        return InferInput(name, shape, datatype).set_data_from_list(flat, binary_data=binary)
+        return _tensor(name, datatype, shape, list_data(name, shape, datatype, flat, binary))
     array = _to_array(value, name, datatype, cast)
     array = _check_shape(array, name, spec, config)
-    return InferInput(name, list(array.shape), datatype).set_data_from_numpy(array, binary_data=binary)
+    shape = list(array.shape)
+    return _tensor(name, datatype, shape, _tensors().input_data(name, shape, datatype, array, binary))
+
+
+def _tensor(name: str, datatype: str, shape: List[int], data: Data) -> wire.TensorData:
+    return wire.TensorData(name, datatype, shape, data[0], data[1])
+
+
+def _tensors() -> Any:
+    """utils/tensors.py (numpy's side of the rules), imported when numpy is there."""
+    from ..utils import tensors
+
+    return tensors
 
 
 def prepare_inputs(
@@ -217,8 +228,9 @@ def prepare_inputs(
     serialization: Optional[str] = None,
     binary: bool = True,
     plan: Optional[CompiledInputs] = None,
-) -> List[InferInput]:
-    """Check ``inputs`` against the model config and turn them into ``InferInput``s (nothing is sent);
+) -> List[wire.TensorData]:
+    """Check ``inputs`` against the model config and turn them into the protocol's tensors, which
+    ``InferenceServerClient.infer`` takes as inputs (nothing is sent);
     ``binary=False``: tensors as JSON lists (servers without Triton's binary tensor extension); ``plan``: the
     config's compiled plan, which takes arrays that need no conversion without the general checks."""
     if serialization not in (None, "triton", "imjoy"):
@@ -238,9 +250,8 @@ def prepare_inputs(
                     f'input {name!r}: serialization="imjoy" needs BYTES (TYPE_STRING) inputs, the model has {datatype}'
                 )
             shape = _checked_shape([1], name, spec, config)
-            prepared.append(
-                InferInput(name, shape, "BYTES").set_data_from_list([imjoy_codec.encode(value)], binary_data=True)
-            )
+            encoded = list_data(name, shape, "BYTES", [imjoy_codec.encode(value)], binary=True)
+            prepared.append(_tensor(name, "BYTES", shape, encoded))
         else:
             prepared.append(_input(name, datatype, value, spec, config, cast, np, binary))
     return prepared

@@ -4,9 +4,10 @@ JSON, the imjoy codec's objects, and plain values for RPC callers. No I/O."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Union
 
-from ..http import InferResult
+from ..protocol import inference as wire
+from ..protocol.tensors import pack_values, unpack_values
 from . import codec as imjoy_codec
 from . import ndarray as rpc_ndarray
 from .ndarray import numpy_or_none
@@ -40,23 +41,44 @@ def _nest(flat: List[Any], shape: Sequence[int]) -> Any:
     return [_nest(flat[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
+class HasWire(Protocol):
+    """A result that gives its protocol response (the client's ``InferResult``)."""
+
+    def to_wire(self) -> wire.InferResponse:
+        """The parsed response."""
+
+
+def _items(tensor: wire.OutputTensor) -> Optional[List[Any]]:
+    """An output's values as a flat list (BYTES items are bytes when sent binary, str when sent as JSON)."""
+    if tensor.binary is not None:
+        return unpack_values(tensor.datatype, tensor.binary)
+    return None if tensor.json is None else list(tensor.json)
+
+
+def _buffer(tensor: wire.OutputTensor) -> Optional[Any]:
+    if tensor.binary is not None:
+        return tensor.binary
+    return None if tensor.json is None else memoryview(pack_values(tensor.datatype, tensor.json))
+
+
 def shape_outputs(
-    result: InferResult,
+    result: Union[wire.InferResponse, HasWire],
     *,
     serialization: Optional[str] = None,
     decode_bytes: bool = False,
     decode_json: bool = False,
 ) -> Dict[str, Any]:
     """A response's outputs by name: numpy arrays (or RPC ndarrays without numpy); BYTES decoded as asked
-    (``str``/JSON lists, or the imjoy codec's objects)."""
+    (``str``/JSON lists, or the imjoy codec's objects). ``result``: the protocol's response, or a client's
+    ``InferResult``."""
+    response = result if isinstance(result, wire.InferResponse) else result.to_wire()
     np = numpy_or_none()
     results: Dict[str, Any] = {}
-    for output in result.get_response().get("outputs", []):
-        name, datatype = output["name"], output.get("datatype")
-        shape = [int(d) for d in output.get("shape", [])]
+    for name, tensor in response.outputs.items():
+        datatype, shape = tensor.datatype, list(tensor.shape)
         as_text = serialization == "imjoy" or decode_bytes or decode_json or np is None
         if datatype == "BYTES" and as_text:
-            items = result.as_list(name)
+            items = _items(tensor)
             if items is None:
                 results[name] = None
             elif serialization == "imjoy":
@@ -67,9 +89,11 @@ def shape_outputs(
             else:
                 results[name] = _nest(items, shape)
         elif np is not None:
-            results[name] = result.as_numpy(name)
+            from ..utils.tensors import output_array
+
+            results[name] = output_array(tensor)
         else:
-            buffer = result.as_buffer(name)
+            buffer = _buffer(tensor)
             results[name] = None if buffer is None else rpc_ndarray.encode(datatype, shape, buffer)
     return results
 
