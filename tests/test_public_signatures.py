@@ -34,7 +34,7 @@ CHANGED_SIGNATURES = {
     "pyotritonclient.http.InferenceServerClient.async_infer": "the same",
     "pyotritonclient.http.aio.InferenceServerClient.infer": "the same",
     "pyotritonclient.http.aio.InferenceServerClient.async_infer": "the same",
-    "pyotritonclient.http.InferenceServerClient.generate_request_body": "inputs: InferInput or the protocol's TensorData",
+    "pyotritonclient.http.InferenceServerClient.generate_request_body": "inputs: also the protocol's TensorData",
     "pyotritonclient.http.aio.InferenceServerClient.generate_request_body": "the same",
     "pyotritonclient.service.TritonService.execute": "deadline=None: call() makes it",
     "pyotritonclient.service.TritonService.get_config": "deadline=None: call() makes it",

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
-from typing import Any, AsyncGenerator, Callable, Coroutine, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncGenerator, Callable, Coroutine, Dict, Mapping, Optional, Sequence, Union
 
 from ..errors import InferenceServerException, InvalidInputError, ProtocolError, ServerError
 from ..protocol import inference as wire
@@ -22,75 +21,10 @@ from ..transport import TransportError
 from ._admin import AdminEndpoints
 from ._async import InferAsyncRequest
 from ._base import Headers, Query, transport_error
-from ._infer import InferInput, InferRequestedOutput, InferResult, Tensor
+from ._call import InferCall, encode_infer
+from ._infer import InferRequestedOutput, InferResult, Tensor
 
-__all__ = ["InferCall", "InferenceServerClient", "transport_error"]
-
-
-@dataclass(frozen=True)
-class InferCall:
-    """One inference request as a value: the encoded body (header and tensor parts) and how to send it. Built
-    once from ``infer``'s arguments (bad ones refused then), sent by ``_send_infer`` now or later."""
-
-    model_name: str
-    model_version: str
-    request: wire.EncodedRequest
-    headers: Headers = None
-    query_params: Query = None
-    request_compression_algorithm: Optional[str] = None
-    response_compression_algorithm: Optional[str] = None
-    deadline: Deadline = Deadline()
-
-    def body(self) -> Tuple[Sequence[Any], Dict[str, str]]:
-        """The body parts (compressed as asked) and the headers that describe them."""
-        request = self.request
-        body_headers = dict(request.headers)
-        body: Sequence[Any] = request.parts
-        sending = self.request_compression_algorithm
-        if sending:
-            try:
-                body = [wire.compress(request.parts, sending)]
-            except ValueError as exc:
-                raise InvalidInputError(f"request_compression_algorithm: {exc}") from None
-            body_headers["Content-Encoding"] = sending
-        accepted = self.response_compression_algorithm
-        if accepted:
-            if accepted not in wire.COMPRESSIONS:
-                raise InvalidInputError(
-                    f"response_compression_algorithm must be one of {wire.COMPRESSIONS}, got {accepted!r}"
-                )
-            body_headers["Accept-Encoding"] = accepted
-        return body, body_headers
-
-
-def encode_infer(
-    inputs: Sequence[Tensor],
-    outputs: Optional[Sequence[InferRequestedOutput]],
-    request_id: str,
-    parameters: Optional[Mapping[str, Any]],
-    **sequence_and_limits: Any,
-) -> wire.EncodedRequest:
-    """THE encoding of ``infer``'s arguments into a request body (header and tensor parts), bad ones refused
-    (InvalidInputError); ``sequence_and_limits``: sequence_id/start/end, priority and Triton's ``timeout``."""
-    if isinstance(inputs, (InferInput, wire.TensorData)):
-        inputs = [inputs]
-    tensors = []
-    for item in inputs:
-        if isinstance(item, InferInput):
-            tensors.append(item.to_wire())
-        elif isinstance(item, wire.TensorData):
-            tensors.append(item)
-        else:
-            raise InvalidInputError(
-                f"inputs must be InferInput objects (or the protocol's TensorData), got {type(item).__name__}"
-            )
-    try:
-        params = wire.request_parameters(parameters, **sequence_and_limits)
-        return wire.build_infer_request(
-            tensors, [o.to_wire() for o in outputs] if outputs else None, request_id, params
-        )
-    except (ValueError, TypeError) as exc:
-        raise InvalidInputError(str(exc)) from None
+__all__ = ["InferenceServerClient", "transport_error"]
 
 
 class InferenceServerClient(AdminEndpoints):
@@ -195,25 +129,20 @@ class InferenceServerClient(AdminEndpoints):
     ) -> InferResult:
         """Run one inference. ``timeout`` is Triton's server-side limit in microseconds;
         ``client_timeout`` (seconds, or a caller's Deadline, used as it is) bounds the whole call on this side."""
-        call = InferCall(
+        call = InferCall.of_arguments(
             model_name,
             model_version,
-            encode_infer(
-                inputs,
-                outputs,
-                request_id,
-                parameters,
-                sequence_id=sequence_id,
-                sequence_start=sequence_start,
-                sequence_end=sequence_end,
-                priority=priority,
-                timeout=timeout,
-            ),
+            inputs,
+            outputs,
+            request_id,
+            parameters,
+            (sequence_id, sequence_start, sequence_end),
+            priority,
+            timeout,
             headers,
             query_params,
-            request_compression_algorithm,
-            response_compression_algorithm,
-            Deadline.of(client_timeout),
+            (request_compression_algorithm, response_compression_algorithm),
+            client_timeout,
         )
         return await self._send_infer(call)
 
@@ -270,25 +199,20 @@ class InferenceServerClient(AdminEndpoints):
 
         Same arguments as ``infer``; needs a running event loop. Bad arguments are refused here, before
         anything is sent. The requests in flight share the client's connection pool (``concurrency``)."""
-        call = InferCall(
+        call = InferCall.of_arguments(
             model_name,
             model_version,
-            encode_infer(
-                inputs,
-                outputs,
-                request_id,
-                parameters,
-                sequence_id=sequence_id,
-                sequence_start=sequence_start,
-                sequence_end=sequence_end,
-                priority=priority,
-                timeout=timeout,
-            ),
+            inputs,
+            outputs,
+            request_id,
+            parameters,
+            (sequence_id, sequence_start, sequence_end),
+            priority,
+            timeout,
             headers,
             query_params,
-            request_compression_algorithm,
-            response_compression_algorithm,
-            Deadline.of(client_timeout),
+            (request_compression_algorithm, response_compression_algorithm),
+            client_timeout,
         )  # bad inputs are refused now, not in the background
         try:
             loop = asyncio.get_running_loop()
