@@ -26,6 +26,8 @@ _STATUS = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: [\t\x20-\x7e\x80-\xff]*)?")
 _CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,15}")
 _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a token (RFC 9110 §5.1)
 _VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")  # visible characters, spaces and tabs: no CR, LF or NUL
+_FIELD = _NAME.pattern + b":" + _VALUE.pattern
+_FIELDS = re.compile(_FIELD + rb"(?:\r\n" + _FIELD + rb")*")  # all the header lines at once: the common case
 
 
 def safe_header(name: object, value: object) -> bool:
@@ -106,8 +108,13 @@ def parse_head(head: bytes) -> Tuple[bool, int, Dict[str, str]]:
     if status < 100:
         raise BadResponse(f"status {status} is not one of HTTP's (100-999)")
     found: Dict[str, str] = {}
+    checked = len(lines) > 1 and _FIELDS.fullmatch(head, len(lines[0]) + 2) is not None
     for line in lines[1:]:
-        key, text = _field(line, "header")
+        if checked:  # every line is a token, a colon and a clean value (one match for the whole block)
+            name, _, value = line.partition(b":")
+            key, text = name.decode("latin-1").lower(), value.strip(b" \t").decode("latin-1")
+        else:
+            key, text = _field(line, "header")  # names the first bad line
         before = found.get(key)
         if key == "content-length" and before not in (None, text):
             raise BadResponse("two different Content-Length headers")

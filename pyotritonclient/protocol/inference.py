@@ -166,6 +166,11 @@ def request_parameters(
     return params
 
 
+_COMPACT = json.JSONEncoder(
+    separators=(",", ":"), allow_nan=True
+)  # (made once: json.dumps with options makes one per call)
+
+
 def build_infer_request(
     inputs: Sequence[TensorData],
     outputs: Optional[Sequence[RequestedOutput]] = None,
@@ -190,7 +195,7 @@ def build_infer_request(
     if params:
         header["parameters"] = params
     header["inputs"] = [tensor.header() for tensor in inputs]
-    head = json.dumps(header, separators=(",", ":"), allow_nan=True).encode("utf-8")
+    head = _COMPACT.encode(header).encode("utf-8")
     binaries = [t.binary for t in inputs if t.binary is not None and memoryview(t.binary).nbytes]
     if not binaries and not any(t.binary is not None for t in inputs):
         return EncodedRequest([head], None)

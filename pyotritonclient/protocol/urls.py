@@ -73,6 +73,13 @@ def segment(value: str, what: str) -> str:
 
 def model_path(model_name: str, model_version: str = "") -> str:
     """``v2/models/<name>[/versions/<version>]`` with each segment percent-encoded."""
+    if type(model_name) is str and type(model_version) is str:
+        return _model_path(model_name, model_version)  # (the common call: encoded once per model)
+    return _model_path.__wrapped__(model_name, model_version)
+
+
+@lru_cache(maxsize=1024)
+def _model_path(model_name: str, model_version: str) -> str:
     path = "v2/models/" + segment(model_name, "model_name")
     if model_version:
         path += "/versions/" + segment(str(model_version), "model_version")
