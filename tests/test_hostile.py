@@ -180,7 +180,7 @@ async def test_a_gzip_bomb_is_refused_without_inflating_it(bomb_server):
 def test_asked_for_compression_is_bounded_too():
     import gzip
 
-    from pyotritonclient.protocol.inference import decompress
+    from pyotritonclient.protocol.compression import decompress
     from pyotritonclient.protocol.tensors import ProtocolError
 
     with pytest.raises(ProtocolError, match="decompresses to more than 1000 bytes"):

@@ -12,7 +12,7 @@ import zlib
 import pytest
 
 from pyotritonclient.errors import InvalidInputError
-from pyotritonclient.protocol import dtypes, endpoints, inference, sse, tensors
+from pyotritonclient.protocol import compression, dtypes, endpoints, inference, sse, tensors
 from pyotritonclient.protocol.tensors import ProtocolError
 
 
@@ -227,15 +227,15 @@ def test_error_messages_from_error_bodies():
 
 def test_compression_both_ways():
     parts = [b"abc" * 10, b"xyz"]
-    assert gzip.decompress(inference.compress(parts, "gzip")) == b"".join(parts)
-    assert zlib.decompress(inference.compress(parts, "deflate")) == b"".join(parts)
-    assert inference.decompress(gzip.compress(b"q"), "gzip") == b"q"
-    assert inference.decompress(zlib.compress(b"q"), "deflate") == b"q"
-    assert inference.decompress(b"q", None) == b"q" and inference.decompress(b"q", "identity") == b"q"
+    assert gzip.decompress(compression.compress(parts, "gzip")) == b"".join(parts)
+    assert zlib.decompress(compression.compress(parts, "deflate")) == b"".join(parts)
+    assert compression.decompress(gzip.compress(b"q"), "gzip") == b"q"
+    assert compression.decompress(zlib.compress(b"q"), "deflate") == b"q"
+    assert compression.decompress(b"q", None) == b"q" and compression.decompress(b"q", "identity") == b"q"
     with pytest.raises(ProtocolError, match="unsupported Content-Encoding 'br'"):
-        inference.decompress(b"q", "br")
+        compression.decompress(b"q", "br")
     with pytest.raises(ValueError, match="unsupported compression 'br'"):
-        inference.compress(parts, "br")
+        compression.compress(parts, "br")
 
 
 def test_more_request_edges():
@@ -316,13 +316,13 @@ def test_bad_header_lengths(value):
 def test_bounded_decompression_both_encodings():
     data = bytes(range(256)) * 8  # 2,048 bytes
     for encoding, packed in (("gzip", gzip.compress(data)), ("deflate", zlib.compress(data))):
-        assert inference.decompress(packed, encoding, len(data)) == data  # exactly at the limit
+        assert compression.decompress(packed, encoding, len(data)) == data  # exactly at the limit
         with pytest.raises(ProtocolError) as info:
-            inference.decompress(packed, encoding, len(data) - 1)
+            compression.decompress(packed, encoding, len(data) - 1)
         assert str(info.value) == f"the {encoding} body decompresses to more than {len(data) - 1} bytes"
         with pytest.raises(ProtocolError, match=f"the {encoding} body is corrupt"):
-            inference.decompress(packed[:10] + b"\xff" * 10, encoding, 10_000)
-    assert inference.decompress(b"raw", "identity", 1) == b"raw" and inference.decompress(b"raw", None, 1) == b"raw"
+            compression.decompress(packed[:10] + b"\xff" * 10, encoding, 10_000)
+    assert compression.decompress(b"raw", "identity", 1) == b"raw" and compression.decompress(b"raw", None, 1) == b"raw"
     with pytest.raises(ProtocolError) as info:
-        inference.decompress(b"q", "br", 10)
+        compression.decompress(b"q", "br", 10)
     assert str(info.value) == "unsupported Content-Encoding 'br'"

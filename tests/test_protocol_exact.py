@@ -10,7 +10,7 @@ import zlib
 import pytest
 
 from pyotritonclient.errors import InvalidInputError
-from pyotritonclient.protocol import endpoints, inference, sse, tensors
+from pyotritonclient.protocol import compression, endpoints, inference, sse, tensors
 from pyotritonclient.protocol.tensors import ProtocolError
 
 
@@ -111,7 +111,7 @@ def test_answers_the_parser_takes_mutation_testing_found():
     assert inference.find_json_end(header + b"\x00\x01") == len(header)
     assert inference.error_message(b"\xff broken", 500) == "\ufffd broken"
     with pytest.raises(ProtocolError):  # a zlib stream is not gzip
-        inference.decompress(zlib.compress(b"data"), "gzip")
+        compression.decompress(zlib.compress(b"data"), "gzip")
 
 
 @pytest.mark.parametrize(

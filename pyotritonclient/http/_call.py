@@ -8,6 +8,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import InvalidInputError
 from ..protocol import inference as wire
+from ..protocol.compression import COMPRESSIONS, compress
 from ..protocol.deadline import Deadline
 from ._base import Headers, Query
 from ._infer import InferInput, InferRequestedOutput, Tensor
@@ -74,15 +75,15 @@ class InferCall:
         sending = self.request_compression_algorithm
         if sending:
             try:
-                body = [wire.compress(request.parts, sending)]
+                body = [compress(request.parts, sending)]
             except ValueError as exc:
                 raise InvalidInputError(f"request_compression_algorithm: {exc}") from None
             body_headers["Content-Encoding"] = sending
         accepted = self.response_compression_algorithm
         if accepted:
-            if accepted not in wire.COMPRESSIONS:
+            if accepted not in COMPRESSIONS:
                 raise InvalidInputError(
-                    f"response_compression_algorithm must be one of {wire.COMPRESSIONS}, got {accepted!r}"
+                    f"response_compression_algorithm must be one of {COMPRESSIONS}, got {accepted!r}"
                 )
             body_headers["Accept-Encoding"] = accepted
         return body, body_headers

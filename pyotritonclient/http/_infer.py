@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from ..errors import InvalidInputError
 from ..protocol import inference as wire
+from ..protocol.compression import decompress
 from ..protocol.dtypes import get_dtype
 from ..protocol.input_data import buffer_data, list_data
 from ..protocol.tensors import Buffer, check_shape, pack_values, unpack_values
@@ -202,7 +203,7 @@ class InferResult:
 
         ``header_length`` comes from the Inference-Header-Content-Length header; the body is decompressed
         first if ``content_encoding`` says so."""
-        body = wire.decompress(response_body, content_encoding)
+        body = decompress(response_body, content_encoding)
         result = cls(wire.parse_infer_response(body, header_length))
         if verbose:
             print(json.dumps(result.get_response()))

@@ -1,6 +1,7 @@
 """Sans-I/O core: the Triton HTTP/REST protocol as pure functions over bytes (no numpy, no asyncio)."""
 
 from ..errors import ProtocolError
+from .compression import compress, decompress
 from .dtypes import CONFIG_TO_WIRE, DTYPES, DType, config_to_wire, get_dtype
 from .inference import (
     HEADER_LENGTH,
@@ -10,8 +11,6 @@ from .inference import (
     RequestedOutput,
     TensorData,
     build_infer_request,
-    compress,
-    decompress,
     error_message,
     find_json_end,
     parse_infer_response,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -30,7 +29,6 @@ RESERVED_PARAMETERS = (
     "binary_data_output",
 )
 RESERVED_PARAMETER_PREFIX = "triton_"
-COMPRESSIONS = ("gzip", "deflate")
 BINARY_ONLY = ("FP16", "BF16")  # Triton's JSON tensor format has no representation for these
 
 
@@ -367,39 +365,3 @@ def error_message(body: Buffer, status: int) -> str:
         pass
     text = data.decode("utf-8", "replace").strip()
     return text or f"HTTP {status}"
-
-
-def compress(parts: Sequence[Buffer], algorithm: str) -> bytes:
-    """Compress a request body (this one does join the parts: compression needs the whole)."""
-    if algorithm == "gzip":
-        packer = zlib.compressobj(wbits=31)
-    elif algorithm == "deflate":
-        packer = zlib.compressobj()
-    else:
-        raise ValueError(f"unsupported compression {algorithm!r}; expected one of {COMPRESSIONS}")
-    chunks = [packer.compress(part) for part in parts]
-    chunks.append(packer.flush())
-    return b"".join(chunks)
-
-
-def decompress(body: Buffer, encoding: Optional[str], limit: Optional[int] = None) -> Buffer:
-    """Undo a Content-Encoding (gzip, deflate or identity), never producing more than ``limit`` bytes."""
-    if not encoding or encoding == "identity":
-        return body
-    if encoding not in COMPRESSIONS:
-        raise ProtocolError(f"unsupported Content-Encoding {encoding!r}")
-    unpacker = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
-    try:
-        if limit is None:
-            out = unpacker.decompress(bytes(body)) + unpacker.flush()
-            if not unpacker.eof:
-                raise ProtocolError(f"the {encoding} body is corrupt: it ends before its stream does")
-            return out
-        out = unpacker.decompress(bytes(body), limit + 1)
-    except zlib.error as exc:
-        raise ProtocolError(f"the {encoding} body is corrupt: {exc}") from None
-    if len(out) > limit or unpacker.unconsumed_tail:
-        raise ProtocolError(f"the {encoding} body decompresses to more than {limit} bytes")
-    if not unpacker.eof:
-        raise ProtocolError(f"the {encoding} body is corrupt: it ends before its stream does")
-    return out

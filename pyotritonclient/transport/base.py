@@ -22,8 +22,8 @@ from typing import (
 )
 
 from ..errors import InvalidInputError
+from ..protocol.compression import decompress
 from ..protocol.deadline import Deadline
-from ..protocol.inference import decompress
 from ..protocol.request import Buffer, Request
 from ..protocol.urls import redact_url
 from .errors import TransportError
