@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl as _ssl
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, AsyncIterator, Dict, List, Optional
 
@@ -13,18 +12,14 @@ from ..protocol.deadline import Deadline
 from ..protocol.request import BodyParts, Buffer, Request, body_length
 from ..protocol.urls import redact_url
 from .base import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_CONNECTION_TIMEOUT,
-    DEFAULT_NETWORK_TIMEOUT,
     Headers,
     Response,
     StreamResponse,
     at_loop_shutdown,
-    check_concurrency,
     decoded,
 )
 from .errors import ErrorRule, TransportClosed, TransportError, aiohttp_rules, map_error
-from .tls import MAX_RESPONSE_BYTES, make_ssl_context
+from .tls import SocketOptions
 
 
 class _PartsPayload(Payload):
@@ -87,40 +82,19 @@ class _CountingConnector(aiohttp.TCPConnector):
         return protocol
 
 
-class AiohttpTransport:
+class AiohttpTransport(SocketOptions):
     """Pooled aiohttp transport. Counters in ``stats`` make connection reuse observable."""
 
-    def __init__(
-        self,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT,
-        network_timeout: float = DEFAULT_NETWORK_TIMEOUT,
-        ssl_context: Optional[_ssl.SSLContext] = None,
-        insecure: bool = False,
-        ca_certs: Optional[str] = None,
-        certfile: Optional[str] = None,
-        keyfile: Optional[str] = None,
-        keepalive_timeout: float = 30.0,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> None:
-        check_concurrency(concurrency)
-        self.concurrency = concurrency
-        self.connection_timeout = connection_timeout
-        self.network_timeout = network_timeout
-        self.keepalive_timeout = keepalive_timeout
-        self.max_response_bytes = max_response_bytes
-        self._ssl = make_ssl_context(ssl_context, insecure, ca_certs, certfile, keyfile)
+    def _start(self) -> None:
         self._session: Optional[aiohttp.ClientSession] = None
         self._closer: Optional[AsyncGenerator[None, None]] = None
-        self._closed = False
-        self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise TransportClosed("this client is closed")
         if self._session is None or self._session.closed:
             connector = _CountingConnector(
-                self.stats, limit=self.concurrency, ssl=self._ssl, keepalive_timeout=self.keepalive_timeout
+                self.stats, limit=self.concurrency, ssl=self.tls, keepalive_timeout=self.keepalive_timeout
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,

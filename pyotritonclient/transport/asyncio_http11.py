@@ -23,13 +23,9 @@ from ..protocol.request import Request
 from ..protocol.urls import redact_url, target_of
 from .asyncio_connection import Connection, Exchange, Key
 from .base import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_CONNECTION_TIMEOUT,
-    DEFAULT_NETWORK_TIMEOUT,
     Response,
     StreamResponse,
     at_loop_shutdown,
-    check_concurrency,
     decoded,
 )
 from .errors import (
@@ -42,40 +38,19 @@ from .errors import (
     TransportTimeout,
     map_error,
 )
-from .tls import MAX_RESPONSE_BYTES, make_ssl_context
+from .tls import SocketOptions
 
 
-class Http11Transport:
+class Http11Transport(SocketOptions):
     """Pooled HTTP/1.1 keep-alive transport on asyncio protocols; ``stats`` counts requests and connections."""
 
-    def __init__(
-        self,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT,
-        network_timeout: float = DEFAULT_NETWORK_TIMEOUT,
-        ssl_context: Optional[_ssl.SSLContext] = None,
-        insecure: bool = False,
-        ca_certs: Optional[str] = None,
-        certfile: Optional[str] = None,
-        keyfile: Optional[str] = None,
-        keepalive_timeout: float = 30.0,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> None:
-        check_concurrency(concurrency)
-        self.concurrency = concurrency
-        self.connection_timeout = connection_timeout
-        self.network_timeout = network_timeout
-        self.keepalive_timeout = keepalive_timeout
-        self.max_response_bytes = max_response_bytes
-        tls = make_ssl_context(ssl_context, insecure, ca_certs, certfile, keyfile)
-        self._tls: Optional[_ssl.SSLContext] = tls if isinstance(tls, _ssl.SSLContext) else None
-        self._closed = False
+    def _start(self) -> None:
+        self._tls: Optional[_ssl.SSLContext] = self.tls if isinstance(self.tls, _ssl.SSLContext) else None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._idle: Dict[Key, List[Connection]] = {}
         self._all: Set[Connection] = set()
         self._slots: Optional[asyncio.Semaphore] = None
         self._closer: Optional[AsyncGenerator[None, None]] = None
-        self.stats: Dict[str, int] = {"requests": 0, "connections_created": 0}
 
     # -- pool ------------------------------------------------------------------------------------
 
