@@ -50,18 +50,7 @@ class InferCall:
         """THE call that ``infer``'s (and ``async_infer``'s) arguments make: the body encoded now (bad arguments
         refused before anything is sent), the Deadline taken as it is. ``sequence``: (sequence_id, sequence_start,
         sequence_end); ``compression``: (request's, response's)."""
-        sequence_id, sequence_start, sequence_end = sequence
-        request = encode_infer(
-            inputs,
-            outputs,
-            request_id,
-            parameters,
-            sequence_id=sequence_id,
-            sequence_start=sequence_start,
-            sequence_end=sequence_end,
-            priority=priority,
-            timeout=timeout,
-        )
+        request = encode_infer(inputs, outputs, request_id, parameters, sequence, priority, timeout)
         sending, accepted = compression
         return cls(
             model_name, model_version, request, headers, query_params, sending, accepted, Deadline.of(client_timeout)
@@ -94,10 +83,14 @@ def encode_infer(
     outputs: Optional[Sequence[InferRequestedOutput]],
     request_id: str,
     parameters: Optional[Mapping[str, Any]],
-    **sequence_and_limits: Any,
+    sequence: Tuple[Union[int, str], bool, bool] = (0, False, False),
+    priority: int = 0,
+    timeout: Optional[int] = None,
 ) -> wire.EncodedRequest:
     """THE encoding of ``infer``'s arguments into a request body (header and tensor parts), bad ones refused
-    (InvalidInputError); ``sequence_and_limits``: sequence_id/start/end, priority and Triton's ``timeout``."""
+    (InvalidInputError); ``sequence``: (sequence_id, sequence_start, sequence_end); ``timeout``: Triton's, in
+    microseconds."""
+    sequence_id, sequence_start, sequence_end = sequence
     if isinstance(inputs, (InferInput, wire.TensorData)):
         inputs = [inputs]
     tensors = []
@@ -111,7 +104,14 @@ def encode_infer(
                 f"inputs must be InferInput objects (or the protocol's TensorData), got {type(item).__name__}"
             )
     try:
-        params = wire.request_parameters(parameters, **sequence_and_limits)
+        params = wire.request_parameters(
+            parameters,
+            sequence_id=sequence_id,
+            sequence_start=sequence_start,
+            sequence_end=sequence_end,
+            priority=priority,
+            timeout=timeout,
+        )
         return wire.build_infer_request(
             tensors, [o.to_wire() for o in outputs] if outputs else None, request_id, params
         )

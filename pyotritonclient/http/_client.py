@@ -85,17 +85,8 @@ class InferenceServerClient(AdminEndpoints):
         parameters: Optional[Mapping[str, Any]] = None,
     ) -> tuple[bytes, Optional[int]]:
         """The whole request body as one bytes object and its JSON length (for custom transports)."""
-        request = encode_infer(
-            inputs,
-            outputs,
-            request_id,
-            parameters,
-            sequence_id=sequence_id,
-            sequence_start=sequence_start,
-            sequence_end=sequence_end,
-            priority=priority,
-            timeout=timeout,
-        )
+        sequence = (sequence_id, sequence_start, sequence_end)
+        request = encode_infer(inputs, outputs, request_id, parameters, sequence, priority, timeout)
         return b"".join(request.parts), request.header_length
 
     @staticmethod
