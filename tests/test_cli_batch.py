@@ -129,3 +129,15 @@ def test_inputs_with_the_same_name_in_different_folders_get_outputs_of_their_own
     assert result.returncode == 0, result.stderr
     for folder, value in (("x", 0.001), ("y", 0.002), ("z", 0.003)):
         assert np.load(tmp_path / "out" / folder / "a" / "OUTPUT0.npy").tolist() == [np.float32(value)]
+
+
+def test_a_concurrency_below_one_is_refused_by_the_one_rule(triton, tmp_path):
+    """infer and bench name the option and say what the library says of any number of calls at once."""
+    for args in (
+        ["infer", "slow", "-i", f"DELAY={tmp_path}", "-o", str(tmp_path / "out"), "-c", "0"],
+        ["bench", "add_sub", "-n", "5", "-c", "0"],
+    ):
+        out = run(*args, url=triton.url)
+        assert out.returncode != 0, out.stdout
+        assert "concurrency must be at least 1, got 0" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr

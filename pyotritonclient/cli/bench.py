@@ -20,6 +20,7 @@ from ..http import InferenceServerClient, InferInput
 from ..protocol.dtypes import config_to_wire, get_dtype
 from ..protocol.inference import TensorData
 from ..protocol.metadata import batches
+from ..transport.base import check_concurrency
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
@@ -130,8 +131,7 @@ async def run_bench(
 ) -> BenchResult:
     """Send ``inputs`` to ``model`` from ``concurrency`` workers until ``requests`` are done or ``seconds``
     have passed (one of the two); ``on_progress(done, elapsed)`` after each request."""
-    if concurrency < 1:
-        raise InvalidInputError(f"--concurrency must be at least 1, got {concurrency}")
+    check_concurrency(concurrency)
     if (requests is None) == (seconds is None):
         raise InvalidInputError("give either --requests or --seconds")
     if requests is not None and requests < 1:

@@ -18,6 +18,7 @@ from ..engine.options import ExecuteOptions
 from ..engine.session import INFO_KEY
 from ..errors import InferenceServerException, InvalidInputError
 from ..http import InferenceServerClient
+from ..transport.base import check_concurrency
 from . import files
 from .context import EXIT_INTERRUPTED, EXIT_SERVER, global_options, one_line, output_of, run, settings_of
 from .show import Output, rate_line
@@ -72,8 +73,10 @@ def infer(
     """
     settings = settings_of(ctx)
     output = output_of(ctx)
-    if concurrency < 1:
-        raise click.BadParameter(f"must be at least 1, got {concurrency}", param_hint="--concurrency")
+    try:
+        check_concurrency(concurrency)  # (the one rule, as execute_batch and the transports have it)
+    except InvalidInputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--concurrency") from None
     request_parameters = {}
     for text in parameters:
         key, sep, value = text.partition("=")
