@@ -117,6 +117,14 @@ def test_the_command_line_and_the_startup_function_take_the_same_defaults():
     assert (args.timeout, args.sequence_idle_timeout, args.liveness_interval) == (
         plain.timeout, plain.sequence_idle_timeout, plain.liveness_interval,
     )  # fmt: skip
+    import inspect
+
+    from pyotritonclient.service.hypha import serve
+
+    serving = inspect.signature(serve).parameters  # the process's options and the library's serve() agree
+    assert (args.check_interval, args.give_up_after, args.grace_period) == tuple(
+        serving[name].default for name in ("check_interval", "give_up_after", "grace_period")
+    )
 
 
 def test_service_errors_are_of_the_one_family():

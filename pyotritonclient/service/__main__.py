@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import logging
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Optional, Sequence
 
 from .core import ServiceConfig, TritonService
 from .hypha import GaveUp, serve
+
+_SERVE_DEFAULTS = inspect.signature(serve).parameters  # the one home of these defaults: serve's signature
 
 MiB = 1024 * 1024
 
@@ -60,19 +63,19 @@ def parser_for() -> argparse.ArgumentParser:
     parser.add_argument(
         "--check-interval",
         type=float,
-        default=15.0,
+        default=_SERVE_DEFAULTS["check_interval"].default,
         help="seconds between checks that the service is still connected to hypha",
     )
     parser.add_argument(
         "--give-up-after",
         type=float,
-        default=300.0,
+        default=_SERVE_DEFAULTS["give_up_after"].default,
         help="seconds without a connection after which the process exits with status 1 (for a process manager)",
     )
     parser.add_argument(
         "--grace-period",
         type=float,
-        default=30.0,
+        default=_SERVE_DEFAULTS["grace_period"].default,
         help="seconds a stopping replica (SIGTERM) gives the calls in flight before it ends its sequences",
     )
     return parser
