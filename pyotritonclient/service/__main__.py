@@ -58,7 +58,19 @@ def parser_for() -> argparse.ArgumentParser:
         "--liveness-interval",
         type=float,
         default=ServiceConfig.default("liveness_interval"),
-        help="seconds between checks that owners of open sequences are still connected",
+        help="seconds between checks that owners of open sequences and streams are still connected",
+    )
+    parser.add_argument(
+        "--max-streams-per-caller",
+        type=int,
+        default=ServiceConfig.default("max_streams_per_caller"),
+        help="open generate_stream streams one caller may hold",
+    )
+    parser.add_argument(
+        "--stream-idle-timeout",
+        type=float,
+        default=ServiceConfig.default("stream_idle_timeout"),
+        help="seconds a caller may leave a stream without asking for its next event before it is ended",
     )
     parser.add_argument(
         "--check-interval",
@@ -98,6 +110,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         timeout=args.timeout,
         sequence_idle_timeout=args.sequence_idle_timeout,
         liveness_interval=args.liveness_interval,
+        max_streams_per_caller=args.max_streams_per_caller,
+        stream_idle_timeout=args.stream_idle_timeout,
     )
     service = TritonService(config)
     lines = logging.StreamHandler(sys.stdout)  # the service's own lines (sequences ended, failures) with its others

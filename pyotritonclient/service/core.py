@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional
 
 from ..api import get_config, list_models
 from ..engine.options import ExecuteOptions, rpc_options
@@ -21,9 +22,11 @@ from ..errors import InferenceServerException
 from ..protocol.deadline import Deadline
 from ..values.outputs import plain_for_rpc
 from .calls import bind, guarded
+from .departures import CallerCheck
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of, payload_size, sender_of
 from .schemas import SCHEMAS
-from .sequences import CallerCheck, SequenceId, SequenceRegistry
+from .sequences import SequenceId, SequenceRegistry
+from .streams import OpenStream, StreamRegistry
 
 logger = logging.getLogger("pyotritonclient.service")
 RPC_DEFAULTS = {name: schema["default"] for name, schema in rpc_options().items()}
@@ -58,6 +61,7 @@ class TritonService:
         self.config = config
         config.allowed()  # a bad URL in the configuration is reported now
         self.sequences = SequenceRegistry(config, caller_alive)
+        self.streams = StreamRegistry(config, lambda: self.sequences.caller_alive)
         self.in_flight = 0  # calls running now (get_load)
         self.stopping: Optional[str] = None  # why this replica takes no new work, once it is stopping
         self._idle = asyncio.Event()
@@ -105,6 +109,44 @@ class TritonService:
             raise ServiceError(exc.message()) from None
         results = await guarded(session_for(url).execute(model_name, inputs, execute_options))
         return plain_for_rpc(results)
+
+    async def generate_stream(
+        self,
+        model_name: str,
+        inputs: Any,
+        parameters: Optional[Dict[str, Any]] = None,
+        server_url: Optional[str] = None,
+        model_version: str = "",
+        context: Optional[Dict[str, Any]] = None,
+    ) -> OpenStream:
+        """Stream a model's answers (Triton's ``generate_stream``, e.g. a decoupled model's tokens): an async
+        iterator of events, each an object of output name -> value, as they come. Stop iterating to stop the
+        model; the limits per caller and per stream are the service's (docs/streaming.md)."""
+        url = self.config.url(server_url)
+        if not isinstance(model_name, str) or not model_name:
+            raise ServiceError(f"model_name must be a non-empty string, got {model_name!r}"[:200])
+        if not isinstance(inputs, Mapping):
+            raise ServiceError(f"inputs must be an object of input name -> value, got {type(inputs).__name__}")
+        if parameters is not None and not isinstance(parameters, Mapping):
+            raise ServiceError(f"parameters must be an object, got {type(parameters).__name__}")
+        try:
+            json.dumps([inputs, parameters])
+        except (TypeError, ValueError):
+            raise ServiceError("the inputs of generate_stream must be JSON values (strings, numbers, lists)") from None
+        executor, timeout = session_for(url), self.config.timeout
+
+        async def source() -> AsyncIterator[Dict[str, Any]]:
+            client = session_for(await executor.choose(model_name)).client
+            events = client.generate_stream(
+                model_name, dict(inputs), str(model_version or ""), dict(parameters or {}), timeout=timeout
+            )
+            try:
+                async for event in events:
+                    yield event
+            finally:
+                await events.aclose()
+
+        return self.streams.start(caller_of(context), model_name, source)
 
     async def list_models(
         self,
@@ -179,7 +221,7 @@ class TritonService:
     async def get_load(self, context: Optional[Dict[str, Any]] = None) -> int:
         """Calls running on this replica now; a stopping replica reports ``STOPPING_LOAD`` so that callers
         choosing with ``select:min:get_load`` go elsewhere."""
-        return self.in_flight + (STOPPING_LOAD if self.stopping else 0)
+        return self.in_flight + len(self.streams.open) + (STOPPING_LOAD if self.stopping else 0)
 
     # -- stopping -------------------------------------------------------------------------------
 
@@ -194,6 +236,7 @@ class TritonService:
         except asyncio.TimeoutError:
             pass
         left = self.in_flight
+        await self.streams.close(reason)
         remaining = max(1.0, grace - (time.monotonic() - started))
         ended, unconfirmed = await self.sequences.close(ended_because=reason, within=remaining)
         return DrainReport(time.monotonic() - started, left, ended, unconfirmed)
@@ -211,10 +254,12 @@ class TritonService:
     async def release_caller(self, context_or_caller: Any) -> int:
         """End every sequence of a caller (call it when the caller disconnects); returns how many."""
         owner = context_or_caller if isinstance(context_or_caller, str) else caller_of(context_or_caller)
+        await self.streams.release(owner)
         return await self.sequences.release(owner)
 
     async def close(self) -> None:
-        """End every open sequence and stop the reaper."""
+        """End every open sequence and stream, and stop the reapers."""
+        await self.streams.close()
         await self.sequences.close()
 
     # -- export ---------------------------------------------------------------------------------

@@ -41,6 +41,12 @@ class ServiceConfig:
     max_sequences_per_caller: int = 64
     max_sequences: int = 1024  # open sequences of all callers together
     liveness_interval: float = 30.0  # seconds between checks that owners of sequences are still connected
+    max_streams_per_caller: int = 4  # open generate_stream streams of one caller
+    max_streams: int = 64  # open streams of all callers together
+    stream_max_events: int = 100_000  # events of one stream
+    stream_max_bytes: int = 64 * 1024 * 1024  # their size together
+    stream_idle_timeout: float = 60.0  # seconds a caller may leave a stream without asking for the next event
+    stream_timeout: float = 3600.0  # seconds one stream may last
 
     @classmethod
     def default(cls, field_name: str) -> Any:

@@ -40,6 +40,19 @@ SCHEMAS: Dict[str, Dict[str, Any]] = {
         {"model_name": _MODEL, "inputs": _INPUTS, "server_url": _URL, **rpc_options()},
         ["model_name", "inputs"],
     ),
+    "generate_stream": _schema(
+        "generate_stream",
+        "Stream a model's answers (e.g. a decoupled model's tokens): an async iterator of events, each an object "
+        "of output name -> value, in order as the model sends them. Stop iterating to stop the model.",
+        {
+            "model_name": _MODEL,
+            "inputs": {"type": "object", "description": "Input name -> JSON value (string, number or a list)."},
+            "parameters": {"type": "object", "description": "Request parameters for the model (optional)."},
+            "server_url": _URL,
+            "model_version": {"type": "string", "default": ""},
+        },
+        ["model_name", "inputs"],
+    ),
     "list_models": _schema(
         "list_models",
         "List the models of the Triton server: name, versions, state (and inputs/outputs with details).",

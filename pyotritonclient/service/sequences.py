@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 
 from ..api import get_config
 from ..engine.registry import session_for
@@ -26,13 +26,12 @@ from ..protocol.deadline import Deadline
 from ..protocol.urls import redact_url
 from ..sequence import SequenceExecutor, new_sequence_id, new_string_sequence_id
 from .calls import guarded
+from .departures import CallerCheck, Departures
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of
 
 logger = logging.getLogger("pyotritonclient.service")
 SequenceId = Union[int, str]
 Key = Tuple[str, str]  # (owner, str(the caller's sequence id))
-# caller id -> False when the caller is certainly gone (disconnected); True or None when alive or unknown.
-CallerCheck = Callable[[str], Awaitable[Optional[bool]]]
 
 
 @dataclass
@@ -69,7 +68,7 @@ class SequenceRegistry:
         self.caller_alive = caller_alive
         self.open: Dict[Key, OpenSequence] = {}
         self._reaper: Optional[asyncio.Task[None]] = None
-        self._gone_once: Set[str] = set()  # callers found gone at the last liveness check
+        self._departures = Departures()
         self.ended: Dict[Key, str] = {}  # sequences ended by the service stopping, and why (bounded)
         self._starting: Dict[str, int] = {}  # owner -> starts under way (their slots are reserved)
         self._ids_starting: Set[Key] = set()  # chosen sequence ids of starts under way
@@ -247,19 +246,8 @@ class SequenceRegistry:
         found gone at two checks in a row. Returns the callers released."""
         if self.caller_alive is None:
             return []
-        check = self.caller_alive
-
-        async def alive(owner: str) -> Optional[bool]:
-            try:
-                return await asyncio.wait_for(check(owner), 15)
-            except Exception:
-                return None  # unknown: keep the sequences (the idle timeout still applies)
-
-        owners = sorted({s.owner for s in self.open.values() if s.owner != LOCAL_CALLER})
-        answers = await asyncio.gather(*(alive(owner) for owner in owners))
-        gone = {owner for owner, answer in zip(owners, answers) if answer is False}
-        released = sorted(gone & self._gone_once)
-        self._gone_once = gone - self._gone_once
+        owners = [s.owner for s in self.open.values() if s.owner != LOCAL_CALLER]
+        released = await self._departures.gone(owners, self.caller_alive)
         for owner in released:
             await self.release(owner, "its caller disconnected (gone at two liveness checks in a row)")
         self.liveness_checks += 1
@@ -293,7 +281,7 @@ class SequenceRegistry:
                     await self.check_callers()
             except Exception:  # never let one failure stop the reaping
                 pass
-        self._gone_once.clear()
+        self._departures.forget()
 
     async def close(self, ended_because: str = "", within: Optional[float] = None) -> Tuple[int, int]:
         """Stop the reaper and end every open sequence, all at once, within ``within`` seconds (remembering

@@ -67,6 +67,10 @@ def config_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[Service
         timeout=_number(env, "TIMEOUT", ServiceConfig.default("timeout")),
         sequence_idle_timeout=_number(env, "SEQUENCE_IDLE_TIMEOUT", ServiceConfig.default("sequence_idle_timeout")),
         liveness_interval=_number(env, "LIVENESS_INTERVAL", ServiceConfig.default("liveness_interval")),
+        max_streams_per_caller=int(
+            _number(env, "MAX_STREAMS_PER_CALLER", ServiceConfig.default("max_streams_per_caller"))
+        ),
+        stream_idle_timeout=_number(env, "STREAM_IDLE_TIMEOUT", ServiceConfig.default("stream_idle_timeout")),
     )
 
 
