@@ -6,10 +6,15 @@ checks), and the model is stopped. Real Triton, real hypha, the caller in a proc
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import textwrap
+import urllib.error
+import urllib.request
 from contextlib import aclosing
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
 
 import pytest
 from test_service_streams import MODEL, finished, tagged
@@ -23,7 +28,7 @@ async def on_hypha(hypha_server, triton):
     """The service registered on the real hypha (liveness checked every 0.5 s), and a caller connected to it."""
     from hypha_rpc import connect_to_server
 
-    service = TritonService(ServiceConfig(triton.http_url, liveness_interval=0.5))
+    service = TritonService(ServiceConfig(triton.http_url, liveness_interval=0.5, max_request_bytes=1_000_000))
     server, info = await register(service, hypha_server, service_id="triton-streams")
     caller = await connect_to_server({"server_url": hypha_server})
     yield service, await caller.get_service(info["id"]), info["id"]
@@ -111,3 +116,94 @@ async def test_a_killed_caller_leaves_no_stream_running_and_the_model_stopped(on
     finally:
         if process.poll() is None:
             process.kill()
+
+
+async def test_a_javascript_caller_iterates_stops_and_gets_the_error(on_hypha, hypha_server, cache_dir):
+    """hypha-rpc's JavaScript client (Node): for await over the events, break to stop (the model sees the
+    cancellation), an error after the first token caught as an exception."""
+    service, _, service_id = on_hypha
+    modules = cache_dir / "npm-hypha" / "node_modules"
+    if not (modules / "hypha-rpc").exists():
+        pytest.fail(f"npm hypha-rpc is missing under {modules}: run scripts/ensure-hypha (./dev test does)")
+    whole, stopped = tagged()["TAG"], tagged()["TAG"]
+    script = Path(__file__).parent / "js" / "hypha_stream.mjs"
+    process = await asyncio.create_subprocess_exec(
+        "node", "--experimental-websocket", str(script), str(modules), hypha_server, service_id, whole, stopped,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    lines = [line for line in stdout.decode().splitlines() if line.startswith("RESULT ")]
+    assert process.returncode == 0 and lines, f"{stdout.decode()[-2000:]}\n{stderr.decode()[-2000:]}"
+    result = json.loads(lines[-1][len("RESULT ") :])
+    assert result["whole"] == [f"token {i}" for i in range(5)]
+    assert result["stopped"] == ["token 0", "token 1", "token 2"]
+    assert result["failed"] == ["token 0"] and "deliberate failure at token 1" in result["error"]
+    state = await finished(stopped)
+    assert state["cancelled"] and state["produced"] < 100000, state
+    await wait_until(lambda: not service.streams.open, "the JavaScript caller's streams ended")
+
+
+def _http_stream(url: str, body: Dict[str, Any], keep: int) -> List[str]:
+    """A plain HTTP client of hypha's endpoint for services: POST, then the server-sent events' data lines, at
+    most ``keep`` of them (then the connection is closed, as a browser tab that goes away closes it)."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    found: List[str] = []
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.headers["Content-Type"].startswith("text/event-stream"), response.headers
+        for raw in response:
+            line = raw.decode().rstrip("\r\n")
+            if line.startswith("data: "):
+                found.append(line[len("data: ") :])
+                if len(found) >= keep or found[-1] == "[DONE]":
+                    break
+    return found
+
+
+async def test_a_plain_http_client_streams_through_hypha_and_stops_the_model(on_hypha, hypha_server):
+    service, _, service_id = on_hypha
+    workspace = service_id.split("/", 1)[0]  # (hypha's /services/ endpoint cannot stream a remote generator)
+    url = f"{hypha_server}/{workspace}/apps/triton-streams-http/generate_stream"
+    run = asyncio.get_running_loop().run_in_executor
+    whole = await run(None, _http_stream, url, {"model_name": MODEL, "inputs": tagged(COUNT=4)}, 100)
+    assert [json.loads(data)["TOKEN"] for data in whole[:-1]] == [f"token {i}" for i in range(4)]
+    assert whole[-1] == "[DONE]"
+    failed = await run(None, _http_stream, url, {"model_name": MODEL, "inputs": tagged(COUNT=4, FAIL_AT=2)}, 100)
+    assert [json.loads(data).get("TOKEN") for data in failed[:2]] == ["token 0", "token 1"]
+    assert "deliberate failure at token 2" in json.loads(failed[2])["error"] and failed[-1] == "[DONE]"
+    inputs = tagged(COUNT=100000, DELAY=0.02)
+    first = await run(None, _http_stream, url, {"model_name": MODEL, "inputs": inputs}, 3)
+    assert [json.loads(data)["TOKEN"] for data in first] == ["token 0", "token 1", "token 2"]
+    state = await finished(inputs["TAG"], within=60)  # the connection closed: hypha closes the stream, Triton stops
+    assert state["cancelled"], state
+    await wait_until(lambda: not service.streams.open, "the HTTP caller's stream ended")
+
+
+def _status(url: str, body: bytes, method: str = "POST") -> Tuple[int, str]:
+    request = urllib.request.Request(url, data=body if method == "POST" else None, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+async def test_bad_http_requests_get_a_status_and_a_message(on_hypha, hypha_server):
+    _, _, service_id = on_hypha
+    base = f"{hypha_server}/{service_id.split('/', 1)[0]}/apps/triton-streams-http"
+    run = asyncio.get_running_loop().run_in_executor
+    cases = [
+        (f"{base}/generate_stream", b"not json", "POST", 400, "must be a JSON object"),
+        (f"{base}/generate_stream", json.dumps({"model_name": MODEL, "inputs": [1]}).encode(), "POST", 400,
+         "inputs must be an object"),
+        (f"{base}/generate_stream", json.dumps({"model_name": MODEL, "input": {}}).encode(), "POST", 400,
+         "unknown field 'input'"),
+        (f"{base}/generate_stream", json.dumps({"model_name": MODEL, "inputs": {"TAG": "x" * 2_000_000}}).encode(),
+         "POST", 413, "larger than this service accepts"),
+        (f"{base}/generate_stream", b"", "GET", 405, "takes POST"),
+        (f"{base}/elsewhere", b"{}", "POST", 404, "not found"),
+    ]  # fmt: skip
+    for url, body, method, status, message in cases:
+        got, text = await run(None, _status, url, body, method)
+        assert got == status and message in json.loads(text)["error"], (url, method, got, text)

@@ -18,6 +18,7 @@ from ..errors import InferenceServerException
 from ..values.ndarray import read
 from .core import TritonService
 from .envelope import from_a_client, guard
+from .http_streams import StreamApp
 from .policy import Undecodable
 
 SERVICE_TYPE = "triton-client"
@@ -35,6 +36,18 @@ def service_definition(
         "config": {"visibility": visibility, "require_context": True},
         "triton_urls": service.config.shown(),
         **service.api(),
+    }
+
+
+def http_definition(service: TritonService, service_id: str, visibility: str = "public") -> Dict[str, Any]:
+    """The service's streams for plain HTTP clients (http_streams.py), an ``asgi`` service that hypha serves at
+    ``/{workspace}/apps/{service_id}-http/generate_stream``."""
+    return {
+        "id": f"{service_id}-http",
+        "name": "Triton Inference Server client: streams over HTTP",
+        "type": "asgi",
+        "config": {"visibility": visibility},
+        "serve": StreamApp(service).serve,
     }
 
 
@@ -83,6 +96,7 @@ async def register(
     register_ndarray_codec(server)
     release_on_disconnect(server, service)
     info = await server.register_service(service_definition(service, service_id, visibility))
+    await server.register_service(http_definition(service, service_id, visibility))
     _announce_reconnections(server, info["id"] if isinstance(info, dict) else service_id, hypha_url)
     return server, info
 

@@ -28,7 +28,14 @@ from typing import Any, Dict, Mapping, Optional
 from ..protocol.urls import server_list
 from .core import TritonService
 from .envelope import guard
-from .hypha import SERVICE_TYPE, CallerCheck, register_ndarray_codec, release_on_disconnect, service_definition
+from .hypha import (
+    SERVICE_TYPE,
+    CallerCheck,
+    http_definition,
+    register_ndarray_codec,
+    release_on_disconnect,
+    service_definition,
+)
 from .policy import ServiceConfig
 
 PREFIX = "PYOTRITON_SERVICE_"
@@ -154,6 +161,7 @@ async def hypha_startup(server: Any, env: Optional[Mapping[str, str]] = None) ->
         release_on_disconnect(server, service)  # callers of public: hypha's own event
         register_ndarray_codec(server)
         info = await server.register_service(service_definition(service, service_id, visibility))
+        await server.register_service(http_definition(service, service_id, visibility))
         done["service"] = info["id"] if isinstance(info, Mapping) else str(info)
         print(f"pyotritonclient: registered {done['service']} (Triton: {', '.join(config.shown())})", flush=True)
     return done
