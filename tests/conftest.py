@@ -194,3 +194,22 @@ async def svc(triton):
     service = TritonService(ServiceConfig(triton.http_url, sequence_idle_timeout=600, liveness_interval=600))
     yield service
     await service.close()
+
+
+@pytest.fixture
+async def on_hypha(hypha_server, triton):
+    """The service registered on the real hypha as triton-streams (liveness checked every 0.5 s, 1 MB requests),
+    a caller connected to it: (the service, the caller's proxy of it, its id). test_service_streams_rpc,
+    test_streaming_page."""
+    from hypha_rpc import connect_to_server
+
+    from pyotritonclient.service import ServiceConfig, TritonService
+    from pyotritonclient.service.hypha import register
+
+    service = TritonService(ServiceConfig(triton.http_url, liveness_interval=0.5, max_request_bytes=1_000_000))
+    server, info = await register(service, hypha_server, service_id="triton-streams")
+    caller = await connect_to_server({"server_url": hypha_server})
+    yield service, await caller.get_service(info["id"]), info["id"]
+    await caller.disconnect()
+    await service.close()
+    await server.disconnect()

@@ -19,23 +19,6 @@ from typing import Any, Dict, List, Tuple
 import pytest
 from test_service_streams import MODEL, finished, tagged
 
-from pyotritonclient.service import ServiceConfig, TritonService
-from pyotritonclient.service.hypha import register
-
-
-@pytest.fixture
-async def on_hypha(hypha_server, triton):
-    """The service registered on the real hypha (liveness checked every 0.5 s), and a caller connected to it."""
-    from hypha_rpc import connect_to_server
-
-    service = TritonService(ServiceConfig(triton.http_url, liveness_interval=0.5, max_request_bytes=1_000_000))
-    server, info = await register(service, hypha_server, service_id="triton-streams")
-    caller = await connect_to_server({"server_url": hypha_server})
-    yield service, await caller.get_service(info["id"]), info["id"]
-    await caller.disconnect()
-    await service.close()
-    await server.disconnect()
-
 
 async def wait_until(condition, what: str, within: float = 60) -> None:
     deadline = asyncio.get_running_loop().time() + within
