@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 import pytest
+from test_service_streams import PROGRESS
 
 from pyotritonclient.service.imjoy import FUNCTIONS
 
@@ -109,6 +111,17 @@ def ok(step: Dict[str, Any]) -> Any:
     return step["value"]
 
 
+def stopped_on_triton(tag: str, within: float = 60.0) -> bool:
+    """Whether the streaming model (tests/models/cancellable_stream) was cancelled by Triton for ``tag``."""
+    path = PROGRESS / f"{tag}.json"
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if path.exists() and json.loads(path.read_text())["done"]:
+            return bool(json.loads(path.read_text())["cancelled"])
+        time.sleep(0.05)
+    raise AssertionError(f"the model did not finish request {tag} within {within} s")
+
+
 def check_calls(r: Dict[str, Any], cors: str, fresh: bool) -> None:
     """The checks.js results against values computed here."""
     if fresh:  # before configure: the default server (unreachable here) is used, and fails promptly
@@ -141,6 +154,10 @@ def check_calls(r: Dict[str, Any], cors: str, fresh: bool) -> None:
     assert cellpose["info"] == [{"diameter": 30, "shape": [1, 3, 4], "param": {"diameter": 30, "threshold": 5.5}}]
     sequence = ok(r["sequence"])
     assert sequence["sums"] == [5, 12, 13] and sequence["listed"] == 1 and sequence["after"] == 0
+    streamed = ok(r["stream"])
+    assert streamed["tokens"] == ["token 0", "token 1", "token 2"]
+    assert streamed["summary"] == {"events": 3, "stopped": True}
+    assert stopped_on_triton(streamed["tag"])
     if fresh:  # the app's run also sends 16 MB through the plugin to Triton and back (3 times, median timed)
         big = ok(r["execute_16mb"])
         assert big["shape"] == [4, 1024, 1024] and big["dtype"] == "float32" and big["length"] == 4 << 20

@@ -7,6 +7,7 @@ and exports functions that look it up at call time. Every function here acts on 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Dict, List, Optional, Sequence
 
 from .. import __version__
@@ -27,7 +28,8 @@ class ImJoyPlugin:
         self.api = api
         self.service = TritonService(ServiceConfig(triton_url))
         for name in SCHEMAS:
-            setattr(self, name, self._forward(name))
+            if name != "generate_stream":  # (imjoy-rpc carries no iterators: a callback per event instead)
+                setattr(self, name, self._forward(name))
 
     def _forward(self, name: str) -> Any:
         async def function(*args: Any, **kwargs: Any) -> Any:
@@ -37,6 +39,45 @@ class ImJoyPlugin:
         function.__name__ = name
         function.__doc__ = SCHEMAS[name]["description"]
         return function
+
+    async def generate_stream(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+        """``generate_stream(model_name, inputs, on_event, parameters=None, server_url=None, model_version="")``:
+        imjoy-rpc carries no iterators, so ``on_event(event)`` is called with each event as it comes (and awaited);
+        returning ``false`` stops the stream, and the model on Triton. Returns ``{events, stopped}`` after the last
+        event; an error of the model rejects it (after the events before the error). imjoy-rpc lets a plain
+        callback be called once: pass ``on_event`` inside an interface, ``{_rintf: true, on_event(event) {...}}``."""
+        return await self._stream(**bind("generate_stream", self._stream, args, kwargs))
+
+    async def _stream(
+        self,
+        model_name: str,
+        inputs: Any,
+        on_event: Any,
+        parameters: Optional[Dict[str, Any]] = None,
+        server_url: Optional[str] = None,
+        model_version: str = "",
+    ) -> Dict[str, Any]:
+        handler = on_event if callable(on_event) else _member(on_event, "on_event")
+        if not callable(handler):
+            raise ServiceError(
+                "generate_stream(): on_event must be {_rintf: true, on_event(event) {...}} (or a function), called "
+                "with each event"
+            )
+        fields = {"model_name": model_name, "inputs": inputs, "parameters": parameters, "server_url": server_url}
+        stream = await self.service.call("generate_stream", kwargs={**fields, "model_version": model_version})
+        events, stopped = 0, False
+        try:
+            async for event in stream:
+                events += 1
+                answer = handler(event)
+                if inspect.isawaitable(answer):
+                    answer = await answer
+                if answer is False:
+                    stopped = True
+                    break
+        finally:
+            await stream.aclose()
+        return {"events": events, "stopped": stopped}
 
     async def setup(self) -> None:
         """Called by ImJoy once the plugin is loaded."""
@@ -79,3 +120,11 @@ class ImJoyPlugin:
     def exports(self) -> Dict[str, Any]:
         """The functions by name, as the plugin file exports them."""
         return {name: getattr(self, name) for name in (*FUNCTIONS, "setup", "run")}
+
+
+def _member(value: Any, name: str) -> Any:
+    """``value.name`` or ``value[name]`` (imjoy-rpc hands an interface over as either), else None."""
+    found = getattr(value, name, None)
+    if found is None and isinstance(value, dict):
+        found = value.get(name)
+    return found

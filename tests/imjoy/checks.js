@@ -61,6 +61,15 @@ async function runTritonChecks(triton, cors, fresh) {
     const after = await triton.list_sequences();
     return { id, sums: [s1, s2, s3].map((s) => values(s.OUTPUT).values[0]), listed: listed.length, after: after.length };
   });
+  await attempt(R, "stream", async () => {  // a callback per event; false stops the stream (and the model)
+    const tag = "imjoy" + Math.random().toString(16).slice(2);
+    const tokens = [];
+    const summary = await triton.generate_stream({ model_name: "cancellable_stream",
+      inputs: { TAG: tag, COUNT: 100000, DELAY: 0.02 },
+      on_event: { _rintf: true, on_event: (event) => { tokens.push(event.TOKEN); return tokens.length < 3; } },
+      _rkwargs: true });
+    return { tag, tokens, summary };
+  });
   if (fresh) await attempt(R, "execute_16mb", async () => {  // 16 MB from JavaScript through the plugin and back
     const n = 4 << 20, x = new Float32Array(n);
     x[0] = 1.5; x[n >> 1] = 7; x[n - 1] = -2.5;
