@@ -12,11 +12,14 @@ import os
 import shutil
 import subprocess
 import urllib.parse
+import uuid
 from pathlib import Path
 
 import pytest
+from test_service_streams import finished
 
 HERE = Path(__file__).resolve().parent
+STREAM_TAG = uuid.uuid4().hex  # names the streaming model's record of the page's stream
 
 
 _outcome: dict = {}
@@ -89,6 +92,7 @@ def _run_page(cache_dir, built_wheel, nginx):
             "cors_url": nginx.url("cors"),
             "plain_url": nginx.url("plain"),
             "hidden_url": nginx.url("hidden"),
+            "stream_tag": STREAM_TAG,
         }
     )
     return _node(f"{nginx.url('static')}/index.html?{query}", cache_dir)
@@ -119,6 +123,13 @@ def test_generate_stream_is_incremental_in_the_browser(chromium_run):
     assert chromium_run["stream_texts"] == ["hi 0", "hi 1", "hi 2"]
     arrivals = chromium_run["stream_arrivals"]
     assert arrivals[0] < arrivals[-1] - 1.0, arrivals  # 2 s apart on the server: half of it survives any load
+
+
+async def test_a_stream_closed_in_the_browser_stops_the_model_on_triton(chromium_run):
+    """fetch's AbortController in Chromium, through the CORS proxy (nginx), reaches Triton."""
+    assert chromium_run["stream_stopped"] == ["token 0", "token 1", "token 2"]
+    state = await finished(STREAM_TAG)
+    assert state["cancelled"] and state["produced"] < 100000, state
 
 
 def test_a_hidden_header_length_is_not_a_problem(chromium_run):

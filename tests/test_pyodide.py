@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
+from test_service_streams import finished
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,7 +45,8 @@ def pyodide_run(cache_dir, built_wheel, triton, nginx):
     from conftest import refused_port
 
     config = {"url": triton.http_url, "hidden_url": nginx.url("hidden"), "refused_url": f"127.0.0.1:{refused_port()}"}
-    return run_in_pyodide(cache_dir, built_wheel, "pyodide_checks.py", config)
+    config["stream_tag"] = uuid.uuid4().hex
+    return {**run_in_pyodide(cache_dir, built_wheel, "pyodide_checks.py", config), "stream_tag": config["stream_tag"]}
 
 
 def test_runs_in_pyodide_on_the_fetch_transport_without_numpy(pyodide_run):
@@ -83,6 +86,13 @@ def test_generate_stream_arrives_incrementally(pyodide_run):
     assert pyodide_run["stream_texts"] == ["hi 0", "hi 1", "hi 2"]
     arrivals = pyodide_run["stream_arrivals"]
     assert arrivals[0] < arrivals[-1] - 1.0, arrivals  # 2 s apart on the server: half of it survives any load
+
+
+async def test_a_stream_closed_in_pyodide_stops_the_model_on_triton(pyodide_run):
+    """fetch's AbortController, on closing the stream, reaches Triton: the model sees the cancellation."""
+    assert pyodide_run["stream_stopped"] == ["token 0", "token 1", "token 2"]
+    state = await finished(pyodide_run["stream_tag"])
+    assert state["cancelled"] and state["produced"] < 100000, state
 
 
 def test_missing_header_length_falls_back_to_finding_the_json_end(pyodide_run):

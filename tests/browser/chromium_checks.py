@@ -37,6 +37,15 @@ async with InferenceServerClient(CONFIG["cors_url"]) as client:
         texts.append(event["TEXT"])
     out["stream_texts"], out["stream_arrivals"] = texts, arrivals
 
+    stopped = []  # stopping a stream stops the model on Triton (the test reads the model's record)
+    stream = client.generate_stream("cancellable_stream", {"TAG": CONFIG["stream_tag"], "COUNT": 100000, "DELAY": 0.02})
+    async for event in stream:
+        stopped.append(event["TOKEN"])
+        if len(stopped) == 3:
+            break
+    await stream.aclose()
+    out["stream_stopped"] = stopped
+
 async with InferenceServerClient(CONFIG["cors_url"]) as client:  # 16 MB each way, timed (docs/performance.md)
     payload = bytearray(16 << 20)
     payload[-4:] = b"\x00\x00@@"  # 3.0

@@ -46,6 +46,15 @@ async def checks():
             texts.append(event["TEXT"])
         out["stream_texts"], out["stream_arrivals"] = texts, arrivals
 
+        stopped = []  # stopping a stream stops the model on Triton (the test reads the model's record)
+        stream = client.generate_stream("cancellable_stream", {"TAG": CONFIG["stream_tag"], "COUNT": 100000, "DELAY": 0.02})
+        async for event in stream:
+            stopped.append(event["TOKEN"])
+            if len(stopped) == 3:
+                break
+        await stream.aclose()
+        out["stream_stopped"] = stopped
+
         try:
             await client.infer("slow", [InferInput("DELAY", [1], "FP32").set_data_from_list([2.0])], client_timeout=0.4)
         except InferenceServerException as exc:
