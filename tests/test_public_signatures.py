@@ -44,7 +44,7 @@ CHANGED_SIGNATURES = {
     "pyotritonclient.service.TritonService.sequence_step": "deadline=None: call() makes it",
     # issue 36: streams to RPC callers
     "pyotritonclient.service.ServiceConfig": "(..., max_streams_per_caller, max_streams, stream_max_events, "
-    "stream_max_bytes, stream_idle_timeout, stream_timeout): the stream limits, with defaults",
+    "stream_max_bytes, stream_idle_timeout, stream_timeout, max_events_per_second): the stream limits, with defaults",
     "pyotritonclient.service.ServiceConfig.__init__": "the same",
 }
 

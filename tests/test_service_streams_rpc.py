@@ -190,3 +190,37 @@ async def test_bad_http_requests_get_a_status_and_a_message(on_hypha, hypha_serv
     for url, body, method, status, message in cases:
         got, text = await run(None, _status, url, body, method)
         assert got == status and message in json.loads(text)["error"], (url, method, got, text)
+
+
+async def test_a_fast_stream_is_paced_below_hyphas_message_rate_limit(cache_dir, tmp_path, triton):
+    """hypha disconnects a client that sends more messages per second than HYPHA_WS_MSG_RATE_LIMIT allows after
+    its burst: every caller of the service would lose it. A model that streams as fast as it can is paced instead
+    (here hypha allows 40 messages/s after 100, the service hands out 10 events/s, two messages each, after 30):
+    every event arrives, in order. Without the pacing the service is disconnected at the 50th event or so."""
+    from hypha_rpc import connect_to_server
+    from hypha_server import HyphaServer
+
+    from pyotritonclient.service import ServiceConfig, TritonService
+    from pyotritonclient.service.hypha import register
+
+    limits = {"HYPHA_WS_MSG_RATE_LIMIT": "40", "HYPHA_WS_MSG_BURST_LIMIT": "100"}
+    hypha = HyphaServer(cache_dir, tmp_path / "hypha", env=limits)
+    try:
+        hypha.start()
+    except (RuntimeError, TimeoutError) as exc:
+        pytest.fail(str(exc))
+    service = TritonService(ServiceConfig(triton.http_url, max_events_per_second=10))
+    try:
+        server, info = await register(service, hypha.url, service_id="triton-paced")
+        caller = await connect_to_server({"server_url": hypha.url})
+        try:
+            remote = await caller.get_service(info["id"])
+            events = await remote.generate_stream(model_name="decoupled_stream", inputs={"TEXT": "t", "COUNT": 80})
+            texts = [event["TEXT"] async for event in events]
+            assert texts == [f"t {i}" for i in range(80)]
+        finally:
+            await caller.disconnect()
+            await server.disconnect()
+    finally:
+        await service.close()
+        hypha.stop()

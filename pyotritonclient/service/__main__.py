@@ -73,6 +73,13 @@ def parser_for() -> argparse.ArgumentParser:
         help="seconds a caller may leave a stream without asking for its next event before it is ended",
     )
     parser.add_argument(
+        "--max-events-per-second",
+        type=float,
+        default=ServiceConfig.default("max_events_per_second"),
+        help="events all streams together hand out per second (two messages each: keep it below half of hypha's "
+        "HYPHA_WS_MSG_RATE_LIMIT, 200)",
+    )
+    parser.add_argument(
         "--check-interval",
         type=float,
         default=_SERVE_DEFAULTS["check_interval"].default,
@@ -112,6 +119,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         liveness_interval=args.liveness_interval,
         max_streams_per_caller=args.max_streams_per_caller,
         stream_idle_timeout=args.stream_idle_timeout,
+        max_events_per_second=args.max_events_per_second,
     )
     service = TritonService(config)
     lines = logging.StreamHandler(sys.stdout)  # the service's own lines (sequences ended, failures) with its others

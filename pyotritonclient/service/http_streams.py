@@ -21,6 +21,12 @@ from .policy import ServiceError
 
 Message = Dict[str, Any]
 FIELDS = ("model_name", "inputs", "parameters", "server_url", "model_version")
+BATCH = 64  # events at most in one message to the client (the ones Triton sent while the last went out)
+_START = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [[b"content-type", b"text/event-stream"], [b"cache-control", b"no-cache"]],
+}
 
 
 class StreamApp:
@@ -77,32 +83,28 @@ class StreamApp:
         """The events as server-sent events until the last, an error, or the client going away (the stream is
         then closed: Triton stops the model)."""
         gone = asyncio.ensure_future(_disconnect(receive))
+        start = asyncio.ensure_future(send(_START))  # (while Triton makes the first event)
         try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [[b"content-type", b"text/event-stream"], [b"cache-control", b"no-cache"]],
-                }
-            )
             while True:
                 following = asyncio.ensure_future(stream.__anext__())
                 await asyncio.wait([following, gone], return_when=asyncio.FIRST_COMPLETED)
                 if not following.done():  # the client went away
                     following.cancel()
                     return
+                await start
                 try:
-                    event = following.result()
+                    events = [following.result(), *stream.ready(BATCH - 1)]  # what is there: one message
                 except StopAsyncIteration:
-                    await _data(send, "[DONE]", more=False)
+                    await _data(send, ["[DONE]"], more=False)
                     return
                 except InferenceServerException as exc:
-                    await _data(send, json.dumps({"error": exc.message()}))
-                    await _data(send, "[DONE]", more=False)
+                    await _data(send, [json.dumps({"error": exc.message()}), "[DONE]"], more=False)
                     return
-                await _data(send, json.dumps(event))
+                await _data(send, [json.dumps(event) for event in events])
         finally:
             gone.cancel()
+            if not start.done():
+                start.cancel()
             await stream.aclose()
 
 
@@ -147,8 +149,9 @@ async def _answer(send: Any, status: int, content: Mapping[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _data(send: Any, text: str, more: bool = True) -> None:
-    await send({"type": "http.response.body", "body": f"data: {text}\n\n".encode(), "more_body": more})
+async def _data(send: Any, texts: List[str], more: bool = True) -> None:
+    body = "".join(f"data: {text}\n\n" for text in texts).encode()
+    await send({"type": "http.response.body", "body": body, "more_body": more})
 
 
 __all__ = ["StreamApp"]

@@ -47,6 +47,10 @@ class ServiceConfig:
     stream_max_bytes: int = 64 * 1024 * 1024  # their size together
     stream_idle_timeout: float = 60.0  # seconds a caller may leave a stream without asking for the next event
     stream_timeout: float = 3600.0  # seconds one stream may last
+    # events the service hands out per second, all streams together: each is two messages on the service's
+    # websocket (hypha-rpc's answer to a pull), and hypha disconnects a client that sends more than
+    # HYPHA_WS_MSG_RATE_LIMIT (200/s) for longer than its burst (2,000); 80 leaves 40 messages/s for the rest
+    max_events_per_second: float = 80.0
 
     @classmethod
     def default(cls, field_name: str) -> Any:

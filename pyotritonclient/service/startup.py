@@ -78,6 +78,7 @@ def config_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[Service
             _number(env, "MAX_STREAMS_PER_CALLER", ServiceConfig.default("max_streams_per_caller"))
         ),
         stream_idle_timeout=_number(env, "STREAM_IDLE_TIMEOUT", ServiceConfig.default("stream_idle_timeout")),
+        max_events_per_second=_number(env, "MAX_EVENTS_PER_SECOND", ServiceConfig.default("max_events_per_second")),
     )
 
 

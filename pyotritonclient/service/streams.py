@@ -6,6 +6,11 @@ way a stream stops closes the HTTP stream to Triton, which cancels the request t
 caller leaves it without asking for the next event (``stream_idle_timeout``), a bound is passed (events, bytes,
 lifetime), or the service stops. A caller may hold ``max_streams_per_caller`` streams, the service
 ``max_streams``. An error Triton sends after its 200 reaches the caller as an error, after the events before it.
+
+Every event handed out is two messages on the service's websocket (hypha-rpc's answer to a pull, or the HTTP
+app's ``send``), and hypha disconnects a client that sends too many per second (``HYPHA_WS_MSG_RATE_LIMIT``, 200,
+after a burst of 2,000): all streams together are paced to ``max_events_per_second`` (``Pace``, with a burst of
+3 s of it), so that a fast model slows down instead of cutting every caller off.
 """
 
 from __future__ import annotations
@@ -28,6 +33,25 @@ Source = Callable[[], AsyncIterator[Dict[str, Any]]]  # opens the stream to Trit
 _EVENT, _END, _ERROR = "event", "end", "error"
 
 
+class Pace:
+    """A token bucket: ``take()`` returns at once while the rate allows it, else waits for the next token."""
+
+    def __init__(self, per_second: float, burst: float) -> None:
+        self.per_second = per_second
+        self.burst = max(1.0, burst)
+        self.tokens = self.burst
+        self.at = time.monotonic()
+
+    async def take(self) -> None:
+        """One token, waiting for it when the bucket is empty."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+        self.tokens -= 1
+        if self.tokens < 0:  # (the next one is ours: wait until it has come)
+            await asyncio.sleep(-self.tokens / self.per_second)
+
+
 class OpenStream:
     """One caller's stream: ``async for event in stream`` (``__anext__``), ``aclose()`` to stop it."""
 
@@ -41,6 +65,7 @@ class OpenStream:
         self.waiting = False  # the caller is waiting for the next event now
         self.ended: Optional[str] = None  # why the stream ended before its last event (said to the caller)
         self._over = False  # the caller has had the end (or the error): every later call ends at once
+        self._held: Optional[Tuple[str, Any]] = None  # the end or error that ``ready`` took off the queue
         self._registry = registry
         self._queue: asyncio.Queue[Tuple[str, Any]] = asyncio.Queue(PREFETCH)
         self._task = asyncio.get_running_loop().create_task(self._read(source))
@@ -56,17 +81,33 @@ class OpenStream:
         self.pulled_at = time.monotonic()
         self.waiting = True
         try:
-            kind, value = await self._queue.get()
+            if self._held is not None:
+                (kind, value), self._held = self._held, None
+            else:
+                kind, value = await self._queue.get()
         finally:
             self.waiting = False
             self.pulled_at = time.monotonic()
         if kind == _EVENT:
+            await self._registry.pace.take()
             return value  # type: ignore[no-any-return]
         self._over = True
         self._registry.forget(self)
         if kind == _ERROR:
             raise ServiceError(value)
         raise StopAsyncIteration
+
+    def ready(self, most: int) -> List[Dict[str, Any]]:
+        """The events already read from Triton, at most ``most``, taken without waiting (one message for several,
+        where the caller's path allows it: the HTTP app); the end or an error stays for ``__anext__``."""
+        found: List[Dict[str, Any]] = []
+        while len(found) < most and self._held is None and not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item[0] == _EVENT:
+                found.append(item[1])
+            else:
+                self._held = item
+        return found
 
     async def aclose(self) -> None:
         """Stop the stream (the caller needs no more events): Triton is told to stop."""
@@ -83,6 +124,7 @@ class OpenStream:
             await self._task
         except BaseException:  # (CancelledError, or what the reader raised on the way out)
             pass
+        self._held = None
         while not self._queue.empty():  # the events read ahead are not wanted any more
             self._queue.get_nowait()
         ending = (_ERROR, f"the stream of {self.model_name!r} was ended: {because}") if because else (_END, None)
@@ -139,6 +181,8 @@ class StreamRegistry:
         self._caller_alive = caller_alive  # the service's check of the moment (hypha.py sets it after a connect)
         self._departures = Departures()
         self._reaper: Optional[asyncio.Task[None]] = None
+        rate = config.max_events_per_second
+        self.pace = Pace(rate, burst=rate * 3)  # (hypha's own burst is 10 s of its rate)
 
     def start(self, owner: str, model_name: str, source: Source) -> OpenStream:
         """A new stream of ``owner``, within the limits (ServiceError saying which otherwise)."""
@@ -216,4 +260,4 @@ class StreamRegistry:
         return len(streams)
 
 
-__all__ = ["PREFETCH", "OpenStream", "StreamRegistry"]
+__all__ = ["PREFETCH", "OpenStream", "Pace", "StreamRegistry"]
