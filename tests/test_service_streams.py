@@ -171,11 +171,21 @@ async def test_stopping_the_service_ends_its_streams(triton):
     [
         (["not", "a", "dict"], "inputs must be an object of input name -> value, got list"),
         ({"TAG": object()}, "must be JSON values"),
+        ({"TAG": "x", "parameters": {"sequence_id": 5}}, "'parameters' is not an input"),
+        (
+            {"TAG": "x", "_parameters": {"sequence_id": 5}},
+            "'sequence_id' is kept .*sequence_start/step/end",
+        ),
+        ({"TAG": "x", "_parameters": {"triton_enable_empty_final_response": True}}, "is kept for Triton"),
+        ({"TAG": "x", "_parameters": {"timeout": 5}}, "parameter 'timeout' is kept for Triton"),
     ],
 )
 async def test_bad_inputs_are_refused_before_anything_is_sent(service, inputs, message):
+    """Bad inputs, and request parameters that would reach past the service (a sequence's id would step a
+    sequence on Triton that the service's sequences own) are refused with a message."""
+    parameters = inputs.pop("_parameters", None) if isinstance(inputs, dict) else None
     with pytest.raises(ServiceError, match=message):
-        await service.generate_stream(MODEL, inputs, context=ALICE)
+        await service.generate_stream(MODEL, inputs, parameters=parameters, context=ALICE)
     assert service.streams.open == {}
 
 

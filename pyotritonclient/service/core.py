@@ -19,6 +19,7 @@ from ..api import get_config, list_models
 from ..engine.options import ExecuteOptions, rpc_options
 from ..engine.registry import session_for
 from ..errors import InferenceServerException
+from ..protocol import inference as wire
 from ..protocol.deadline import Deadline
 from ..values.outputs import plain_for_rpc
 from .calls import bind, guarded
@@ -129,6 +130,7 @@ class TritonService:
             raise ServiceError(f"inputs must be an object of input name -> value, got {type(inputs).__name__}")
         if parameters is not None and not isinstance(parameters, Mapping):
             raise ServiceError(f"parameters must be an object, got {type(parameters).__name__}")
+        _check_stream_parameters(inputs, parameters or {})
         try:
             json.dumps([inputs, parameters])
         except (TypeError, ValueError):
@@ -320,6 +322,25 @@ class TritonService:
     def api(self) -> Dict[str, Any]:
         """The exported functions, each carrying its JSON schema as ``__schema__``."""
         return {name: exported(self.call, name) for name in SCHEMAS}
+
+
+def _check_stream_parameters(inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> None:
+    """A stream's request parameters: none that Triton or the service keeps for itself. A sequence's id among them
+    would step a sequence on Triton past the service's ownership of sequences (sequences.py)."""
+    if "parameters" in inputs:
+        raise ServiceError(
+            "generate_stream(): 'parameters' is not an input: give the request's parameters as parameters"
+        )
+    for key in parameters:
+        if str(key) in wire.RESERVED_PARAMETERS or str(key).startswith(wire.RESERVED_PARAMETER_PREFIX):
+            hint = (
+                ": a stream is not a sequence's step (use sequence_start/step/end)"
+                if str(key).startswith("seq")
+                else ""
+            )
+            raise ServiceError(
+                f"generate_stream(): parameter {str(key)[:60]!r} is kept for Triton and the service{hint}"
+            )
 
 
 # The exported functions that wait on Triton: each takes the call's one Deadline (made by ``call``).
