@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import refused_port
+from test_service_streams import finished
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE.parent / "test-artifacts"
@@ -47,6 +49,7 @@ def playground(cache_dir, triton, nginx, tmp_path_factory):
         "wrong_image": str(files / "wrong.png"),
         "big_image": str(files / "big.png"),
         "screenshot": str(ARTIFACTS / "playground.png"),
+        "stream_tag": uuid.uuid4().hex,
     }
     try:
         out = subprocess.run(
@@ -63,7 +66,14 @@ def playground(cache_dir, triton, nginx, tmp_path_factory):
     run = json.loads(lines[-1][len("RESULT ") :])
     if run.get("crashed_before"):  # Chromium's renderer crashed once and the scenario ran again (run_playground.mjs)
         print(f"\nthe first playground run crashed: {run['crashed_before']}")
-    return {"run": run, "cells": cells, "threshold": config["threshold"], "token": server.token, "triton": triton}
+    return {
+        "run": run,
+        "cells": cells,
+        "threshold": config["threshold"],
+        "token": server.token,
+        "triton": triton,
+        "stream_tag": config["stream_tag"],
+    }
 
 
 def test_the_page_loads_the_wheel_and_is_ready(playground):
@@ -130,6 +140,17 @@ def test_sequence_mode_shows_the_running_state(playground):
     assert [step["state"] for step in run["sequence"]] == ["steps: 1", "steps: 2", "steps: 3"]
     assert [step["output"] for step in run["sequence"]] == [[5], [12], [13]]
     assert run["sequence_end"]["kind"] == "ok" and run["sequence_after"] == "sequence ended"
+
+
+async def test_a_decoupled_models_tokens_show_as_they_come_and_stop_stops_it(playground):
+    """The page streams a decoupled model (through the playground's own /triton/), shows each token as it comes,
+    and its Stop button ends the stream: the model sees the cancellation on Triton."""
+    run = playground["run"]
+    tokens = run["stream_text"].strip().split("\n")
+    assert tokens[:3] == ["token 0", "token 1", "token 2"] and tokens == [f"token {i}" for i in range(len(tokens))]
+    assert run["stream_stop"]["text"].startswith("Stopped cancellable_stream: ") and run["stream_stop"]["kind"] == "ok"
+    state = await finished(playground["stream_tag"])
+    assert state["cancelled"] and state["produced"] < 100000, state
 
 
 def test_bad_url_missing_cors_and_a_wrong_image_give_clear_visible_messages(playground):

@@ -4,17 +4,19 @@ plain values (ndarrays as ``{_rtype: "ndarray", ...}``, numpy-free), so the page
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from ..api import execute, get_config, list_models
 from ..engine.registry import session_for
 from ..errors import InferenceServerException
+from ..platform import IN_BROWSER, js_module, pyodide_ffi
 from ..protocol.metadata import tensor_summary
 from ..sequence import SequenceExecutor
 from ..values import ndarray as rpc_ndarray
 from ..values.browser import js_buffer
 
 _SEQUENCES: Dict[Tuple[str, str], SequenceExecutor] = {}  # (server, model) -> the page's running sequence
+_STOPPING: Set[Tuple[str, str]] = set()  # (server, model) whose stream the page's Stop button ended
 
 
 def np_to_wire(dtype: Any) -> str:
@@ -75,6 +77,7 @@ async def describe(url: str, model_name: str) -> Dict[str, Any]:
         "outputs": [tensor_summary(spec, config) for spec in config.get("output", [])],
         "max_batch_size": config.get("max_batch_size", 0),
         "sequence": "sequence_batching" in config,
+        "decoupled": bool((config.get("model_transaction_policy") or {}).get("decoupled")),
     }
 
 
@@ -91,6 +94,45 @@ async def run(url: str, model_name: str, inputs: Dict[str, Any]) -> Dict[str, An
 def _outputs(results: Dict[str, Any], started: float) -> Dict[str, Any]:
     results.pop("__info__", None)
     return {"outputs": {k: _for_page(v) for k, v in results.items()}, "ms": (time.perf_counter() - started) * 1e3}
+
+
+async def stream(url: str, model_name: str, inputs: Dict[str, Any], on_event: Callable[[Any], Any]) -> Dict[str, Any]:
+    """Stream a decoupled model's answers (``generate_stream``): ``on_event(event)`` with each event as it comes
+    (output name -> value); ``stop`` ends it, and the model on Triton. ``{"events", "stopped", "ms"}`` at the end,
+    or an error in plain words (after the events before it)."""
+    key = (url, model_name)
+    _STOPPING.discard(key)
+    started = time.perf_counter()
+    count, stopped = 0, False
+    try:
+        events = session_for(url).client.generate_stream(model_name, dict(inputs))
+        try:
+            async for event in events:
+                count += 1
+                on_event(_js_event(event))
+                if key in _STOPPING:
+                    stopped = True
+                    break
+        finally:
+            await events.aclose()  # (a stopped stream: fetch is aborted, Triton cancels the request)
+    except Exception as exc:
+        return {**_error(exc), "events": count}
+    finally:
+        _STOPPING.discard(key)
+    return {"events": count, "stopped": stopped, "ms": (time.perf_counter() - started) * 1e3}
+
+
+def stop(url: str, model_name: str) -> bool:
+    """End the running stream of ``model_name`` at its next event (the page's Stop button)."""
+    _STOPPING.add((url, model_name))
+    return True
+
+
+def _js_event(event: Dict[str, Any]) -> Any:
+    """An event as a JavaScript object, where the page runs in Pyodide (a dict elsewhere)."""
+    if not IN_BROWSER:
+        return event
+    return pyodide_ffi().to_js(event, dict_converter=js_module().Object.fromEntries)
 
 
 async def load(url: str, model_name: str, unload: bool = False) -> Dict[str, Any]:
@@ -130,4 +172,4 @@ async def sequence(url: str, model_name: str, action: str, inputs: Optional[Dict
     return {**_outputs(results, started), "steps": steps}
 
 
-__all__ = ["connect", "describe", "load", "np_to_wire", "run", "sequence"]
+__all__ = ["connect", "describe", "load", "np_to_wire", "run", "sequence", "stop", "stream"]

@@ -104,6 +104,15 @@ async function scenario() {
   out.sequence_end = await run("#seq-end");
   out.sequence_after = await page.textContent("#sequence-state");
 
+  await open("cancellable_stream");  // a decoupled model: its tokens as they come, and Stop
+  await fill("TAG", config.stream_tag);
+  await fill("COUNT", "[100000]");
+  await fill("DELAY", "[0.02]");
+  await page.click("#stream");
+  await page.waitForFunction(() => document.querySelector("#stream-out").textContent.includes("token 2"), null, { timeout: 60000 });
+  out.stream_stop = await messageAfter(() => page.click("#stop"));
+  out.stream_text = await page.textContent("#stream-out");
+
   await open("identity_fp32");
   await pick("INPUT0", config.big_image, { channels: "1" });
   out.big_run = await run();

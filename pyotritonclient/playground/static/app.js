@@ -97,6 +97,7 @@ async function start() {
 }
 
 function toJs(proxy) {
+  if (!proxy || typeof proxy.toJs !== "function") return proxy;  // (a plain value: true, a number)
   const value = proxy.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
   if (proxy.destroy) proxy.destroy();
   return value;
@@ -182,8 +183,11 @@ async function openModel(name) {
   const form = $("#inputs");
   form.textContent = "";
   for (const input of answer.inputs) form.appendChild(inputField(input));
-  $("#run").hidden = answer.sequence;
+  $("#run").hidden = answer.sequence || answer.decoupled;
   $("#sequence").hidden = !answer.sequence;
+  $("#streaming").hidden = !answer.decoupled;
+  $("#stream-out").hidden = true;
+  $("#stream-out").textContent = "";
   $("#sequence-state").textContent = answer.sequence ? "no sequence yet: start one" : "";
   $("#outputs").textContent = "";
   message(`${name}: fill the inputs and run.`);
@@ -326,6 +330,38 @@ async function runModel(action = null) {
   showOutputs(answer.outputs);
   const what = action === "step" ? `step ${answer.steps} of the sequence` : action === "end" ? "the last step" : "";
   message(`Ran ${state.model.name}${what ? ` (${what})` : ""} in ${answer.ms.toFixed(1)} ms.`, "ok");
+}
+
+function streamInputs() {  // a stream's inputs are JSON values (Triton's generate endpoint): numbers, lists, text
+  const inputs = {};
+  for (const input of state.model.inputs) {
+    const text = document.querySelector(`fieldset[data-input="${input.name}"] [data-role=text]`).value.trim();
+    if (!text) continue;
+    if (input.datatype === "BYTES") inputs[input.name] = text;
+    else try { inputs[input.name] = JSON.parse(text); } catch { throw new Error(`${input.name}: "${text.slice(0, 40)}" is not a number or a JSON list`); }
+  }
+  return inputs;
+}
+
+async function streamModel() {  // the events as they come: each output's text on a line of its own
+  const out = $("#stream-out");
+  out.hidden = false;
+  out.textContent = "";
+  $("#stream").disabled = true;
+  $("#stop").disabled = false;
+  message(`Streaming ${state.model.name} ...`);
+  const show = (event) => {
+    const values = Object.entries(event).filter(([k]) => k !== "model_name" && k !== "model_version");
+    out.textContent += values.map(([, v]) => (typeof v === "string" ? v : JSON.stringify(v))).join(" ") + "\n";
+  };
+  let inputs;
+  try { inputs = streamInputs(); } catch (err) { $("#stream").disabled = false; $("#stop").disabled = true; return message(String(err.message || err), "error"); }
+  const answer = await call("stream", state.url, state.model.name, inputs, show);
+  $("#stream").disabled = false;
+  $("#stop").disabled = true;
+  if (answer.error) return explain(answer);
+  window.PLAYGROUND.lastMs = answer.ms;
+  message(`${answer.stopped ? "Stopped" : "Streamed"} ${state.model.name}: ${answer.events} events in ${answer.ms.toFixed(0)} ms.`, "ok");
 }
 
 function asTyped(nd) {
@@ -479,4 +515,6 @@ $("#run").onclick = () => runModel();
 $("#seq-start").onclick = () => runModel("start");
 $("#seq-step").onclick = () => runModel("step");
 $("#seq-end").onclick = () => runModel("end");
+$("#stream").onclick = () => streamModel();
+$("#stop").onclick = () => { call("stop", state.url, state.model.name); };
 start();
