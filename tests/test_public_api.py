@@ -131,6 +131,8 @@ PUBLIC = {
         "np_to_wire",
         "run",
         "sequence",
+        "stop",
+        "stream",
     ],
     "pyotritonclient.playground.page": [
         "DEFAULT_PYODIDE",
