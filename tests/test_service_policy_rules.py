@@ -186,3 +186,19 @@ def test_payload_size_counts_bytes(value, size):
 
 def test_payload_size_measures_a_mapping_as_a_container_even_if_it_has_an_nbytes_key():
     assert payload_size({"nbytes": 1}) == 6 + 8
+
+
+def test_every_tunable_setting_is_an_option_and_a_variable():
+    """policy.SETTINGS is the one table: each setting is a command-line option and a startup variable, of its
+    field's type, and reaches the ServiceConfig both ways."""
+    from pyotritonclient.service.__main__ import parser_for
+    from pyotritonclient.service.policy import SETTINGS
+    from pyotritonclient.service.startup import PREFIX, config_from_env
+
+    for name in SETTINGS:
+        kind = type(ServiceConfig.default(name))
+        flag = "--" + name.replace("_", "-")
+        args = parser_for().parse_args(["--hypha-url", "h", "--triton-url", "a:1", flag, "7"])
+        assert getattr(args, name) == kind(7) and type(getattr(args, name)) is kind, name
+        started = config_from_env({PREFIX + "TRITON_URL": "a:1", PREFIX + name.upper(): "7"})
+        assert started is not None and getattr(started, name) == kind(7) and type(getattr(started, name)) is kind

@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 
 from .core import ServiceConfig, TritonService
 from .hypha import GaveUp, serve
+from .policy import SETTINGS
 
 _SERVE_DEFAULTS = inspect.signature(serve).parameters  # the one home of these defaults: serve's signature
 
@@ -45,40 +46,9 @@ def parser_for() -> argparse.ArgumentParser:
         help="let the service's websocket to hypha use permessage-deflate (off: ~9x faster for large tensors)",
     )
     parser.add_argument("--max-request-mb", type=float, default=ServiceConfig.default("max_request_bytes") / MiB)
-    parser.add_argument(
-        "--timeout", type=float, default=ServiceConfig.default("timeout"), help="seconds per Triton call"
-    )
-    parser.add_argument(
-        "--sequence-idle-timeout",
-        type=float,
-        default=ServiceConfig.default("sequence_idle_timeout"),
-        help="seconds without a step before a sequence is ended on Triton and freed",
-    )
-    parser.add_argument(
-        "--liveness-interval",
-        type=float,
-        default=ServiceConfig.default("liveness_interval"),
-        help="seconds between checks that owners of open sequences and streams are still connected",
-    )
-    parser.add_argument(
-        "--max-streams-per-caller",
-        type=int,
-        default=ServiceConfig.default("max_streams_per_caller"),
-        help="open generate_stream streams one caller may hold",
-    )
-    parser.add_argument(
-        "--stream-idle-timeout",
-        type=float,
-        default=ServiceConfig.default("stream_idle_timeout"),
-        help="seconds a caller may leave a stream without asking for its next event before it is ended",
-    )
-    parser.add_argument(
-        "--max-events-per-second",
-        type=float,
-        default=ServiceConfig.default("max_events_per_second"),
-        help="events all streams together hand out per second (two messages each: keep it below half of hypha's "
-        "HYPHA_WS_MSG_RATE_LIMIT, 200)",
-    )
+    for name, text in SETTINGS.items():  # (policy.py: one table of the tunable settings)
+        default = ServiceConfig.default(name)
+        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default, help=text)
     parser.add_argument(
         "--check-interval",
         type=float,
@@ -114,12 +84,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         triton_url=",".join(args.triton_url),
         allowed_urls=args.allow_url,
         max_request_bytes=int(args.max_request_mb * MiB),
-        timeout=args.timeout,
-        sequence_idle_timeout=args.sequence_idle_timeout,
-        liveness_interval=args.liveness_interval,
-        max_streams_per_caller=args.max_streams_per_caller,
-        stream_idle_timeout=args.stream_idle_timeout,
-        max_events_per_second=args.max_events_per_second,
+        **{name: getattr(args, name) for name in SETTINGS},
     )
     service = TritonService(config)
     lines = logging.StreamHandler(sys.stdout)  # the service's own lines (sequences ended, failures) with its others

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..api import server_base_url
 from ..errors import InferenceServerException
@@ -104,6 +104,20 @@ class ServiceConfig:
             raise ServiceError(
                 f"{what} are {size} bytes, more than this service accepts ({self.max_request_bytes} bytes)"
             )
+
+
+# The settings a deployer tunes beyond the URLs and the request size, each a ServiceConfig field: the command
+# line names it --max-streams-per-caller, the startup function PYOTRITON_SERVICE_MAX_STREAMS_PER_CALLER; its type and
+# default are the field's. One table for both (service/__main__.py, service/startup.py).
+SETTINGS: Dict[str, str] = {
+    "timeout": "seconds per Triton call",
+    "sequence_idle_timeout": "seconds without a step before a sequence is ended on Triton and freed",
+    "liveness_interval": "seconds between checks that owners of open sequences and streams are still connected",
+    "max_streams_per_caller": "open generate_stream streams one caller may hold",
+    "stream_idle_timeout": "seconds a caller may leave a stream without asking for its next event before it is ended",
+    "max_events_per_second": "events all streams together hand out per second (two messages each: keep it below "
+    "half of hypha's HYPHA_WS_MSG_RATE_LIMIT, 200)",
+}
 
 
 def sender_of(context: Mapping[str, Any]) -> str:

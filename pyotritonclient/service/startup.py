@@ -36,7 +36,7 @@ from .hypha import (
     release_on_disconnect,
     service_definition,
 )
-from .policy import ServiceConfig
+from .policy import SETTINGS, ServiceConfig
 
 PREFIX = "PYOTRITON_SERVICE_"
 MiB = 1024 * 1024
@@ -45,6 +45,12 @@ TOKEN_SECONDS = 3600 * 24 * 365  # a year: the operator replaces the file when h
 
 class StartupRefused(RuntimeError):
     """The startup function will not run here (the message says why and what to do)."""
+
+
+def _setting(env: Mapping[str, str], name: str) -> Any:
+    """A tunable setting (policy.SETTINGS) from its variable, of its field's type, else its default."""
+    default = ServiceConfig.default(name)
+    return type(default)(_number(env, name.upper(), default))
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
@@ -71,14 +77,7 @@ def config_from_env(env: Optional[Mapping[str, str]] = None) -> Optional[Service
         triton_url=triton,
         allowed_urls=allowed,
         max_request_bytes=int(_number(env, "MAX_REQUEST_MB", ServiceConfig.default("max_request_bytes") / MiB) * MiB),
-        timeout=_number(env, "TIMEOUT", ServiceConfig.default("timeout")),
-        sequence_idle_timeout=_number(env, "SEQUENCE_IDLE_TIMEOUT", ServiceConfig.default("sequence_idle_timeout")),
-        liveness_interval=_number(env, "LIVENESS_INTERVAL", ServiceConfig.default("liveness_interval")),
-        max_streams_per_caller=int(
-            _number(env, "MAX_STREAMS_PER_CALLER", ServiceConfig.default("max_streams_per_caller"))
-        ),
-        stream_idle_timeout=_number(env, "STREAM_IDLE_TIMEOUT", ServiceConfig.default("stream_idle_timeout")),
-        max_events_per_second=_number(env, "MAX_EVENTS_PER_SECOND", ServiceConfig.default("max_events_per_second")),
+        **{name: _setting(env, name) for name in SETTINGS},
     )
 
 
