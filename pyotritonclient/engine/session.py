@@ -31,6 +31,7 @@ from ..protocol.metadata import (
     Capabilities,
     check_config,
     config_from_metadata,
+    takes_timeout,
     tensor_summary,
 )
 from ..protocol.urls import base_url, redact_url
@@ -348,6 +349,7 @@ class Session:
             sequence_end=options.sequence_end,
             headers=options.headers,
             parameters=options.parameters,
+            timeout=deadline.microseconds() if takes_timeout(config) else None,  # Triton drops it once late
             client_timeout=deadline,
             request_compression_algorithm=options.compression,
             response_compression_algorithm=options.compression,

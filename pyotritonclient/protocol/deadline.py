@@ -32,6 +32,11 @@ class Deadline:
         left = self.left()
         return None if left is None else max(left, 0.001)
 
+    def microseconds(self) -> Optional[int]:
+        """What is left in whole microseconds (at least 1), for Triton's request ``timeout``; None without one."""
+        left = self.left()
+        return None if left is None else max(int(left * 1_000_000), 1)
+
     def shortest(self, seconds: Optional[float]) -> Optional[float]:
         """The limit of one wait that also has its own bound ``seconds`` (a silence, a connect): the smaller
         of the two, None when neither bounds it."""

@@ -30,6 +30,7 @@ __all__ = [
     "check_config",
     "config_from_metadata",
     "full_shape",
+    "takes_timeout",
     "tensor_summary",
 ]
 
@@ -175,3 +176,24 @@ def batches(config: Mapping[str, Any]) -> bool:
 def full_shape(spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
     """The shape a tensor has on the wire: the config's dims, with -1 first for a batching model."""
     return list(expected_shape(spec.get("dims", []), batches(config)))
+
+
+def takes_timeout(config: Mapping[str, Any]) -> bool:
+    """THE rule of a request's own ``timeout``: Triton honours it only under a dynamic batcher whose queue policy
+    (the default priority level's, else the default one) allows an override of a default timeout above 0 (a
+    request may only shorten it). Elsewhere Triton ignores it, so nothing is sent."""
+    batcher = config.get("dynamic_batching")
+    if not isinstance(batcher, Mapping):
+        return False
+    policy = batcher.get("default_queue_policy")
+    by_level = batcher.get("priority_queue_policy")
+    level = str(batcher.get("default_priority_level", 0))
+    if isinstance(by_level, Mapping) and isinstance(by_level.get(level), Mapping):
+        policy = by_level[level]
+    if not isinstance(policy, Mapping) or policy.get("allow_timeout_override") is not True:
+        return False
+    default = policy.get("default_timeout_microseconds", 0)
+    try:
+        return int(default) > 0  # protobuf's JSON gives a uint64 as a string
+    except (TypeError, ValueError):
+        return False
