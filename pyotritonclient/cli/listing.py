@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 import click
 
 from ..http import InferenceServerClient
-from ..protocol.metadata import tensor_summary
+from ..protocol.metadata import is_sequence_model, tensor_summary
 from .context import global_options, output_of, run, settings_of
 
 
@@ -66,6 +66,6 @@ def config(ctx: click.Context, model: str, model_version: str, as_json: bool) ->
     backend = model_config.get("backend") or model_config.get("platform") or "?"
     batch = model_config.get("max_batch_size", 0)
     title = f"{model}: backend {backend}, max_batch_size {batch}"
-    if "sequence_batching" in model_config:
+    if is_sequence_model(model_config):
         title += ", sequence model"
     out.table(["kind", "name", "datatype", "shape", "optional"], rows, title=title)

@@ -10,7 +10,7 @@ from ..api import execute, get_config, list_models
 from ..engine.registry import session_for
 from ..errors import InferenceServerException
 from ..platform import IN_BROWSER, js_module, pyodide_ffi
-from ..protocol.metadata import tensor_summary
+from ..protocol.metadata import is_decoupled, is_sequence_model, tensor_summary
 from ..sequence import SequenceExecutor
 from ..values import ndarray as rpc_ndarray
 from ..values.browser import js_buffer
@@ -76,8 +76,8 @@ async def describe(url: str, model_name: str) -> Dict[str, Any]:
         "inputs": [tensor_summary(spec, config) for spec in config.get("input", [])],
         "outputs": [tensor_summary(spec, config) for spec in config.get("output", [])],
         "max_batch_size": config.get("max_batch_size", 0),
-        "sequence": "sequence_batching" in config,
-        "decoupled": bool((config.get("model_transaction_policy") or {}).get("decoupled")),
+        "sequence": is_sequence_model(config),
+        "decoupled": is_decoupled(config),
     }
 
 

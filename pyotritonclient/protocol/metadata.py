@@ -30,6 +30,8 @@ __all__ = [
     "check_config",
     "config_from_metadata",
     "full_shape",
+    "is_decoupled",
+    "is_sequence_model",
     "takes_timeout",
     "tensor_summary",
 ]
@@ -176,6 +178,17 @@ def batches(config: Mapping[str, Any]) -> bool:
 def full_shape(spec: Mapping[str, Any], config: Mapping[str, Any]) -> List[int]:
     """The shape a tensor has on the wire: the config's dims, with -1 first for a batching model."""
     return list(expected_shape(spec.get("dims", []), batches(config)))
+
+
+def is_sequence_model(config: Mapping[str, Any]) -> bool:
+    """Whether the model keeps state across a sequence's requests (a ``sequence_batching`` section)."""
+    return isinstance(config.get("sequence_batching"), Mapping)
+
+
+def is_decoupled(config: Mapping[str, Any]) -> bool:
+    """Whether the model may send any number of responses per request (a decoupled transaction policy)."""
+    policy = config.get("model_transaction_policy")
+    return isinstance(policy, Mapping) and policy.get("decoupled") is True
 
 
 def takes_timeout(config: Mapping[str, Any]) -> bool:

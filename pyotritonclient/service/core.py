@@ -21,10 +21,20 @@ from ..engine.registry import session_for
 from ..errors import InferenceServerException
 from ..protocol import inference as wire
 from ..protocol.deadline import Deadline
+from ..protocol.metadata import is_sequence_model
 from ..values.outputs import plain_for_rpc
 from .calls import bind, guarded
 from .departures import CallerCheck
-from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of, payload_size, sender_of
+from .policy import (
+    LOCAL_CALLER,
+    ServiceConfig,
+    ServiceError,
+    ServiceTimeout,
+    caller_of,
+    no_streaming_step,
+    payload_size,
+    sender_of,
+)
 from .schemas import SCHEMAS
 from .sequences import SequenceId, SequenceRegistry
 from .streams import OpenStream, StreamRegistry
@@ -138,7 +148,11 @@ class TritonService:
         executor, timeout = session_for(url), self.config.timeout
 
         async def source() -> AsyncIterator[Dict[str, Any]]:
-            client = session_for(await executor.choose(model_name)).client
+            chosen = await executor.choose(model_name)
+            config = get_config(chosen, model_name, model_version=str(model_version or ""))  # cached after once
+            if is_sequence_model(await guarded(config, self.config.deadline(None))):
+                raise no_streaming_step(model_name, streaming=True)
+            client = session_for(chosen).client
             events = client.generate_stream(
                 model_name, dict(inputs), str(model_version or ""), dict(parameters or {}), timeout=timeout
             )

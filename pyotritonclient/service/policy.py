@@ -120,6 +120,24 @@ SETTINGS: Dict[str, str] = {
 }
 
 
+def no_streaming_step(model_name: str, streaming: bool) -> ServiceError:
+    """THE refusal of a streaming step of a sequence, which Triton's HTTP API cannot carry (its /infer refuses
+    decoupled models, its generate_stream takes no sequence id): a stream of a sequence model (``streaming``),
+    or a sequence of a decoupled model."""
+    why = (
+        "Triton's HTTP API has no streaming step of a sequence (generate_stream carries no sequence id; "
+        "/infer refuses decoupled models)"
+    )
+    if streaming:
+        return ServiceError(
+            f"model {model_name[:100]!r} is a sequence model and cannot stream: {why}; "
+            "use sequence_start/step/end with a model that is not decoupled"
+        )
+    return ServiceError(
+        f"model {model_name[:100]!r} is decoupled and cannot run as a sequence: {why}; use generate_stream"
+    )
+
+
 def sender_of(context: Mapping[str, Any]) -> str:
     """The sender hypha stamped on a call (``context["from"]``); ServiceError when the context names none."""
     sender = context.get("from") if isinstance(context, Mapping) else None

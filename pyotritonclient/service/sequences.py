@@ -23,11 +23,12 @@ from ..engine.registry import session_for
 from ..engine.session import Session
 from ..errors import InferenceServerException
 from ..protocol.deadline import Deadline
+from ..protocol.metadata import is_decoupled
 from ..protocol.urls import redact_url
 from ..sequence import SequenceExecutor, new_sequence_id, new_string_sequence_id
 from .calls import guarded
 from .departures import CallerCheck, Departures
-from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of
+from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, ServiceTimeout, caller_of, no_streaming_step
 
 logger = logging.getLogger("pyotritonclient.service")
 SequenceId = Union[int, str]
@@ -103,6 +104,8 @@ class SequenceRegistry:
         try:
             # An unknown model is reported now, not at the first step (the config is cached for the steps).
             config = await guarded(get_config(url, model_name), deadline)
+            if is_decoupled(config):
+                raise no_streaming_step(model_name, streaming=False)
             session = session_for(url)
             # (several servers: each step's server is checked when the sequence pins itself to one)
             capabilities = await guarded(session.capabilities(), deadline) if isinstance(session, Session) else None
