@@ -92,6 +92,9 @@ PUBLIC = {
         "check_config",
         "config_from_metadata",
         "full_shape",
+        "is_decoupled",
+        "is_sequence_model",
+        "takes_timeout",
         "tensor_summary",
     ],
     "pyotritonclient.utils": [
