@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional
 
 from ..api import get_config, list_models
+from ..engine.deadline import bound
 from ..engine.options import ExecuteOptions, rpc_options
 from ..engine.registry import session_for
-from ..errors import InferenceServerException
-from ..protocol import inference as wire
+from ..errors import InferenceServerException, InferenceServerTimeout
 from ..protocol.deadline import Deadline
 from ..protocol.metadata import is_sequence_model
 from ..values.outputs import plain_for_rpc
@@ -37,7 +37,7 @@ from .policy import (
 )
 from .schemas import SCHEMAS
 from .sequences import SequenceId, SequenceRegistry
-from .streams import OpenStream, StreamRegistry
+from .streams import OpenStream, StreamRegistry, check_stream_parameters
 
 logger = logging.getLogger("pyotritonclient.service")
 RPC_DEFAULTS = {name: schema["default"] for name, schema in rpc_options().items()}
@@ -140,7 +140,7 @@ class TritonService:
             raise ServiceError(f"inputs must be an object of input name -> value, got {type(inputs).__name__}")
         if parameters is not None and not isinstance(parameters, Mapping):
             raise ServiceError(f"parameters must be an object, got {type(parameters).__name__}")
-        _check_stream_parameters(inputs, parameters or {})
+        check_stream_parameters(inputs, parameters or {})
         try:
             json.dumps([inputs, parameters])
         except (TypeError, ValueError):
@@ -149,8 +149,11 @@ class TritonService:
 
         async def source() -> AsyncIterator[Dict[str, Any]]:
             chosen = await executor.choose(model_name)
-            config = get_config(chosen, model_name, model_version=str(model_version or ""))  # cached after once
-            if is_sequence_model(await guarded(config, self.config.deadline(None))):
+            reading = get_config(chosen, model_name, model_version=str(model_version or ""))  # cached after once
+            config = await bound(
+                Deadline(timeout), reading, lambda: InferenceServerTimeout("no config", status="TIMEOUT")
+            )
+            if is_sequence_model(config):  # (a silent Triton is the stream's timeout, said as for its events)
                 raise no_streaming_step(model_name, streaming=True)
             client = session_for(chosen).client
             events = client.generate_stream(
@@ -336,25 +339,6 @@ class TritonService:
     def api(self) -> Dict[str, Any]:
         """The exported functions, each carrying its JSON schema as ``__schema__``."""
         return {name: exported(self.call, name) for name in SCHEMAS}
-
-
-def _check_stream_parameters(inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> None:
-    """A stream's request parameters: none that Triton or the service keeps for itself. A sequence's id among them
-    would step a sequence on Triton past the service's ownership of sequences (sequences.py)."""
-    if "parameters" in inputs:
-        raise ServiceError(
-            "generate_stream(): 'parameters' is not an input: give the request's parameters as parameters"
-        )
-    for key in parameters:
-        if str(key) in wire.RESERVED_PARAMETERS or str(key).startswith(wire.RESERVED_PARAMETER_PREFIX):
-            hint = (
-                ": a stream is not a sequence's step (use sequence_start/step/end)"
-                if str(key).startswith("seq")
-                else ""
-            )
-            raise ServiceError(
-                f"generate_stream(): parameter {str(key)[:60]!r} is kept for Triton and the service{hint}"
-            )
 
 
 # The exported functions that wait on Triton: each takes the call's one Deadline (made by ``call``).

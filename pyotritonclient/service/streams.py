@@ -19,9 +19,10 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Tuple
+from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import InferenceServerException, InferenceServerTimeout
+from ..protocol import inference as wire
 from .departures import CallerCheck, Departures
 from .policy import LOCAL_CALLER, ServiceConfig, ServiceError, payload_size
 
@@ -260,4 +261,23 @@ class StreamRegistry:
         return len(streams)
 
 
-__all__ = ["PREFETCH", "OpenStream", "Pace", "StreamRegistry"]
+def check_stream_parameters(inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> None:
+    """A stream's request parameters: none that Triton or the service keeps for itself. A sequence's id among them
+    would step a sequence on Triton past the service's ownership of sequences (sequences.py)."""
+    if "parameters" in inputs:
+        raise ServiceError(
+            "generate_stream(): 'parameters' is not an input: give the request's parameters as parameters"
+        )
+    for key in parameters:
+        if str(key) in wire.RESERVED_PARAMETERS or str(key).startswith(wire.RESERVED_PARAMETER_PREFIX):
+            hint = (
+                ": a stream is not a sequence's step (use sequence_start/step/end)"
+                if str(key).startswith("seq")
+                else ""
+            )
+            raise ServiceError(
+                f"generate_stream(): parameter {str(key)[:60]!r} is kept for Triton and the service{hint}"
+            )
+
+
+__all__ = ["PREFETCH", "OpenStream", "Pace", "StreamRegistry", "check_stream_parameters"]
