@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import numpy as np
+from waiting import wait_until
 
 from pyotritonclient.service import ServiceConfig, TritonService
 from pyotritonclient.service.hypha import register
@@ -44,13 +45,6 @@ async def started_caller(hypha_url: str, service_id: str) -> subprocess.Popen:
     return process
 
 
-async def wait_for(condition, what: str, timeout: float = 120) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"{what}: not within {timeout} s"
-        await asyncio.sleep(0.1)
-
-
 async def test_a_killed_caller_of_a_replica_is_released_within_two_liveness_checks(hypha_server, triton):
     from hypha_rpc import connect_to_server
 
@@ -67,7 +61,7 @@ async def test_a_killed_caller_of_a_replica_is_released_within_two_liveness_chec
         os.kill(process.pid, signal.SIGKILL)
         process.wait(30)
         killed_at = service.sequences.liveness_checks
-        await wait_for(lambda: not service.sequences.open, "the killed caller's sequence released")
+        await wait_until(lambda: not service.sequences.open, "the killed caller's sequence released", within=120)
         # found gone at one check, released at the next (and a check may have been under way at the kill)
         assert service.sequences.liveness_checks - killed_at <= 3
     finally:

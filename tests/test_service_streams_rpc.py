@@ -18,13 +18,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 from test_service_streams import MODEL, finished, tagged
-
-
-async def wait_until(condition, what: str, within: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"{what}: not within {within} s"
-        await asyncio.sleep(0.05)
+from waiting import wait_until
 
 
 async def test_a_python_caller_iterates_the_events_in_order_to_the_end(on_hypha):

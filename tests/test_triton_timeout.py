@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from waiting import wait_until
 
 from pyotritonclient import InferenceServerTimeout, execute
 from pyotritonclient.http.aio import InferenceServerClient
@@ -31,15 +32,6 @@ async def counts(url: str) -> tuple:
     async with InferenceServerClient(url) as client:
         stats = (await client.get_inference_statistics(MODEL))["model_stats"][0]["inference_stats"]
     return int(stats["success"]["count"]), int(stats["fail"]["count"])
-
-
-async def until(predicate, what: str, within: float = 60.0):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while not await predicate():
-        if loop.time() > end:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -65,7 +57,7 @@ async def test_a_queued_request_whose_deadline_passed_never_runs(triton, tmp_pat
     success0, fail0 = await counts(triton.http_url)
     blocker = asyncio.ensure_future(execute(tag("blocker"), triton.http_url, MODEL, parameters=files, timeout=120))
     try:
-        await until(lambda: asyncio.sleep(0, started.exists()), "the blocker runs")
+        await wait_until(started.exists, "the blocker runs")
         with pytest.raises(InferenceServerTimeout):
             await execute(tag("late"), triton.http_url, MODEL, parameters={"ran_file": str(ran)}, timeout=0.5)
         sent = sent_bodies[MODEL][-1]["parameters"]["timeout"]
@@ -74,7 +66,7 @@ async def test_a_queued_request_whose_deadline_passed_never_runs(triton, tmp_pat
         async def rejected():
             return (await counts(triton.http_url))[1] == fail0 + 1
 
-        await until(rejected, "Triton rejects the late request while the blocker still holds the instance")
+        await wait_until(rejected, "Triton rejects the late request while the blocker still holds the instance")
     finally:
         release.write_text("go")
     assert (await blocker)["TAG_OUT"].reshape(-1)[0] in (b"blocker", "blocker")
@@ -83,7 +75,7 @@ async def test_a_queued_request_whose_deadline_passed_never_runs(triton, tmp_pat
         success, fail = await counts(triton.http_url)
         return success + fail == success0 + fail0 + 2
 
-    await until(settled, "both requests are accounted for")
+    await wait_until(settled, "both requests are accounted for")
     assert await counts(triton.http_url) == (success0 + 1, fail0 + 1)
     assert ran.read_text().split() == ["blocker"]  # the late one never reached the model
 
