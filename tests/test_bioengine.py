@@ -323,7 +323,8 @@ async def test_a_killed_caller_of_the_startup_service_has_its_sequence_ended_on_
     liveness interval was read and unused): a SIGKILLed caller's sequence stayed open until it idled out. Now
     it is ended on Triton (one more request, with END) within the liveness checks."""
     from hypha_rpc import connect_to_server
-    from test_service_departed import started_caller, wait_for
+    from test_service_departed import started_caller
+    from waiting import wait_until
 
     info_client = await connect_to_server({"server_url": bioengine["url"]})
     try:
@@ -334,5 +335,7 @@ async def test_a_killed_caller_of_the_startup_service_has_its_sequence_ended_on_
     before = sequence_requests(triton)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(30)
-    await wait_for(lambda: sequence_requests(triton) > before, "the killed caller's sequence ended on Triton")
+    await wait_until(
+        lambda: sequence_requests(triton) > before, "the killed caller's sequence ended on Triton", within=120
+    )
     assert sequence_requests(triton) == before + 1

@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import numpy as np
+from waiting import wait_until
 
 from pyotritonclient.service import ServiceConfig, TritonService
 
@@ -56,13 +57,6 @@ async def test_the_service_stays_registered_across_a_hypha_restart_and_ends_its_
         hypha.stop()
 
 
-async def _wait_until(condition, timeout=60.0, what="condition"):  # generous: a loaded machine is slow
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        await asyncio.sleep(0.1)
-
-
 async def _ended_on_triton(triton, seq, timeout=30.0):
     """The sequence is gone on Triton: a step without START is refused. The service frees its entry first and
     then sends the end, so the end may still be in flight: ask until Triton refuses (or the time is up)."""
@@ -95,10 +89,10 @@ async def test_a_caller_of_another_workspace_that_disconnects_is_found_gone(hyph
         seq = await svc.sequence_start(model_name="cellpose-train")
         await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
         checks = service.sequences.liveness_checks
-        await _wait_until(lambda: service.sequences.liveness_checks >= checks + 3, what="three liveness checks")
+        await wait_until(lambda: service.sequences.liveness_checks >= checks + 3, "three liveness checks")
         assert [s.caller_id for s in service._sequences.values()] == [seq]  # a connected caller keeps it
         await caller.disconnect()
-        await _wait_until(lambda: not service._sequences, what="sequence freed after the caller left")
+        await wait_until(lambda: not service._sequences, "sequence freed after the caller left")
         await _ended_on_triton(triton, seq)
     finally:
         await service.close()
@@ -122,7 +116,7 @@ async def test_a_caller_of_the_service_workspace_is_released_on_its_disconnect_e
         await svc.sequence_step(sequence_id=seq, inputs=train_step(1.0))
         assert len(service._sequences) == 1
         await caller.disconnect()
-        await _wait_until(lambda: not service._sequences, what="sequence freed on client_disconnected")
+        await wait_until(lambda: not service._sequences, "sequence freed on client_disconnected")
         await _ended_on_triton(triton, seq)
     finally:
         await service.close()

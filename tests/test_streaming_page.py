@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from test_service_streams import MODEL, finished, tagged
-from test_service_streams_rpc import wait_until
+from waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "streaming.md"
